@@ -1,0 +1,100 @@
+"""Raw corpora -> the canonical Corpus table.
+
+DESIGN "The canonical Corpus" and "Raw data acquisition".
+
+``load_corpus(name, ...)`` finds a registered corpus's raw files, reads them with its reader and
+validates the result. A new corpus is one reader and one ``register_corpus`` line below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from longtail_mltc.corpora.acquisition import (
+    DEFAULT_RAW_ROOT,
+    MIRROR_ENV_VAR,
+    DownloadSpec,
+    download_raw,
+    locate_raw_dir,
+)
+from longtail_mltc.corpora.errors import (
+    CorpusError,
+    CorruptRawFileError,
+    DownloadError,
+    RawDataNotFoundError,
+)
+from longtail_mltc.corpora.registry import (
+    CorpusSource,
+    available_corpora,
+    get_corpus_source,
+    register_corpus,
+)
+from longtail_mltc.corpora.reuters import REUTERS, read_reuters21578
+from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
+from longtail_mltc.corpora.splits import split_validation
+
+__all__ = [
+    "CORPUS_COLUMNS",
+    "MIRROR_ENV_VAR",
+    "CorpusError",
+    "CorpusSource",
+    "CorruptRawFileError",
+    "DownloadError",
+    "DownloadSpec",
+    "RawDataNotFoundError",
+    "available_corpora",
+    "download_raw",
+    "load_corpus",
+    "locate_raw_dir",
+    "read_reuters21578",
+    "register_corpus",
+    "split_validation",
+    "validate_corpus",
+]
+
+register_corpus(REUTERS)
+
+
+def load_corpus(
+    name: str,
+    *,
+    raw_dir: Path | str | None = None,
+    raw_root: Path | str = DEFAULT_RAW_ROOT,
+    mirror: Path | str | None = None,
+    allow_download: bool = False,
+    **reader_options: object,
+) -> pd.DataFrame:
+    """Read the registered corpus ``name`` into a validated Corpus table.
+
+    ``raw_dir`` names the raw folder explicitly (no search); otherwise the folder is found by
+    :func:`locate_raw_dir` from ``raw_root``, ``mirror`` and ``allow_download``.
+    ``reader_options`` go to the corpus's reader. Unknown ``name``: ``ValueError`` listing the
+    available corpora.
+    """
+    source = get_corpus_source(name)
+    if raw_dir is None:
+        folder = locate_raw_dir(
+            name,
+            source.expected_files,
+            raw_root=raw_root,
+            mirror=mirror,
+            mirror_folder=source.mirror_folder,
+            download=source.download,
+            allow_download=allow_download,
+        )
+    else:
+        folder = _explicit_raw_dir(name, Path(raw_dir), source.expected_files)
+    corpus = source.read(folder, **reader_options)
+    return validate_corpus(corpus, f"corpus {name!r} from {folder}")
+
+
+def _explicit_raw_dir(name: str, folder: Path, expected_files: tuple[str, ...]) -> Path:
+    missing = [file for file in expected_files if not (folder / file).is_file()]
+    if missing:
+        raise RawDataNotFoundError(
+            f"raw folder {folder} given for corpus {name!r} lacks {len(missing)} of the "
+            f"{len(expected_files)} expected files: {', '.join(missing)}"
+        )
+    return folder
