@@ -1,0 +1,33 @@
+"""Label layer: label index, label matrices, statistics, loss weights and plots (METHODS §5)."""
+
+from __future__ import annotations
+
+from longtail_mltc.labels.index import build_label_index, label_lists_from_matrix, to_label_matrix
+from longtail_mltc.labels.stats import (
+    LabelStatistics,
+    compute_label_statistics,
+    cooccurrence,
+    hybrid_split,
+    label_counts,
+    label_groups,
+    label_priors,
+    label_statistics_from_matrix,
+    labels_per_document,
+    wce_weights,
+)
+
+__all__ = [
+    "LabelStatistics",
+    "build_label_index",
+    "compute_label_statistics",
+    "cooccurrence",
+    "hybrid_split",
+    "label_counts",
+    "label_groups",
+    "label_lists_from_matrix",
+    "label_priors",
+    "label_statistics_from_matrix",
+    "labels_per_document",
+    "to_label_matrix",
+    "wce_weights",
+]
