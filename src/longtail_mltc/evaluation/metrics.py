@@ -1,0 +1,516 @@
+"""Classification and ranking metrics: one implementation, used everywhere (METHODS §4).
+
+Inputs are a binary label matrix ``y_true`` (dense array or any ``scipy.sparse`` matrix/array,
+``[documents, labels]``) and a dense score matrix of the same shape (probabilities or logits).
+
+Conventions (METHODS §4, decided here where the specification leaves a choice):
+
+* **Prediction rule** - a label is predicted positive when ``score >= threshold``. The comparison
+  is exact even when ``threshold`` is not representable in the scores' dtype (a float64 threshold
+  against float32 scores behaves as the mathematical comparison, not as ``float32(threshold)``).
+* **Zero division** - every precision / recall / F1 whose denominator is 0 is 0.0 (micro and
+  per label), as ``sklearn.metrics.precision_recall_fscore_support(..., zero_division=0)``.
+* **Labels without positives** - ``macro_*`` averages over *all* labels of the subset, so a
+  label with no positive in ``y_true`` contributes recall 0, F1 0 and precision 0 (it has no
+  TP; 0/0 → 0 when it is never predicted either); ``macro_f1_present`` averages F1 over the
+  labels with at least one positive in ``y_true`` only (0.0 if there is none).
+* **Ranking** - labels are ranked by descending score, ties broken by the lower column index
+  (within ``label_subset`` order), i.e. as ``np.argsort(-scores, kind="stable")``.
+  ``P@k = (1/k) sum_{top k} y`` and ``nDCG@k = DCG@k / IDCG@k`` with
+  ``IDCG@k = sum_{r=1..min(k,|y|)} 1/log2(r+1)``. Documents with no positive label in the
+  subset are skipped for **both** P@k and nDCG@k (``n_docs`` counts the documents kept; if none
+  is kept both metrics are 0.0). If ``k`` exceeds the number of labels ``L`` the top
+  ``min(k, L)`` labels are used but P@k keeps the ``1/k`` divisor.
+* **Bounded memory** - documents are processed in row chunks (at most 2**24 cells each by
+  default: ~115 MB peak of temporaries with float32 scores); a sparse ``y_true`` is densified one
+  chunk at a time (as ``bool``); top-k uses ``np.partition`` per chunk (O(labels) per row).
+  Per-label TP/FP/FN and the ranking hit counts accumulate as int64, so results are
+  bit-identical whatever the chunk size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "DEFAULT_KS",
+    "LabelCounts",
+    "LabelMatrix",
+    "LabelSubset",
+    "evaluate",
+    "f1_from_counts",
+    "label_confusion_counts",
+    "ndcg_at_k",
+    "precision_at_k",
+    "prf_from_counts",
+    "resolve_chunk_size",
+]
+
+DEFAULT_KS: tuple[int, ...] = (1, 3, 5)
+MAX_CHUNK_ROWS = 8192
+"""Upper bound on rows per chunk when ``chunk_size`` is None."""
+MAX_CHUNK_ELEMENTS = 1 << 24
+"""Rows per automatic chunk are capped so that a chunk holds at most this many cells (~16.8 M;
+measured peak of temporaries ~115 MB with float32 scores and all labels)."""
+
+LabelMatrix = np.ndarray | sp.spmatrix | sp.sparray
+"""0/1 ``y_true`` ``[docs × labels]``: dense array or any scipy.sparse format."""
+LabelSubset = Sequence[int] | Sequence[bool] | np.ndarray | None
+
+
+class LabelCounts(NamedTuple):
+    """Per-label confusion counts (int64 arrays of length ``n_labels``)."""
+
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+
+class _Inputs(NamedTuple):
+    y: np.ndarray | sp.csr_matrix | sp.csr_array  # sparse: already restricted to the subset
+    s: np.ndarray
+    y_cols: np.ndarray | None  # column selection still to apply to dense y chunks
+    s_cols: np.ndarray | None  # column selection to apply to score chunks
+    n_docs: int
+    n_labels: int
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+
+
+def _as_scores(scores: np.ndarray) -> np.ndarray:
+    """Dense 2-D floating score matrix (bool/int scores are converted to float64)."""
+    if sp.issparse(scores):
+        raise TypeError("scores must be a dense array [docs × labels]; received a sparse matrix")
+    s = np.asarray(scores)
+    if s.ndim != 2:
+        raise ValueError(f"scores must be 2-D [docs × labels]; received shape {s.shape}")
+    if s.dtype == bool or np.issubdtype(s.dtype, np.integer):
+        s = s.astype(np.float64)
+    elif not np.issubdtype(s.dtype, np.floating):
+        raise ValueError(f"scores must be real numbers; received dtype {s.dtype}")
+    return s
+
+
+def _as_labels(y_true: LabelMatrix) -> np.ndarray | sp.csr_matrix:
+    """Dense 2-D array, or canonical CSR whose stored values are checked to be 0/1."""
+    if sp.issparse(y_true):
+        if y_true.ndim != 2:
+            raise ValueError(f"y_true must be 2-D [docs × labels]; received shape {y_true.shape}")
+        y = y_true.tocsr()
+        if not y.has_canonical_format:
+            y = y.copy()
+            y.sum_duplicates()
+        _check_binary(y.data, "y_true")
+        return y
+    y = np.asarray(y_true)
+    if y.ndim != 2:
+        raise ValueError(f"y_true must be 2-D [docs × labels]; received shape {y.shape}")
+    return y
+
+
+def _check_binary(values: np.ndarray, name: str) -> None:
+    if values.dtype == bool:
+        return
+    bad = (values != 0) & (values != 1)
+    if bad.any():
+        example = values[bad].ravel()[0].item()
+        raise ValueError(f"{name} must contain only 0/1 values; received e.g. {example!r}")
+
+
+def _check_finite_scores(block: np.ndarray, row_offset: int = 0) -> None:
+    if not np.isnan(block.min()):  # min propagates NaN: one cheap reduction
+        return
+    row, col = np.argwhere(np.isnan(block))[0]
+    raise ValueError(
+        "scores must not contain NaN (finite or ±inf expected); received NaN at "
+        f"document {row_offset + int(row)}, column {int(col)}"
+    )
+
+
+def _subset_columns(label_subset: LabelSubset, n_labels: int) -> np.ndarray | None:
+    """Column indices selected by ``label_subset`` (None = all labels, in order)."""
+    if label_subset is None:
+        return None
+    sub = np.asarray(label_subset)
+    if sub.ndim != 1 or sub.size == 0:
+        raise ValueError(
+            "label_subset must be a non-empty 1-D sequence of column indices or a boolean mask; "
+            f"received shape {sub.shape}"
+        )
+    if sub.dtype == bool:
+        if sub.size != n_labels:
+            raise ValueError(
+                f"boolean label_subset must have length {n_labels} (number of labels); "
+                f"received length {sub.size}"
+            )
+        cols = np.flatnonzero(sub)
+        if cols.size == 0:
+            raise ValueError("label_subset mask selects no label")
+    elif np.issubdtype(sub.dtype, np.integer):
+        cols = sub.astype(np.intp)
+        if cols.min() < 0 or cols.max() >= n_labels:
+            raise ValueError(
+                f"label_subset indices must lie in [0, {n_labels}); "
+                f"received min {cols.min()}, max {cols.max()}"
+            )
+        if np.unique(cols).size != cols.size:
+            raise ValueError("label_subset contains duplicate column indices")
+    else:
+        raise ValueError(f"label_subset must be integer indices or a bool mask; got {sub.dtype}")
+    if cols.size == n_labels and np.array_equal(cols, np.arange(n_labels)):
+        return None
+    return cols
+
+
+def _prepare(y_true: LabelMatrix, scores: np.ndarray, label_subset: LabelSubset) -> _Inputs:
+    s = _as_scores(scores)
+    y = _as_labels(y_true)
+    if y.shape != s.shape:
+        raise ValueError(
+            "y_true and scores must have the same shape [docs × labels]; "
+            f"received y_true {tuple(y.shape)} and scores {s.shape}"
+        )
+    n_docs, n_all = s.shape
+    if n_docs == 0 or n_all == 0:
+        raise ValueError(f"expected at least one document and one label; received shape {s.shape}")
+    cols = _subset_columns(label_subset, n_all)
+    n_labels = n_all if cols is None else cols.size
+    if sp.issparse(y):
+        y = y if cols is None else y[:, cols].tocsr()
+        return _Inputs(y, s, None, cols, n_docs, n_labels)
+    return _Inputs(y, s, cols, cols, n_docs, n_labels)
+
+
+def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
+    out = tuple(ks)
+    for k in out:
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise ValueError(f"ks must be positive integers; received {out!r}")
+    return tuple(int(k) for k in out)
+
+
+def _exact_thresholds(thresholds: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Smallest values of ``dtype`` that are >= each float64 threshold.
+
+    For scores ``s`` of ``dtype``, ``s >= result`` equals the exact ``s >= threshold``, and the
+    comparison runs in ``dtype`` (no upcast of the score chunk).
+    """
+    t = np.asarray(thresholds, dtype=np.float64)
+    if np.isnan(t).any():
+        raise ValueError("threshold must not be NaN")
+    with np.errstate(over="ignore"):
+        cast = t.astype(dtype)
+    low = cast.astype(np.float64) < t
+    if low.any():
+        cast[low] = np.nextafter(cast[low], np.asarray(np.inf, dtype=dtype))
+    return cast
+
+
+# --------------------------------------------------------------------------------------------
+# chunking
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_chunk_size(chunk_size: int | None, n_labels: int) -> int:
+    """Rows per chunk: ``chunk_size`` if given, else ``min(8192, 2**24 // n_labels)`` (≥ 1)."""
+    if chunk_size is None:
+        return max(1, min(MAX_CHUNK_ROWS, MAX_CHUNK_ELEMENTS // max(n_labels, 1)))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        raise ValueError(f"chunk_size must be a positive integer or None; received {chunk_size!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer or None; received {chunk_size}")
+    return int(chunk_size)
+
+
+class _Chunk(NamedTuple):
+    y: np.ndarray  # dense bool [m × n] labels of the chunk (subset columns)
+    positives: np.ndarray  # flat (row-major) indices of the positive cells of ``y``
+    s: np.ndarray  # scores [m × n]
+
+
+def _label_chunk(inp: _Inputs, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``start:stop`` of ``y_true`` (subset columns): dense bool block, flat positives."""
+    m, n = stop - start, inp.n_labels
+    if sp.issparse(inp.y):
+        indptr = inp.y.indptr
+        lo, hi = indptr[start], indptr[stop]
+        rows = np.repeat(np.arange(m), np.diff(indptr[start : stop + 1]))
+        flat = rows * n + inp.y.indices[lo:hi]
+        flat = flat[inp.y.data[lo:hi] != 0]
+        out = np.zeros((m, n), dtype=bool)
+        out.ravel()[flat] = True
+        return out, flat
+    block = inp.y[start:stop]
+    if inp.y_cols is not None:
+        block = np.take(block, inp.y_cols, axis=1)
+    flat = np.flatnonzero(block)
+    if block.dtype != bool:
+        values = block.ravel()[flat]
+        if not np.all(values == 1):
+            example = values[values != 1][0].item()
+            raise ValueError(f"y_true must contain only 0/1 values; received e.g. {example!r}")
+        block = block != 0
+    return block, flat
+
+
+def _score_chunk(inp: _Inputs, start: int, stop: int) -> np.ndarray:
+    block = inp.s[start:stop]
+    if inp.s_cols is not None:
+        block = np.take(block, inp.s_cols, axis=1)
+    _check_finite_scores(block, start)
+    return block
+
+
+def _chunks(inp: _Inputs, chunk_size: int | None) -> Iterator[_Chunk]:
+    rows = resolve_chunk_size(chunk_size, inp.n_labels)
+    for start in range(0, inp.n_docs, rows):
+        stop = min(start + rows, inp.n_docs)
+        yield _Chunk(*_label_chunk(inp, start, stop), _score_chunk(inp, start, stop))
+
+
+# --------------------------------------------------------------------------------------------
+# ranking
+# --------------------------------------------------------------------------------------------
+
+
+def _top_k_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` highest scores per row, best first, ties by lower index.
+
+    Equal to ``np.argsort(-scores, axis=1, kind="stable")[:, :k]`` but O(L) per row: the k-th
+    largest value comes from ``np.partition``; rows where ties straddle the k-th place keep the
+    lowest-index tied labels.
+    """
+    m, n = scores.shape
+    if k >= n:
+        return np.argsort(-scores, axis=1, kind="stable")
+    kth = np.partition(scores, n - k, axis=1)[:, n - k]
+    top = scores >= kth[:, None]  # >= k cells per row; exactly k unless tied at the k-th value
+    if np.count_nonzero(top) > m * k:
+        tied = np.flatnonzero(np.count_nonzero(top, axis=1) > k)
+        top[tied] = _first_k_at_boundary(scores[tied], kth[tied], k)
+    idx = (np.flatnonzero(top) % n).reshape(m, k)  # ascending column index per row
+    order = np.argsort(-np.take_along_axis(scores, idx, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1)
+
+
+def _first_k_at_boundary(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndarray:
+    """Top-k masks for rows tied at the k-th value: all ``> kth`` plus lowest-index ``== kth``."""
+    above = scores > kth[:, None]
+    equal = scores == kth[:, None]
+    slots = k - above.sum(axis=1)
+    return above | (equal & (np.cumsum(equal, axis=1) <= slots[:, None]))
+
+
+def _accumulate_ranking(chunk: _Chunk, n_pos: np.ndarray, k_max: int, hits: np.ndarray) -> int:
+    """Add one chunk's hit counts to ``hits`` and return the number of documents kept.
+
+    ``hits[j, r]`` counts kept documents with ``min(|y|, k_max) == j`` and a positive at rank
+    ``r + 1``; ``n_pos`` is the number of positives per document. Integer counts make the final
+    averages independent of chunking.
+    """
+    keep = n_pos > 0
+    n_keep = int(keep.sum())
+    if n_keep == 0 or hits.shape[1] == 0:
+        return n_keep
+    y, s = chunk.y, chunk.s
+    if n_keep < keep.size:
+        y, s, n_pos = y[keep], s[keep], n_pos[keep]
+    k_sel = hits.shape[1]
+    hit = np.take_along_axis(y, _top_k_indices(s, k_sel), axis=1)
+    cap = np.minimum(n_pos, k_max)
+    flat = (cap[:, None] * k_sel + np.arange(k_sel))[hit]
+    hits += np.bincount(flat, minlength=hits.size).reshape(hits.shape)
+    return n_keep
+
+
+def _discounts(n: int) -> np.ndarray:
+    """``1 / log2(r + 1)`` for ranks ``r = 1..n``."""
+    return 1.0 / np.log2(np.arange(2, n + 2, dtype=np.float64))
+
+
+def _ranking_metrics(
+    hits: np.ndarray, n_docs: int, ks: tuple[int, ...], n_labels: int
+) -> tuple[dict[int, float], dict[int, float]]:
+    """P@k and nDCG@k for every k from the accumulated hit counts (METHODS §4)."""
+    p_at: dict[int, float] = {}
+    ndcg_at: dict[int, float] = {}
+    k_max = hits.shape[0] - 1
+    ideal = np.concatenate([[1.0], np.cumsum(_discounts(k_max))])  # ideal[j]: IDCG, j positives
+    for k in ks:
+        k_eff = min(k, n_labels)
+        if n_docs == 0:
+            p_at[k] = ndcg_at[k] = 0.0
+            continue
+        block = hits[:, :k_eff]
+        # rows j >= k share IDCG@k: merge them (exact integer sums) so that the float result
+        # for k does not depend on the other requested cut-offs
+        block = np.vstack([block[:k], block[k:].sum(axis=0, keepdims=True)])
+        p_at[k] = float(block.sum() / (k * n_docs))
+        ndcg_at[k] = float(((block @ _discounts(k_eff)) / ideal[: k + 1]).sum() / n_docs)
+    return p_at, ndcg_at
+
+
+# --------------------------------------------------------------------------------------------
+# accumulation over chunks
+# --------------------------------------------------------------------------------------------
+
+
+def _accumulate(
+    inp: _Inputs,
+    threshold: float | None,
+    k_max: int | None,
+    chunk_size: int | None,
+) -> tuple[LabelCounts | None, np.ndarray, int]:
+    """One pass over the chunks; ``threshold``/``k_max`` None skip confusion/ranking counts."""
+    n = inp.n_labels
+    tp, n_pred, n_pos = (np.zeros(n, dtype=np.int64) for _ in range(3))
+    hits = np.zeros(((k_max or 0) + 1, min(k_max or 0, n)), dtype=np.int64)
+    thr = None if threshold is None else _exact_thresholds(threshold, inp.s.dtype)
+    n_docs = 0
+    for chunk in _chunks(inp, chunk_size):
+        rows, cols = np.divmod(chunk.positives, n)
+        if thr is not None:
+            pred = chunk.s >= thr
+            n_pred += pred.sum(axis=0, dtype=np.int64)
+            n_pos += np.bincount(cols, minlength=n)
+            tp += np.bincount(cols[pred.ravel()[chunk.positives]], minlength=n)
+        if k_max is not None:
+            n_pos_doc = np.bincount(rows, minlength=chunk.s.shape[0])
+            n_docs += _accumulate_ranking(chunk, n_pos_doc, k_max, hits)
+    counts = None if thr is None else LabelCounts(tp, n_pred - tp, n_pos - tp)
+    return counts, hits, n_docs
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+def _safe_divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num, den = np.asarray(num), np.asarray(den)
+    return np.divide(num, den, out=np.zeros(np.shape(den), dtype=np.float64), where=den > 0)
+
+
+def f1_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """F1 = 2·TP / (2·TP + FP + FN), elementwise, 0.0 where the denominator is 0."""
+    tp, fp, fn = (np.asarray(a, dtype=np.int64) for a in (tp, fp, fn))
+    return _safe_divide(2 * tp, 2 * tp + fp + fn)
+
+
+def prf_from_counts(counts: LabelCounts) -> dict[str, float]:
+    """Micro / macro precision, recall, F1 and ``macro_f1_present`` from per-label counts.
+
+    Macro scores average over all labels (zero division → 0); ``macro_f1_present`` over the
+    labels with TP + FN > 0 only, 0.0 if there is none (METHODS §4).
+    """
+    tp, fp, fn = counts
+    t, f_p, f_n = tp.sum(), fp.sum(), fn.sum()
+    f1 = f1_from_counts(tp, fp, fn)
+    present = (tp + fn) > 0
+    return {
+        "micro_precision": float(_safe_divide(t, t + f_p)),
+        "micro_recall": float(_safe_divide(t, t + f_n)),
+        "micro_f1": float(f1_from_counts(t, f_p, f_n)),
+        "macro_precision": float(_safe_divide(tp, tp + fp).mean()),
+        "macro_recall": float(_safe_divide(tp, tp + fn).mean()),
+        "macro_f1": float(f1.mean()),
+        "macro_f1_present": float(f1[present].mean()) if present.any() else 0.0,
+    }
+
+
+def label_confusion_counts(
+    y_true: LabelMatrix,
+    scores: np.ndarray,
+    threshold: float = 0.5,
+    chunk_size: int | None = None,
+    label_subset: LabelSubset = None,
+) -> LabelCounts:
+    """Per-label TP, FP, FN (int64) with the rule ``scores >= threshold`` (METHODS §4)."""
+    inp = _prepare(y_true, scores, label_subset)
+    counts, _, _ = _accumulate(inp, threshold, None, chunk_size)
+    assert counts is not None
+    return counts
+
+
+def _ranking(
+    y_true: LabelMatrix,
+    scores: np.ndarray,
+    k: int,
+    label_subset: LabelSubset,
+    chunk_size: int | None,
+) -> tuple[dict[int, float], dict[int, float]]:
+    (k,) = _check_ks((k,))
+    inp = _prepare(y_true, scores, label_subset)
+    _, hits, n_docs = _accumulate(inp, None, k, chunk_size)
+    return _ranking_metrics(hits, n_docs, (k,), inp.n_labels)
+
+
+def precision_at_k(
+    y_true: LabelMatrix,
+    scores: np.ndarray,
+    k: int,
+    label_subset: LabelSubset = None,
+    chunk_size: int | None = None,
+) -> float:
+    """Mean P@k over documents with ≥ 1 positive in the subset (METHODS §4; see module doc)."""
+    p_at, _ = _ranking(y_true, scores, k, label_subset, chunk_size)
+    return p_at[int(k)]
+
+
+def ndcg_at_k(
+    y_true: LabelMatrix,
+    scores: np.ndarray,
+    k: int,
+    label_subset: LabelSubset = None,
+    chunk_size: int | None = None,
+) -> float:
+    """Mean nDCG@k over documents with ≥ 1 positive in the subset (METHODS §4)."""
+    _, ndcg_at = _ranking(y_true, scores, k, label_subset, chunk_size)
+    return ndcg_at[int(k)]
+
+
+def evaluate(
+    y_true: LabelMatrix,
+    scores: np.ndarray,
+    threshold: float = 0.5,
+    ks: Sequence[int] = DEFAULT_KS,
+    label_subset: LabelSubset = None,
+    *,
+    chunk_size: int | None = None,
+) -> dict[str, float]:
+    """All METHODS §4 metrics for one label subset in a single chunked pass.
+
+    Args:
+        y_true: 0/1 matrix ``[docs × labels]``, dense or scipy.sparse (never densified whole).
+        scores: dense float matrix of the same shape; positive prediction iff
+            ``scores >= threshold``.
+        threshold: decision threshold (e.g. from ``search_global_threshold``, METHODS §3.1).
+        ks: cut-offs for ``p_at_{k}`` and ``ndcg_at_{k}``.
+        label_subset: column indices (order kept, used for tie-breaking) or a bool mask; every
+            metric is restricted to these columns (ranking among them only).
+        chunk_size: rows per chunk; None picks ``min(8192, 2**24 // n_labels)``.
+
+    Returns:
+        ``micro_/macro_ precision, recall, f1``, ``macro_f1_present``, ``p_at_{k}``,
+        ``ndcg_at_{k}``, ``n_docs`` (documents kept for ranking: ≥ 1 positive in the subset)
+        and ``n_labels`` (labels in the subset), all as float. Treatment of zero division,
+        absent labels, ties and ``k > n_labels``: see the module docstring.
+    """
+    ks = _check_ks(ks)
+    inp = _prepare(y_true, scores, label_subset)
+    counts, hits, n_docs = _accumulate(inp, threshold, max(ks, default=0), chunk_size)
+    assert counts is not None
+    out = prf_from_counts(counts)
+    p_at, ndcg_at = _ranking_metrics(hits, n_docs, ks, inp.n_labels)
+    out.update({f"p_at_{k}": p_at[k] for k in ks})
+    out.update({f"ndcg_at_{k}": ndcg_at[k] for k in ks})
+    out["n_docs"] = float(n_docs)
+    out["n_labels"] = float(inp.n_labels)
+    return out
