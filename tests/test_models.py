@@ -1,0 +1,85 @@
+"""Kim CNN encoder and classifier (METHODS §1.1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from longtail_mltc.models import (
+    KimCNNEncoder,
+    MultiLabelClassifier,
+    build_classifier,
+    init_head_bias_from_priors,
+)
+
+
+def _small_encoder(**kw) -> KimCNNEncoder:
+    torch.manual_seed(0)
+    args = dict(vocab_size=50, embedding_dim=8, num_filters=4, hidden_dim=16)
+    return KimCNNEncoder(**{**args, **kw}).eval()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    tokens=st.lists(st.integers(min_value=2, max_value=49), min_size=1, max_size=20),
+    extra_padding=st.integers(min_value=1, max_value=15),
+)
+def test_representation_does_not_depend_on_padding(tokens, extra_padding):
+    encoder = _small_encoder()
+    short = torch.tensor([tokens])
+    padded = torch.tensor([tokens + [0] * extra_padding])
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(short), encoder(padded))
+
+
+def test_max_pooling_equals_a_direct_window_computation():
+    """Independent formula: max over windows of ReLU(conv) written out with unfold."""
+    encoder = _small_encoder(kernel_sizes=(3,), embedding_dropout=0.0, feature_dropout=0.0)
+    ids = torch.tensor([[5, 6, 7, 8, 9, 0, 0]])  # 5 real tokens → 3 valid windows of width 3
+    with torch.no_grad():
+        emb = encoder.embedding(ids)[0, :5]  # [5, E]
+        conv = encoder.convs[0]
+        windows = emb.unfold(0, 3, 1)  # [3, E, 3]
+        pre = torch.einsum("wek,fek->wf", windows, conv.weight) + conv.bias
+        pooled = torch.relu(pre).max(dim=0).values
+        expected = torch.relu(encoder.linear1(pooled))
+        torch.testing.assert_close(encoder(ids)[0], expected)
+
+
+def test_documents_shorter_than_the_widest_window_and_empty_documents_work():
+    encoder = _small_encoder()
+    with torch.no_grad():
+        out = encoder(torch.tensor([[3, 4], [0, 0]]))
+    assert out.shape == (2, 16) and torch.isfinite(out).all()
+
+
+def test_pretrained_vectors_are_copied_and_shape_checked():
+    vectors = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    encoder = _small_encoder(pretrained=vectors)
+    np.testing.assert_array_equal(encoder.embedding.weight.detach().numpy(), vectors)
+    with pytest.raises(ValueError, match=r"expected \(50, 8\)"):
+        _small_encoder(pretrained=vectors[:, :4])
+
+
+def test_classifier_outputs_one_logit_per_label_and_registry_errors():
+    model = build_classifier(
+        "kim_cnn", 7, vocab_size=50, embedding_dim=8, num_filters=4, hidden_dim=16
+    )
+    assert isinstance(model, MultiLabelClassifier)
+    assert model(torch.tensor([[2, 3, 4, 5]])).shape == (1, 7)
+    with pytest.raises(ValueError, match="unknown encoder 'nope'.*kim_cnn"):
+        build_classifier("nope", 3)
+
+
+def test_prior_bias_init_makes_the_untrained_head_predict_the_priors():
+    model = build_classifier(
+        "kim_cnn", 3, vocab_size=50, embedding_dim=8, num_filters=4, hidden_dim=16
+    )
+    priors = np.array([0.5, 0.01, 0.2])
+    init_head_bias_from_priors(model, priors)
+    np.testing.assert_allclose(torch.sigmoid(model.head.bias).detach().numpy(), priors, rtol=1e-5)
+    with pytest.raises(ValueError, match="expected \\(3,\\)"):
+        init_head_bias_from_priors(model, np.array([0.1, 0.2]))
