@@ -1,0 +1,201 @@
+"""The training loop: Adam, early stopping on validation micro-F1, best weights kept (METHODS §1.1).
+
+Plain torch rather than Lightning: the loop is ~100 lines, and Lightning's MLflow logger would
+end the kedro-mlflow run when ``fit`` returns (see README "Tracking").
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..evaluation.thresholds import search_global_threshold
+from ..losses import LossFn
+from .callbacks import Callback
+from .data import EncodedSplit, bucketed_batches, collate, sequential_batches
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train (defaults: METHODS §1.1, with a CPU-sized epoch cap documented in README)."""
+
+    batch_size: int = 100
+    max_epochs: int = 100
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 5
+    min_delta: float = 1e-4
+    grad_clip_norm: float | None = None
+    eval_batch_size: int = 512
+    bucket_factor: int = 50
+    seed: int = 42
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate}")
+
+
+@dataclass
+class FitResult:
+    """Best weights (by validation micro-F1), the epoch they came from, and per-epoch history."""
+
+    best_state: dict[str, torch.Tensor]
+    best_epoch: int
+    best_valid_micro_f1: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped_early: bool = False
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "best_epoch": self.best_epoch,
+            "best_valid_micro_f1": self.best_valid_micro_f1,
+            "epochs_run": len(self.history),
+            "stopped_early": self.stopped_early,
+            "history": self.history,
+        }
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' → CUDA when torch sees one, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def fit(
+    model: nn.Module,
+    loss_fn: LossFn,
+    train: EncodedSplit,
+    valid: EncodedSplit,
+    config: TrainConfig,
+    callbacks: Sequence[Callback] = (),
+) -> FitResult:
+    """Train until validation micro-F1 (at its best global threshold) stops improving."""
+    if len(train) == 0 or len(valid) == 0:
+        raise ValueError(f"need training and validation documents, got {len(train)}/{len(valid)}")
+    device = resolve_device(config.device)
+    model.to(device)
+    optimizer = torch.optim.Adam(
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+    )
+    rng = np.random.default_rng(config.seed)
+    best = FitResult(best_state={}, best_epoch=0, best_valid_micro_f1=-1.0)
+    epochs_without_gain = 0
+    logger.info(
+        "training %s on %s: %d train / %d valid docs, up to %d epochs",
+        type(model).__name__,
+        device,
+        len(train),
+        len(valid),
+        config.max_epochs,
+    )
+    for epoch in range(1, config.max_epochs + 1):
+        started = time.perf_counter()
+        train_loss = _train_one_epoch(model, loss_fn, train, optimizer, config, rng, device, epoch)
+        valid_scores, valid_loss = predict_scores(model, valid, config.eval_batch_size, loss_fn)
+        threshold, valid_f1 = search_global_threshold(valid.labels, valid_scores)
+        metrics = {
+            "train/loss": train_loss,
+            "valid/loss": valid_loss,
+            "valid/all/micro_f1": valid_f1,
+            "valid/all/threshold": threshold,
+            "epoch_seconds": time.perf_counter() - started,
+        }
+        best.history.append({"epoch": float(epoch), **metrics})
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, metrics)
+        improved = valid_f1 > best.best_valid_micro_f1 + config.min_delta
+        logger.info(
+            "epoch %d: train loss %.4f, valid loss %.4f, valid micro-F1 %.4f%s (%.1fs)",
+            epoch,
+            train_loss,
+            valid_loss,
+            valid_f1,
+            " *" if improved else "",
+            metrics["epoch_seconds"],
+        )
+        if improved:
+            # .cpu() alone would alias the live CPU weights: copy explicitly.
+            best.best_state = {
+                k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+            }
+            best.best_epoch, best.best_valid_micro_f1 = epoch, valid_f1
+            epochs_without_gain = 0
+        else:
+            epochs_without_gain += 1
+            if epochs_without_gain >= config.patience:
+                best.stopped_early = True
+                logger.info(
+                    "early stop after epoch %d: no gain for %d epochs; best epoch %d",
+                    epoch,
+                    config.patience,
+                    best.best_epoch,
+                )
+                break
+    model.load_state_dict(best.best_state)
+    return best
+
+
+def _train_one_epoch(
+    model: nn.Module,
+    loss_fn: LossFn,
+    train: EncodedSplit,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    device: torch.device,
+    epoch: int,
+) -> float:
+    model.train()
+    batches = bucketed_batches(train.lengths, config.batch_size, rng, config.bucket_factor)
+    total, seen = 0.0, 0
+    # tqdm hides itself when stderr is not a terminal (disable=None); the per-epoch log line
+    # in ``fit`` is what CI logs and kedro's log file show, one line per epoch.
+    for index in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=None, mininterval=1.0):
+        ids, targets = collate(train, index, device)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(model(ids), targets)
+        loss.backward()
+        if config.grad_clip_norm:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+        optimizer.step()
+        total += float(loss.detach()) * len(index)
+        seen += len(index)
+    return total / seen
+
+
+@torch.no_grad()
+def predict_scores(
+    model: nn.Module, split: EncodedSplit, batch_size: int = 512, loss_fn: LossFn | None = None
+) -> tuple[np.ndarray, float]:
+    """Sigmoid scores [N, |C|] in document order, and the mean loss when ``loss_fn`` is given."""
+    model.eval()
+    device = next(model.parameters()).device
+    order = np.argsort(split.lengths, kind="stable")  # similar lengths → little padding
+    scores = np.empty(split.labels.shape, dtype=np.float32)
+    total = 0.0
+    for batch in sequential_batches(len(split), batch_size):
+        index = order[batch]
+        ids, targets = collate(split, index, device, with_labels=loss_fn is not None)
+        logits = model(ids)
+        scores[index] = torch.sigmoid(logits).cpu().numpy()
+        if loss_fn is not None:
+            total += float(loss_fn(logits, targets)) * len(index)
+    return scores, total / max(1, len(split))
+
+
+def config_as_params(config: TrainConfig) -> dict[str, object]:
+    return asdict(config)

@@ -1,0 +1,126 @@
+"""Training loop, batching and the BCE seam."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from longtail_mltc.losses import bce_loss, build_loss
+from longtail_mltc.models import build_classifier
+from longtail_mltc.training import EncodedSplit, MetricLogger, TrainConfig, fit, seed_everything
+from longtail_mltc.training.data import bucketed_batches, collate
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    lengths=st.lists(st.integers(min_value=0, max_value=300), min_size=1, max_size=400),
+    batch_size=st.integers(min_value=1, max_value=64),
+    bucket_factor=st.integers(min_value=1, max_value=10),
+    seed=st.integers(min_value=0, max_value=2**16),
+)
+def test_bucketed_batches_cover_every_document_once_and_are_seeded(
+    lengths, batch_size, bucket_factor, seed
+):
+    arr = np.asarray(lengths)
+    batches = bucketed_batches(arr, batch_size, np.random.default_rng(seed), bucket_factor)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(arr)))
+    assert all(1 <= len(b) <= batch_size for b in batches)
+    again = bucketed_batches(arr, batch_size, np.random.default_rng(seed), bucket_factor)
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
+
+
+def test_collate_trims_to_the_longest_document_of_the_batch():
+    ids = np.array([[2, 3, 0, 0, 0], [4, 5, 6, 0, 0], [7, 0, 0, 0, 0]])
+    split = EncodedSplit(ids, np.array([2, 3, 1]), sp.csr_matrix(np.eye(3, dtype=np.uint8)))
+    tokens, targets = collate(split, np.array([0, 2]), torch.device("cpu"))
+    assert tokens.tolist() == [[2, 3], [7, 0]]
+    assert targets.tolist() == [[1, 0, 0], [0, 0, 1]]
+
+
+def test_bce_is_the_summed_per_label_formula_averaged_over_documents():
+    logits = torch.tensor([[0.3, -1.2], [2.0, 0.0]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    p = torch.sigmoid(logits)
+    manual = -(targets * p.log() + (1 - targets) * (1 - p).log()).sum() / 2
+    torch.testing.assert_close(bce_loss(logits, targets), manual)
+    assert build_loss("bce") is bce_loss
+    with pytest.raises(ValueError, match="unknown loss 'focal'"):
+        build_loss("focal")
+
+
+def _learnable_split(n: int, seed: int) -> EncodedSplit:
+    """Label j is present exactly when token 2 + j appears: a CNN can learn it."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, 30, size=(n, 12))
+    labels = rng.random((n, 3)) < 0.3
+    for j in range(3):  # label j's token lands anywhere in positions 4j..4j+3, never overwritten
+        rows = np.flatnonzero(labels[:, j])
+        ids[rows, 4 * j + rng.integers(0, 4, size=len(rows))] = 2 + j
+    return EncodedSplit(ids, np.full(n, 12), sp.csr_matrix(labels.astype(np.uint8)))
+
+
+def _model():
+    return build_classifier(
+        "kim_cnn",
+        3,
+        vocab_size=30,
+        embedding_dim=16,
+        num_filters=8,
+        hidden_dim=32,
+        kernel_sizes=(1, 2),
+        embedding_dropout=0.0,
+        feature_dropout=0.0,
+    )
+
+
+def test_fit_learns_keeps_the_best_epoch_and_logs_each_epoch():
+    seed_everything(0)
+    train, valid = _learnable_split(300, 1), _learnable_split(100, 2)
+    logged: list[tuple[int, dict]] = []
+    model = _model()
+    config = TrainConfig(batch_size=16, max_epochs=15, learning_rate=5e-3, patience=15, seed=0)
+    result = fit(
+        model,
+        bce_loss,
+        train,
+        valid,
+        config,
+        [MetricLogger(lambda m, step: logged.append((step, dict(m))))],
+    )
+    f1s = [h["valid/all/micro_f1"] for h in result.history]
+    assert result.best_valid_micro_f1 == max(f1s) > 0.9
+    assert result.best_epoch == 1 + int(np.argmax(f1s))
+    assert [step for step, _ in logged] == list(range(1, len(result.history) + 1))
+    # the model ends with the best weights, which are a copy (not aliases of live tensors)
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(tensor, result.best_state[name])
+        assert tensor.data_ptr() != result.best_state[name].data_ptr()
+
+
+def test_fit_is_reproducible_with_the_same_seed():
+    def once():
+        seed_everything(3)
+        config = TrainConfig(batch_size=16, max_epochs=2, patience=2, seed=3)
+        result = fit(_model(), bce_loss, _learnable_split(120, 1), _learnable_split(40, 2), config)
+        return [h["valid/loss"] for h in result.history]
+
+    assert once() == once()
+
+
+def test_fit_stops_early_when_validation_does_not_improve():
+    seed_everything(0)
+    config = TrainConfig(batch_size=32, max_epochs=50, learning_rate=1e-9, patience=2, seed=0)
+    result = fit(_model(), bce_loss, _learnable_split(64, 1), _learnable_split(32, 2), config)
+    assert result.stopped_early and len(result.history) == result.best_epoch + 2
+
+
+def test_invalid_training_configuration_is_rejected():
+    with pytest.raises(ValueError, match="batch_size must be ≥ 1"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="share the first dimension"):
+        EncodedSplit(np.zeros((2, 3), dtype=np.int64), np.zeros(3), sp.csr_matrix((2, 1)))
