@@ -1,0 +1,33 @@
+"""Metrics per label group, named as DESIGN.md "Tracking" says: ``<split>/<group>/<metric>``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from .metrics import evaluate
+
+
+def evaluate_by_group(
+    y_true,
+    scores: np.ndarray,
+    groups: Mapping[str, Sequence[int] | np.ndarray],
+    threshold: float,
+    ks: Sequence[int] = (1, 3, 5),
+    prefix: str = "test",
+) -> dict[str, float]:
+    """``evaluate`` over all labels and over each non-empty group's label columns (METHODS §3.1).
+
+    Every document of the split takes part in each group's micro/macro figures; ranking metrics
+    skip documents with no positive label in the group (METHODS §4). Empty groups are left out
+    rather than reported as zeros.
+    """
+    subsets: dict[str, Sequence[int] | np.ndarray | None] = {"all": None, **groups}
+    out: dict[str, float] = {}
+    for name, subset in subsets.items():
+        if subset is not None and len(subset) == 0:
+            continue
+        metrics = evaluate(y_true, scores, threshold=threshold, ks=tuple(ks), label_subset=subset)
+        out.update({f"{prefix}/{name}/{key}": float(value) for key, value in metrics.items()})
+    return out
