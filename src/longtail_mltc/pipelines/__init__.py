@@ -1,0 +1,1 @@
+"""Kedro glue: each sub-package registers one pipeline; nodes call the library layers."""

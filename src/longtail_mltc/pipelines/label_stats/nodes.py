@@ -1,0 +1,88 @@
+"""Nodes of the label_stats pipeline (METHODS §5)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from longtail_mltc.labels import (
+    LabelStatistics,
+    build_label_index,
+    compute_label_statistics,
+    cooccurrence,
+    labels_per_document,
+    to_label_matrix,
+)
+from longtail_mltc.labels.plots import plot_cooccurrence, plot_long_tail
+
+logger = logging.getLogger(__name__)
+
+
+def _train_label_lists(corpus_split: pd.DataFrame) -> list[list[str]]:
+    return [list(labels) for labels in corpus_split.loc[corpus_split["split"] == "train", "labels"]]
+
+
+def build_corpus_label_index(corpus_split: pd.DataFrame) -> list[str]:
+    """Every label of the corpus (all splits), in a stable alphabetical order."""
+    return build_label_index(list(labels) for labels in corpus_split["labels"])
+
+
+def compute_training_label_statistics(
+    corpus_split: pd.DataFrame, label_index: list[str], label_stats: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Counts, priors, groups and hybrid split over the training split (validation excluded)."""
+    train_lists = _train_label_lists(corpus_split)
+    stats = compute_label_statistics(
+        train_lists,
+        label_index,
+        head_min=label_stats["head_min"],
+        tail_max=label_stats["tail_max"],
+        n_phi=label_stats["n_phi"],
+    )
+    sizes = {group: len(members) for group, members in stats.groups.items()}
+    logger.info("label groups on %d training docs: %s", stats.n_docs, sizes)
+    result = stats.to_dict()
+    histogram = labels_per_document(to_label_matrix(train_lists, label_index))
+    result["labels_per_document"] = histogram.tolist()
+    return result
+
+
+def compute_label_cooccurrence(
+    corpus_split: pd.DataFrame, label_index: list[str]
+) -> dict[str, np.ndarray]:
+    """Co-occurrence counts and conditional probabilities p(i|j) on the training split."""
+    counts, conditional = cooccurrence(
+        to_label_matrix(_train_label_lists(corpus_split), label_index)
+    )
+    return {"counts": counts, "conditional": conditional}
+
+
+def plot_label_long_tail(label_statistics: dict[str, Any], corpus: str) -> Figure:
+    stats = LabelStatistics.from_dict(label_statistics)
+    return plot_long_tail(
+        stats.counts,
+        stats.label_index,
+        stats.groups,
+        title=f"{corpus}: training documents per label",
+    )
+
+
+def plot_label_cooccurrence(
+    label_cooccurrence: dict[str, np.ndarray],
+    label_statistics: dict[str, Any],
+    label_stats: Mapping[str, Any],
+    corpus: str,
+) -> Figure:
+    stats = LabelStatistics.from_dict(label_statistics)
+    return plot_cooccurrence(
+        label_cooccurrence["conditional"],
+        stats.label_index,
+        top=min(label_stats["cooccurrence_top"], stats.n_labels),
+        counts=stats.counts,
+        title=f"{corpus}: label co-occurrence p(row | column)",
+    )

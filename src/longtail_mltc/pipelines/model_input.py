@@ -1,0 +1,33 @@
+"""Assemble the library's training inputs from catalog datasets (shared by model pipelines)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from longtail_mltc.labels import to_label_matrix
+from longtail_mltc.training import EncodedSplit
+
+
+def encoded_split(
+    corpus_split: pd.DataFrame,
+    encoded_documents: Mapping[str, np.ndarray],
+    label_index: list[str],
+    split: str,
+) -> EncodedSplit:
+    """Token ids, lengths and label matrix of one split (rows in corpus order)."""
+    token_ids = encoded_documents["token_ids"]
+    if token_ids.shape[0] != len(corpus_split):
+        raise ValueError(
+            f"encoded_documents has {token_ids.shape[0]} rows but corpus_split has "
+            f"{len(corpus_split)}: re-run the features pipeline for this corpus"
+        )
+    mask = (corpus_split["split"] == split).to_numpy()
+    if not mask.any():
+        raise ValueError(f"corpus_split has no {split!r} documents")
+    labels = to_label_matrix(
+        [list(labels) for labels in corpus_split.loc[mask, "labels"]], label_index
+    )
+    return EncodedSplit(token_ids[mask], encoded_documents["lengths"][mask], labels)

@@ -1,0 +1,224 @@
+"""Nodes of the single pipeline: train, predict, pick the threshold, evaluate (METHODS §1, §3.1)."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import save as safetensors_bytes
+
+from longtail_mltc.evaluation.reporting import evaluate_by_group
+from longtail_mltc.evaluation.thresholds import search_global_threshold
+from longtail_mltc.labels import LabelStatistics, to_label_matrix
+from longtail_mltc.losses import build_loss
+from longtail_mltc.models import build_classifier, init_head_bias_from_priors
+from longtail_mltc.training import (
+    MetricLogger,
+    TrainConfig,
+    fit,
+    predict_scores,
+    seed_everything,
+)
+
+from .. import tracking
+from ..model_input import encoded_split
+
+logger = logging.getLogger(__name__)
+
+PIPELINE = "single"
+VARIANT = "single"
+
+
+def _build_model(
+    single: Mapping[str, Any], vocab_size: int, num_labels: int, vectors: np.ndarray | None
+) -> torch.nn.Module:
+    return build_classifier(
+        single["encoder"],
+        num_labels,
+        vocab_size=vocab_size,
+        pretrained=vectors,
+        **single["encoder_params"],
+    )
+
+
+def train_single_network(
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    word_vectors: dict[str, np.ndarray],
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+    corpus: str,
+    seed: int,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Train with early stopping on validation micro-F1; return the best weights and a summary."""
+    seed_everything(seed)
+    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
+    valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
+    vectors = word_vectors["vectors"] if single.get("use_word_vectors", True) else None
+    vocab_size = int(word_vectors["vectors"].shape[0])
+    model = _build_model(single, vocab_size, len(label_index), vectors)
+    stats = LabelStatistics.from_dict(label_statistics)
+    if single.get("init_bias_from_priors", True):
+        init_head_bias_from_priors(model, stats.priors)
+    loss_fn = build_loss(single["loss"], label_counts=stats.counts, n_docs=stats.n_docs)
+    config = TrainConfig(seed=seed, **single["training"])
+    run_id = tracking.start_configuration_run(
+        corpus=corpus,
+        pipeline=PIPELINE,
+        variant=VARIANT,
+        loss=single["loss"],
+        encoder=single["encoder"],
+        params={"corpus": corpus, "seed": seed, "single": single, "vocab_size": vocab_size},
+    )
+    try:
+        result = fit(
+            model, loss_fn, train, valid, config, [MetricLogger(tracking.metric_logger(run_id))]
+        )
+    except BaseException:
+        tracking.end_configuration_run(run_id, "FAILED")
+        raise
+    summary = {"mlflow_run_id": run_id, "vocab_size": vocab_size, **result.summary()}
+    return result.best_state, summary
+
+
+def predict_single_network(
+    single_model_state: dict[str, torch.Tensor],
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    single: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """Validation and test scores from the saved best weights (what a user reloads, too)."""
+    vocab_size = int(single_model_state["encoder.embedding.weight"].shape[0])
+    model = _build_model(single, vocab_size, len(label_index), None)
+    model.load_state_dict(single_model_state)
+    batch = single["training"].get("eval_batch_size", 512)
+    out: dict[str, np.ndarray] = {}
+    for split in ("valid", "test"):
+        data = encoded_split(corpus_split, encoded_documents, label_index, split)
+        out[f"{split}_scores"], _ = predict_scores(model, data, batch)
+    return out
+
+
+def evaluate_single_network(
+    single_scores: dict[str, np.ndarray],
+    single_model_state: dict[str, torch.Tensor],
+    single_training_summary: dict[str, Any],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+) -> dict[str, float]:
+    """Global threshold from validation micro-F1, applied to test; metrics per label group."""
+    run_id = single_training_summary["mlflow_run_id"]
+    try:
+        metrics = _evaluate_and_log(
+            single_scores,
+            single_model_state,
+            corpus_split,
+            label_index,
+            label_statistics,
+            single,
+            run_id,
+        )
+    except BaseException:
+        tracking.end_configuration_run(run_id, "FAILED")
+        raise
+    tracking.end_configuration_run(run_id)
+    return metrics
+
+
+def _evaluate_and_log(
+    scores: dict[str, np.ndarray],
+    model_state: dict[str, torch.Tensor],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+    run_id: str,
+) -> dict[str, float]:
+    stats = LabelStatistics.from_dict(label_statistics)
+    ks = tuple(single["evaluation"]["ks"])
+    truth = {split: corpus_split.loc[corpus_split["split"] == split] for split in ("valid", "test")}
+    y = {s: to_label_matrix([list(v) for v in t["labels"]], label_index) for s, t in truth.items()}
+    threshold, valid_f1 = search_global_threshold(y["valid"], scores["valid_scores"])
+    metrics: dict[str, float] = {"threshold": threshold}
+    for split in ("valid", "test"):
+        metrics.update(
+            evaluate_by_group(
+                y[split], scores[f"{split}_scores"], stats.groups, threshold, ks, prefix=split
+            )
+        )
+    logger.info(
+        "threshold %.4f (valid micro-F1 %.4f) → test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f",
+        threshold,
+        valid_f1,
+        metrics["test/all/micro_f1"],
+        metrics["test/all/macro_f1"],
+        metrics["test/all/p_at_1"],
+    )
+    tracking.log_final_metrics(run_id, metrics)
+    tracking.log_artifacts(
+        run_id,
+        {
+            "model.safetensors": safetensors_bytes(
+                {k: v.contiguous() for k, v in model_state.items()}
+            ),
+            "model_config.json": json.dumps(
+                {
+                    "encoder": single["encoder"],
+                    "encoder_params": single["encoder_params"],
+                    "num_labels": len(label_index),
+                    "threshold": threshold,
+                },
+                indent=2,
+            ),
+            "label_index.json": json.dumps(label_index, indent=1),
+        },
+        "model",
+    )
+    tracking.log_artifacts(
+        run_id,
+        {
+            "test_predictions.csv": _predictions_table(
+                truth["test"], scores["test_scores"], label_index, threshold
+            ),
+            "test_scores.npz": _npz_bytes(scores=scores["test_scores"]),
+        },
+        "predictions",
+    )
+    return metrics
+
+
+def _predictions_table(
+    test: pd.DataFrame, scores: np.ndarray, label_index: list[str], threshold: float
+) -> str:
+    names = np.asarray(label_index, dtype=object)
+    predicted = [";".join(names[row >= threshold]) for row in scores]
+    top = np.argsort(-scores, axis=1)[:, :5]
+    table = pd.DataFrame(
+        {
+            "doc_id": test["doc_id"].to_numpy(),
+            "true_labels": [";".join(labels) for labels in test["labels"]],
+            "predicted_labels": predicted,
+            "top5_labels": [";".join(names[row]) for row in top],
+            "top5_scores": [
+                ";".join(f"{s:.4f}" for s in np.take_along_axis(scores, top, 1)[i])
+                for i in range(len(top))
+            ],
+        }
+    )
+    return table.to_csv(index=False)
+
+
+def _npz_bytes(**arrays: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()

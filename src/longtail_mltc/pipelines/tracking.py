@@ -1,0 +1,141 @@
+"""MLflow conventions of DESIGN.md "Tracking" (Kedro glue; library layers never import mlflow).
+
+kedro-mlflow opens one run per ``kedro run`` (all parameters, flattened). Each trained
+configuration gets its own run nested under it, named ``<corpus>/<pipeline>/<variant>/<loss>``
+and tagged with corpus, pipeline, variant, encoder, loss and git commit. Nodes after training
+write into that run by id, so training and evaluation can be separate nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.entities import Metric, Param
+from mlflow.tracking import MlflowClient
+
+logger = logging.getLogger(__name__)
+
+_MAX_PARAM_LENGTH = 6000  # MLflow ≥ 2.x accepts up to 6,000 characters per parameter value
+_open_runs: set[str] = set()  # configuration runs started in this process and not yet ended
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, str]:
+    """{'a': {'b': 1}} → {'a.b': '1'}; lists become their JSON text."""
+    flat: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.update(flatten_params(value, name, sep))
+        else:
+            text = json.dumps(value) if isinstance(value, list | tuple) else str(value)
+            flat[name] = text[:_MAX_PARAM_LENGTH]
+    return flat
+
+
+def git_commit() -> str:
+    """The project's current commit, or 'unknown' outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parent,
+        )
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def run_name(corpus: str, pipeline: str, variant: str, loss: str) -> str:
+    return f"{corpus}/{pipeline}/{variant}/{loss}"
+
+
+def start_configuration_run(
+    *,
+    corpus: str,
+    pipeline: str,
+    variant: str,
+    loss: str,
+    encoder: str,
+    params: Mapping[str, Any],
+) -> str:
+    """Create the run of one trained configuration (nested when a run is active); return its id."""
+    tags = {
+        "corpus": corpus,
+        "pipeline": pipeline,
+        "variant": variant,
+        "encoder": encoder,
+        "loss": loss,
+        "git_commit": git_commit(),
+    }
+    name = run_name(corpus, pipeline, variant, loss)
+    parent = mlflow.active_run()
+    if parent is not None:  # the kedro-mlflow session run
+        tags["mlflow.parentRunId"] = parent.info.run_id
+        experiment_id = parent.info.experiment_id
+    else:  # outside kedro-mlflow (notebook, tracking disabled): the current experiment
+        experiment_id = mlflow.tracking.fluent._get_experiment_id()
+    client = MlflowClient()
+    # Created through the client so it stays RUNNING across nodes without becoming the active
+    # fluent run; ``end_configuration_run`` closes it (FAILED when a node raised).
+    run = client.create_run(experiment_id, run_name=name, tags=tags)
+    run_id = run.info.run_id
+    _open_runs.add(run_id)
+    client.log_batch(run_id, params=[Param(k, v) for k, v in flatten_params(params).items()])
+    logger.info("MLflow run %s (%s) at %s", name, run_id, mlflow.get_tracking_uri())
+    return run_id
+
+
+def metric_logger(run_id: str):
+    """A ``log(metrics, step)`` function writing into the given run (for training callbacks)."""
+    client = MlflowClient()
+
+    def log(metrics: Mapping[str, float], step: int) -> None:
+        client.log_batch(run_id, metrics=_metric_entities(metrics, step))
+
+    return log
+
+
+def log_final_metrics(run_id: str, metrics: Mapping[str, float]) -> None:
+    """Log a flat dict of final metrics (already named ``<split>/<group>/<metric>``)."""
+    MlflowClient().log_batch(run_id, metrics=_metric_entities(metrics, step=0))
+
+
+def _metric_entities(metrics: Mapping[str, float], step: int) -> list[Metric]:
+    now = int(time.time() * 1000)
+    return [Metric(key, float(value), now, step) for key, value in metrics.items()]
+
+
+def log_artifacts(run_id: str, files: Mapping[str, bytes | str], artifact_path: str) -> None:
+    """Write each {filename: content} to a temporary folder and log it under ``artifact_path``."""
+    client = MlflowClient()
+    with tempfile.TemporaryDirectory() as tmp:
+        for filename, content in files.items():
+            path = Path(tmp) / filename
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        client.log_artifacts(run_id, tmp, artifact_path)
+
+
+def end_configuration_run(run_id: str, status: str = "FINISHED") -> None:
+    MlflowClient().set_terminated(run_id, status)
+    _open_runs.discard(run_id)
+
+
+def fail_open_runs() -> list[str]:
+    """Mark every configuration run still open as FAILED (a node after training raised)."""
+    failed = sorted(_open_runs)
+    for run_id in failed:
+        end_configuration_run(run_id, "FAILED")
+    return failed
