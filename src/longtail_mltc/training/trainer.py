@@ -88,8 +88,9 @@ def fit(
         raise ValueError(f"need training and validation documents, got {len(train)}/{len(valid)}")
     device = resolve_device(config.device)
     model.to(device)
+    # fused: one kernel per step instead of ~8 elementwise passes (about 10% of a CPU step)
     optimizer = torch.optim.Adam(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, fused=True
     )
     rng = np.random.default_rng(config.seed)
     best = FitResult(best_state={}, best_epoch=0, best_valid_micro_f1=-1.0)
