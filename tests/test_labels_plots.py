@@ -71,3 +71,28 @@ def test_long_tail_many_labels_draws_a_line_with_rank_axis() -> None:
     assert len(ax.patches) == 0
     assert len(ax.lines) == 1 and len(ax.lines[0].get_xdata()) == 2500
     assert ax.get_xlabel().startswith("label rank")
+
+
+def test_long_tail_bars_are_visible_when_rendered() -> None:
+    """Rendered pixels, not artists: every group's colour must reach the image (a log axis
+    with nonpositive='mask' once hid all bars, which start at 0, while the artists existed)."""
+    import io
+
+    from matplotlib.colors import to_rgb
+    from matplotlib.image import imread
+
+    from longtail_mltc.labels.plots import GROUP_COLOURS, plot_long_tail
+    from longtail_mltc.labels.stats import label_groups
+
+    counts = np.array([500, 120, 40, 20, 9, 3, 1, 1])
+    groups = label_groups(counts, head_min=35, tail_max=8)
+    fig = plot_long_tail(counts, [f"l{i}" for i in range(8)], groups)
+    fig.axes[0].get_legend().remove()  # its colour patches must not count as bars
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=60)
+    buffer.seek(0)
+    pixels = imread(buffer)[..., :3]
+    for name in ("head", "medium", "tail"):
+        colour = np.array(to_rgb(GROUP_COLOURS[name]))
+        hits = (np.abs(pixels - colour).sum(axis=-1) < 0.05).sum()
+        assert hits > 50, f"{name} bars not visible ({hits} pixels)"

@@ -56,7 +56,7 @@ def plot_long_tail(
     else:
         ax.plot(ranks, sorted_counts, color="black", linewidth=1)
         ax.scatter(ranks, sorted_counts, c=list(colours), s=2)
-    ax.set_yscale("log", nonpositive="mask")
+    ax.set_yscale("log", nonpositive="clip")  # "mask" hides every bar: bars start at 0
     ax.set_ylabel("training documents with the label (N_c, log scale)")
     if len(counts) <= _MAX_NAMED_TICKS:
         ax.set_xticks(ranks, [label_index[i] for i in order], rotation=90, fontsize=7)
