@@ -92,7 +92,7 @@ def test_fit_learns_keeps_the_best_epoch_and_logs_each_epoch():
         config,
         [MetricLogger(lambda m, step: logged.append((step, dict(m))))],
     )
-    f1s = [h["valid/all/micro_f1"] for h in result.history]
+    f1s = [h["valid/epoch_micro_f1"] for h in result.history]
     assert result.best_valid_micro_f1 == max(f1s) > 0.9
     assert result.best_epoch == 1 + int(np.argmax(f1s))
     assert [step for step, _ in logged] == list(range(1, len(result.history) + 1))
