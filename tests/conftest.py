@@ -10,7 +10,9 @@ import pytest
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(os.environ.get("LONGTAIL_MLTC_MIRROR", PROJECT_ROOT.parent / "shared" / "datasets"))
+SHARED_DATASETS = Path(
+    os.environ.get("LONGTAIL_MLTC_MIRROR", PROJECT_ROOT.parent / "shared" / "datasets")
+)
 
 
 @pytest.fixture(scope="session")

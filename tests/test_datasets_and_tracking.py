@@ -68,3 +68,35 @@ def test_grouped_metrics_equal_evaluate_on_the_group_columns():
     assert out["test/tail/micro_f1"] == tail["micro_f1"]
     assert out["test/all/p_at_3"] == evaluate(y, scores, 0.4, (1, 3))["p_at_3"]
     assert not any(key.startswith("test/medium/") for key in out)  # empty groups left out
+
+
+def test_configuration_runs_are_tagged_and_failed_when_left_open(tmp_path, monkeypatch):
+    import mlflow
+    from kedro_project import reset_mlflow_process_state
+    from mlflow.tracking import MlflowClient
+
+    from longtail_mltc.hooks import CloseConfigurationRunsOnError
+    from longtail_mltc.pipelines import tracking
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    try:
+        mlflow.set_experiment("unit")
+        run_id = tracking.start_configuration_run(
+            corpus="reuters",
+            pipeline="single",
+            variant="single",
+            loss="bce",
+            encoder="kim_cnn",
+            params={"single": {"training": {"max_epochs": 3}}},
+        )
+        tracking.metric_logger(run_id)({"valid/all/micro_f1": 0.5}, 1)
+        CloseConfigurationRunsOnError().on_pipeline_error(RuntimeError("boom"))
+        run = MlflowClient().get_run(run_id)
+        assert run.info.status == "FAILED"
+        assert run.info.run_name == "reuters/single/single/bce"
+        assert run.data.tags["encoder"] == "kim_cnn" and run.data.tags["loss"] == "bce"
+        assert run.data.params["single.training.max_epochs"] == "3"
+        assert run.data.metrics["valid/all/micro_f1"] == 0.5
+        assert tracking.fail_open_runs() == []  # nothing left open
+    finally:
+        reset_mlflow_process_state()
