@@ -1,0 +1,1 @@
+"""Evaluation: one metrics implementation (METHODS §4), threshold search, grouped reports."""
