@@ -5,13 +5,17 @@ from __future__ import annotations
 from kedro.framework.project import find_pipelines
 from kedro.pipeline import Pipeline
 
+from .pipelines.hscnn import create_pipeline as create_hscnn_pipeline
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Each folder under ``pipelines/`` registers under its own name.
 
     ``hscnn`` is the headline job: until the Hybrid-Siamese issue lands it runs
-    ingestion → features → label_stats → single (see README). ``__default__`` is the same chain.
+    ingestion → features → label_stats → single (see README). ``__default__`` is the same chain,
+    built directly: Kedro 1.x discovers only the pipelines a command asks for, so
+    ``find_pipelines()`` may not hold "hscnn" (e.g. under ``kedro run --pipeline=single``).
     """
     pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = pipelines["hscnn"]
+    pipelines["__default__"] = create_hscnn_pipeline()
     return pipelines
