@@ -124,3 +124,24 @@ def test_invalid_training_configuration_is_rejected():
         TrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="share the first dimension"):
         EncodedSplit(np.zeros((2, 3), dtype=np.int64), np.zeros(3), sp.csr_matrix((2, 1)))
+
+
+def test_frozen_embedding_stays_fixed_while_the_rest_trains():
+    seed_everything(0)
+    vectors = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
+    model = build_classifier(
+        "kim_cnn",
+        3,
+        vocab_size=30,
+        embedding_dim=16,
+        num_filters=8,
+        hidden_dim=32,
+        kernel_sizes=(1, 2),
+        pretrained=vectors,
+        freeze_embedding=True,
+    )
+    head_before = model.head.weight.detach().clone()
+    config = TrainConfig(batch_size=32, max_epochs=2, patience=2, seed=0)
+    fit(model, bce_loss, _learnable_split(96, 1), _learnable_split(32, 2), config)
+    np.testing.assert_array_equal(model.encoder.embedding.weight.detach().numpy(), vectors)
+    assert not torch.equal(model.head.weight, head_before)

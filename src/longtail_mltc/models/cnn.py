@@ -28,6 +28,7 @@ class KimCNNEncoder(nn.Module):
         feature_dropout: float = 0.5,
         pretrained: np.ndarray | torch.Tensor | None = None,
         padding_idx: int = 0,
+        freeze_embedding: bool = False,
     ) -> None:
         super().__init__()
         if vocab_size < 2:
@@ -46,6 +47,9 @@ class KimCNNEncoder(nn.Module):
                 )
             with torch.no_grad():
                 self.embedding.weight.copy_(weights)
+        # Kim (2014) "CNN-static": keep the word vectors fixed. On small corpora this curbs
+        # overfitting of the |V| × d embedding and skips its gradient and optimiser update.
+        self.embedding.weight.requires_grad_(not freeze_embedding)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.convs = nn.ModuleList(
             nn.Conv1d(embedding_dim, num_filters, kernel_size=k) for k in kernel_sizes
