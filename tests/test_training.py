@@ -145,3 +145,32 @@ def test_frozen_embedding_stays_fixed_while_the_rest_trains():
     fit(model, bce_loss, _learnable_split(96, 1), _learnable_split(32, 2), config)
     np.testing.assert_array_equal(model.encoder.embedding.weight.detach().numpy(), vectors)
     assert not torch.equal(model.head.weight, head_before)
+
+
+def test_learning_rate_halves_after_each_epoch_without_gain():
+    """With lr_decay_patience=0 every epoch without gain halves the rate (ReduceLROnPlateau).
+
+    lr 1e-7 cannot move validation micro-F1, and its halvings stay above ReduceLROnPlateau's
+    eps (1e-8). Epoch 1 improves on the initial -1 and no later epoch does, so the rates used
+    are 1e-7, 1e-7, 5e-8, 2.5e-8 (each logged before that epoch's scheduler step).
+    """
+    seed_everything(0)
+    config = TrainConfig(
+        batch_size=32,
+        max_epochs=4,
+        learning_rate=1e-7,
+        patience=10,
+        seed=0,
+        lr_decay_factor=0.5,
+        lr_decay_patience=0,
+    )
+    result = fit(_model(), bce_loss, _learnable_split(64, 1), _learnable_split(32, 2), config)
+    rates = [h["learning_rate"] for h in result.history]
+    assert rates == pytest.approx([1e-7, 1e-7, 5e-8, 2.5e-8])
+    constant = TrainConfig(
+        batch_size=32, max_epochs=3, learning_rate=1e-7, patience=10, seed=0, lr_decay_factor=None
+    )
+    history = fit(
+        _model(), bce_loss, _learnable_split(64, 1), _learnable_split(32, 2), constant
+    ).history
+    assert [h["learning_rate"] for h in history] == [1e-7] * 3

@@ -35,6 +35,10 @@ class TrainConfig:
     patience: int = 5
     min_delta: float = 1e-4
     grad_clip_norm: float | None = None
+    # ReduceLROnPlateau on validation micro-F1: multiply the learning rate by this factor after
+    # `lr_decay_patience` epochs without gain (None: constant learning rate).
+    lr_decay_factor: float | None = 0.5
+    lr_decay_patience: int = 1
     eval_batch_size: int = 512
     bucket_factor: int = 50
     seed: int = 42
@@ -95,6 +99,18 @@ def fit(
         weight_decay=config.weight_decay,
         fused=True,
     )
+    scheduler = (
+        torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer,
+            mode="max",
+            factor=config.lr_decay_factor,
+            patience=config.lr_decay_patience,
+            threshold=config.min_delta,
+            threshold_mode="abs",
+        )
+        if config.lr_decay_factor
+        else None
+    )
     rng = np.random.default_rng(config.seed)
     best = FitResult(best_state={}, best_epoch=0, best_valid_micro_f1=-1.0)
     epochs_without_gain = 0
@@ -116,11 +132,14 @@ def fit(
             "valid/loss": valid_loss,
             "valid/epoch_micro_f1": valid_f1,  # at this epoch's best threshold
             "valid/epoch_threshold": threshold,
+            "learning_rate": optimizer.param_groups[0]["lr"],
             "epoch_seconds": time.perf_counter() - started,
         }
         best.history.append({"epoch": float(epoch), **metrics})
         for callback in callbacks:
             callback.on_epoch_end(epoch, metrics)
+        if scheduler is not None:
+            scheduler.step(valid_f1)
         improved = valid_f1 > best.best_valid_micro_f1 + config.min_delta
         logger.info(
             "epoch %d: train loss %.4f, valid loss %.4f, valid micro-F1 %.4f%s (%.1fs)",
