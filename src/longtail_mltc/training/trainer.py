@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -218,7 +218,3 @@ def predict_scores(
         if loss_fn is not None:
             total += float(loss_fn(logits, targets)) * len(index)
     return scores, total / max(1, len(split))
-
-
-def config_as_params(config: TrainConfig) -> dict[str, object]:
-    return asdict(config)
