@@ -64,10 +64,9 @@ def _learnable_split(n: int, seed: int) -> EncodedSplit:
     return EncodedSplit(ids, np.full(n, 12), sp.csr_matrix(labels.astype(np.uint8)))
 
 
-def _model():
-    return build_classifier(
-        "kim_cnn",
-        3,
+def _model(**overrides):
+    """A small CNN that learns _learnable_split quickly; keyword arguments override its settings."""
+    settings = dict(
         vocab_size=30,
         embedding_dim=16,
         num_filters=8,
@@ -76,6 +75,7 @@ def _model():
         embedding_dropout=0.0,
         feature_dropout=0.0,
     )
+    return build_classifier("kim_cnn", 3, **{**settings, **overrides})
 
 
 def test_fit_learns_keeps_the_best_epoch_and_logs_each_epoch():
@@ -129,17 +129,7 @@ def test_invalid_training_configuration_is_rejected():
 def test_frozen_embedding_stays_fixed_while_the_rest_trains():
     seed_everything(0)
     vectors = np.random.default_rng(0).normal(size=(30, 16)).astype(np.float32)
-    model = build_classifier(
-        "kim_cnn",
-        3,
-        vocab_size=30,
-        embedding_dim=16,
-        num_filters=8,
-        hidden_dim=32,
-        kernel_sizes=(1, 2),
-        pretrained=vectors,
-        freeze_embedding=True,
-    )
+    model = _model(pretrained=vectors, freeze_embedding=True)
     head_before = model.head.weight.detach().clone()
     config = TrainConfig(batch_size=32, max_epochs=2, patience=2, seed=0)
     fit(model, bce_loss, _learnable_split(96, 1), _learnable_split(32, 2), config)
