@@ -71,6 +71,20 @@ def test_aptemod_counts(corpus: pd.DataFrame) -> None:
     assert set(corpus["lang"]) == {"en"}
 
 
+def test_every_record_is_kept_or_counted_as_skipped(
+    corpus: pd.DataFrame, reuters_mirror: Path
+) -> None:
+    from longtail_mltc.corpora import skipped_records
+
+    records = sum(
+        (reuters_mirror / f"reut2-{i:03d}.sgm").read_bytes().count(b"<REUTERS ") for i in range(22)
+    )
+    skipped = skipped_records(corpus)
+    assert records == 21578
+    assert len(corpus) + sum(skipped.values()) == records
+    assert skipped["no TOPICS category"] == 2108
+
+
 def test_ninety_labels_each_in_train_and_test(corpus: pd.DataFrame) -> None:
     exploded = corpus[["labels", "split"]].explode("labels")
     per_split = exploded.groupby("labels")["split"].agg(set)

@@ -40,5 +40,5 @@ def test_get_tokenizer_by_name() -> None:
 
 
 def test_get_tokenizer_unknown_name_lists_known_names() -> None:
-    with pytest.raises(ValueError, match="english, whitespace"):
+    with pytest.raises(ValueError, match="english, jieba, whitespace"):
         get_tokenizer("klingon")

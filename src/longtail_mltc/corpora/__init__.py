@@ -18,12 +18,23 @@ from longtail_mltc.corpora.acquisition import (
     DownloadSpec,
     download_raw,
     locate_raw_dir,
+    missing_files,
 )
+from longtail_mltc.corpora.bioasq import BIOASQ, BIOASQ_SAMPLE, iter_bioasq_articles, read_bioasq
+from longtail_mltc.corpora.douban import DOUBAN_MOVIES, IMCM, read_douban_movies, read_imcm
 from longtail_mltc.corpora.errors import (
     CorpusError,
     CorruptRawFileError,
     DownloadError,
     RawDataNotFoundError,
+)
+from longtail_mltc.corpora.mulan import DELICIOUS, read_delicious, read_mulan
+from longtail_mltc.corpora.rcv1 import (
+    RCV1,
+    RCV1_SAMPLE,
+    read_rcv1,
+    read_rcv1_hierarchy,
+    read_rcv1_sample,
 )
 from longtail_mltc.corpora.registry import (
     CorpusSource,
@@ -31,6 +42,7 @@ from longtail_mltc.corpora.registry import (
     get_corpus_source,
     register_corpus,
 )
+from longtail_mltc.corpora.report import ingestion_report, record_skips, skipped_records
 from longtail_mltc.corpora.reuters import REUTERS, read_reuters21578
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
 from longtail_mltc.corpora.splits import split_validation
@@ -46,15 +58,37 @@ __all__ = [
     "RawDataNotFoundError",
     "available_corpora",
     "download_raw",
+    "ingestion_report",
+    "iter_bioasq_articles",
     "load_corpus",
     "locate_raw_dir",
+    "read_bioasq",
+    "read_delicious",
+    "read_douban_movies",
+    "read_imcm",
+    "read_mulan",
+    "read_rcv1",
+    "read_rcv1_hierarchy",
+    "read_rcv1_sample",
     "read_reuters21578",
+    "record_skips",
     "register_corpus",
+    "skipped_records",
     "split_validation",
     "validate_corpus",
 ]
 
-register_corpus(REUTERS)
+for _source in (
+    REUTERS,
+    DELICIOUS,
+    RCV1,
+    RCV1_SAMPLE,
+    BIOASQ,
+    BIOASQ_SAMPLE,
+    DOUBAN_MOVIES,
+    IMCM,
+):
+    register_corpus(_source)
 
 
 def load_corpus(
@@ -83,15 +117,22 @@ def load_corpus(
             mirror_folder=source.mirror_folder,
             download=source.download,
             allow_download=allow_download,
+            download_note=source.download_note,
+            gzip_ok=source.gzip_ok,
         )
     else:
-        folder = _explicit_raw_dir(name, Path(raw_dir), source.expected_files)
+        folder = _explicit_raw_dir(name, Path(raw_dir), source)
     corpus = source.read(folder, **reader_options)
-    return validate_corpus(corpus, f"corpus {name!r} from {folder}")
+    skips = skipped_records(corpus)
+    # validate_corpus may return a new frame; the reader's skip counts travel with it.
+    return record_skips(validate_corpus(corpus, f"corpus {name!r} from {folder}"), skips)
 
 
-def _explicit_raw_dir(name: str, folder: Path, expected_files: tuple[str, ...]) -> Path:
-    missing = [file for file in expected_files if not (folder / file).is_file()]
+def _explicit_raw_dir(name: str, folder: Path, source: CorpusSource) -> Path:
+    expected_files = source.expected_files
+    missing = missing_files(folder, expected_files, gzip_ok=source.gzip_ok)
+    if missing is None:
+        raise RawDataNotFoundError(f"raw folder {folder} given for corpus {name!r} does not exist")
     if missing:
         raise RawDataNotFoundError(
             f"raw folder {folder} given for corpus {name!r} lacks {len(missing)} of the "

@@ -39,6 +39,7 @@ __all__ = [
     "DownloadSpec",
     "download_raw",
     "locate_raw_dir",
+    "missing_files",
     "sha256_file",
 ]
 
@@ -79,11 +80,15 @@ def locate_raw_dir(
     mirror_folder: str | None = None,
     download: DownloadSpec | None = None,
     allow_download: bool = False,
+    download_note: str | None = None,
+    gzip_ok: bool = False,
 ) -> Path:
     """Return the first folder holding all ``expected_files`` of ``corpus`` (see module doc).
 
     Raises :class:`RawDataNotFoundError` listing the expected files, every place searched (with
-    the files missing from partial folders) and how to fix it.
+    the files missing from partial folders) and how to fix it. ``gzip_ok``: ``<name>.gz`` counts
+    for ``<name>`` (for readers that read either). ``download_note`` (how to obtain
+    the files, e.g. "requires registration at ...") is added to that message when given.
     """
     raw_dir = Path(raw_root) / corpus
     report: list[str] = []
@@ -91,7 +96,7 @@ def locate_raw_dir(
         _Candidate("raw data folder", raw_dir),
         *_mirror_candidates(corpus, mirror, mirror_folder),
     ]:
-        missing = _missing_files(candidate.path, expected_files)
+        missing = missing_files(candidate.path, expected_files, gzip_ok=gzip_ok)
         if missing == []:
             logger.info(
                 "corpus %r: raw files found in %s (%s)",
@@ -113,6 +118,7 @@ def locate_raw_dir(
             mirror_folder or corpus,
             download,
             allow_download,
+            download_note,
         )
     )
 
@@ -159,11 +165,20 @@ def _find_project_root(start: Path) -> Path | None:
     return None
 
 
-def _missing_files(folder: Path, expected_files: Sequence[str]) -> list[str] | None:
-    """``None`` when the folder does not exist, else the expected files it lacks."""
+def missing_files(
+    folder: Path, expected_files: Sequence[str], *, gzip_ok: bool = False
+) -> list[str] | None:
+    """``None`` when the folder does not exist, else the expected files it lacks.
+
+    With ``gzip_ok`` a file ``<name>.gz`` stands for ``<name>``.
+    """
     if not folder.is_dir():
         return None
-    return [name for name in expected_files if not (folder / name).is_file()]
+    return [
+        name
+        for name in expected_files
+        if not (folder / name).is_file() and not (gzip_ok and (folder / f"{name}.gz").is_file())
+    ]
 
 
 def _describe_miss(
@@ -188,6 +203,7 @@ def _not_found_message(
     folder_name: str,
     download: DownloadSpec | None,
     allow_download: bool,
+    download_note: str | None = None,
 ) -> str:
     if download is None:
         fetch = "no public download address is registered for this corpus"
@@ -204,6 +220,8 @@ def _not_found_message(
         f"{raw_dir}/, or set {MIRROR_ENV_VAR} to a folder containing {folder_name}/, "
         f"{fetch}.",
     ]
+    if download_note:
+        lines.append(f"How to obtain them: {download_note}")
     return "\n".join(lines)
 
 

@@ -32,7 +32,10 @@ class CorpusSource:
 
     ``expected_files``: raw file names that must all be present in the raw folder;
     ``mirror_folder``: the folder name in the offline mirror when it differs from ``name``;
-    ``download``: the public download address and checksums, if any.
+    ``download``: the public download address and checksums, if any;
+    ``download_note``: how to obtain the files when they cannot simply be downloaded (e.g.
+    registration required), shown in the not-found error; ``gzip_ok``: the reader also reads
+    ``<name>.gz`` for each expected file, so either counts as present.
     """
 
     name: str
@@ -40,6 +43,8 @@ class CorpusSource:
     expected_files: tuple[str, ...]
     mirror_folder: str | None = None
     download: DownloadSpec | None = None
+    download_note: str | None = None
+    gzip_ok: bool = False
 
     def read(self, raw_dir: Path, **reader_options: object) -> pd.DataFrame:
         return self.reader(raw_dir, **reader_options)

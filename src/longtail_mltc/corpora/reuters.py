@@ -17,7 +17,8 @@ import pandas as pd
 from longtail_mltc.corpora.acquisition import DownloadSpec
 from longtail_mltc.corpora.errors import CorruptRawFileError, RawDataNotFoundError
 from longtail_mltc.corpora.registry import CorpusSource
-from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
+from longtail_mltc.corpora.report import record_skips
+from longtail_mltc.corpora.schema import corpus_frame, validate_corpus
 
 __all__ = [
     "REUTERS",
@@ -301,7 +302,15 @@ def _aptemod_corpus(records: list[_Record]) -> pd.DataFrame:
     _log_selection(
         records, candidates, kept, rows, skipped_no_topics, skipped_no_kept, dropped_assignments
     )
-    return _corpus_frame(rows)
+    doc_ids, texts, labels, splits = zip(*rows, strict=True) if rows else ((), (), (), ())
+    return record_skips(
+        corpus_frame(doc_ids, texts, labels, splits, "en"),
+        {
+            "not in ApteMod (LEWISSPLIT/TOPICS)": len(records) - len(candidates),
+            "no TOPICS category": skipped_no_topics,
+            "only categories outside the kept 90": skipped_no_kept,
+        },
+    )
 
 
 def _categories_in_both_splits(candidates: list[_Record]) -> set[str]:
@@ -346,23 +355,6 @@ def _log_selection(
         splits["train"],
         splits["test"],
     )
-
-
-def _corpus_frame(rows: list[tuple[str, str, list[str], str]]) -> pd.DataFrame:
-    doc_ids = [row[0] for row in rows]
-    texts = [row[1] for row in rows]
-    labels = [row[2] for row in rows]
-    splits = [row[3] for row in rows]
-    frame = pd.DataFrame(
-        {
-            "doc_id": pd.Series(doc_ids, dtype="str"),
-            "text": pd.Series(texts, dtype="str"),
-            "labels": pd.Series(labels, dtype="object"),
-            "split": pd.Series(splits, dtype="str"),
-            "lang": pd.Series(["en"] * len(rows), dtype="str"),
-        }
-    )
-    return frame.loc[:, list(CORPUS_COLUMNS)]
 
 
 REUTERS = CorpusSource(

@@ -7,7 +7,7 @@ Every reader returns one pandas table with the columns of ``CORPUS_COLUMNS``, in
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,7 @@ from longtail_mltc.corpora.errors import CorpusError
 
 __all__ = [
     "CORPUS_COLUMNS",
+    "corpus_frame",
     "CORPUS_LANGS",
     "CORPUS_SPLITS",
     "REQUIRED_SPLITS",
@@ -28,6 +29,25 @@ REQUIRED_SPLITS: tuple[str, ...] = ("train", "test")
 CORPUS_LANGS: tuple[str, ...] = ("en", "zh")
 
 _MAX_EXAMPLES = 5
+
+
+def corpus_frame(
+    doc_ids: Sequence[str],
+    texts: Sequence[str],
+    labels: Sequence[Sequence[str]],
+    splits: Sequence[str],
+    lang: str,
+) -> pd.DataFrame:
+    """A Corpus table from parallel columns (one ``lang`` for all rows), columns in order."""
+    return pd.DataFrame(
+        {
+            "doc_id": pd.Series(list(doc_ids), dtype="str"),
+            "text": pd.Series(list(texts), dtype="str"),
+            "labels": pd.Series([list(cell) for cell in labels], dtype="object"),
+            "split": pd.Series(list(splits), dtype="str"),
+            "lang": pd.Series([lang] * len(doc_ids), dtype="str"),
+        }
+    ).loc[:, list(CORPUS_COLUMNS)]
 
 
 def validate_corpus(

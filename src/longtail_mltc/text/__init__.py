@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from longtail_mltc.text.chinese import segment_corpus, tokenize_jieba
 from longtail_mltc.text.embeddings import train_fasttext_vectors
 from longtail_mltc.text.tokenize import (
     TOKENIZERS,
     get_tokenizer,
     tokenize_english,
+    tokenize_texts,
     tokenize_whitespace,
 )
 from longtail_mltc.text.vocab import (
@@ -29,7 +31,10 @@ __all__ = [
     "build_vocabulary",
     "encode",
     "get_tokenizer",
+    "segment_corpus",
     "tokenize_english",
+    "tokenize_jieba",
+    "tokenize_texts",
     "tokenize_whitespace",
     "train_fasttext_vectors",
 ]

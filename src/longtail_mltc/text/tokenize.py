@@ -9,7 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-__all__ = ["TOKENIZERS", "get_tokenizer", "tokenize_english", "tokenize_whitespace"]
+from longtail_mltc.text.chinese import segment_corpus, tokenize_jieba
+
+__all__ = [
+    "TOKENIZERS",
+    "get_tokenizer",
+    "tokenize_english",
+    "tokenize_texts",
+    "tokenize_whitespace",
+]
 
 Tokenizer = Callable[[str], list[str]]
 
@@ -44,13 +52,33 @@ def tokenize_whitespace(text: str) -> list[str]:
 TOKENIZERS: dict[str, Tokenizer] = {
     "english": tokenize_english,
     "whitespace": tokenize_whitespace,
+    "jieba": tokenize_jieba,  # Chinese (METHODS §2.1), text/chinese.py
 }
 
 
 def get_tokenizer(name: str) -> Tokenizer:
-    """Return the tokeniser registered under ``name`` (``"english"`` or ``"whitespace"``)."""
+    """The tokeniser registered under ``name``: ``"english"``, ``"whitespace"`` or ``"jieba"``."""
     try:
         return TOKENIZERS[name]
     except KeyError:
         known = ", ".join(sorted(TOKENIZERS))
         raise ValueError(f"unknown tokenizer {name!r}; known tokenizers: {known}") from None
+
+
+def tokenize_texts(
+    texts: list[str],
+    tokenizer: str,
+    *,
+    workers: int = 1,
+    cache_dir: str | None = None,
+) -> list[list[str]]:
+    """Token lists of ``texts`` with the tokeniser named ``tokenizer``, in order.
+
+    ``jieba`` (the slow one) goes through :func:`~longtail_mltc.text.chinese.segment_corpus`:
+    ``workers`` processes and an on-disk cache in ``cache_dir``, so the ingestion report and
+    the features pipeline segment a corpus once. The others are fast and ignore both.
+    """
+    if tokenizer == "jieba":
+        return segment_corpus(texts, workers=workers, cache_dir=cache_dir)
+    tokenize = get_tokenizer(tokenizer)
+    return [tokenize(text) for text in texts]

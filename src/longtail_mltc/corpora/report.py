@@ -1,0 +1,75 @@
+"""Ingestion report: what a reader produced and what it skipped (issue "All corpora", item 7).
+
+Readers record skipped records by reason in ``table.attrs["skipped_records"]`` (a
+``{reason: count}`` dict, also logged when they skip); :func:`ingestion_report` turns a Corpus
+table and those counts into one long table (statistic, split, value) that is saved as CSV,
+previewed by kedro-viz and logged to MLflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SKIPPED_RECORDS_ATTR", "ingestion_report", "record_skips", "skipped_records"]
+
+SKIPPED_RECORDS_ATTR = "skipped_records"
+
+
+def record_skips(table: pd.DataFrame, skips: Mapping[str, int]) -> pd.DataFrame:
+    """Attach ``{reason: count}`` skip counts to ``table`` (only reasons with a count > 0)."""
+    table.attrs[SKIPPED_RECORDS_ATTR] = {
+        str(reason): int(count) for reason, count in skips.items() if int(count) > 0
+    }
+    return table
+
+
+def skipped_records(table: pd.DataFrame) -> dict[str, int]:
+    """The skip counts a reader attached to ``table`` (empty when it skipped nothing)."""
+    return dict(table.attrs.get(SKIPPED_RECORDS_ATTR, {}))
+
+
+def ingestion_report(
+    corpus: pd.DataFrame,
+    skipped: Mapping[str, int],
+    token_lists: Sequence[Sequence[str]],
+) -> pd.DataFrame:
+    """Documents, labels, labels/doc and tokens/doc per split (and overall), plus skips.
+
+    ``token_lists``: each document's tokens, as the features pipeline will cut them.
+    Returns columns ``statistic``, ``split``, ``value`` (float).
+    """
+    rows: list[tuple[str, str, float]] = []
+    label_counts = corpus["labels"].map(len).to_numpy()
+    if len(token_lists) != len(corpus):
+        raise ValueError(f"{len(token_lists)} token lists for {len(corpus)} documents")
+    token_counts = np.fromiter((len(tokens) for tokens in token_lists), dtype=np.int64)
+    splits = [s for s in ("train", "valid", "test") if (corpus["split"] == s).any()]
+    for split in [*splits, "all"]:
+        mask = (
+            np.ones(len(corpus), bool) if split == "all" else (corpus["split"] == split).to_numpy()
+        )
+        labels = corpus.loc[mask, "labels"]
+        rows += [
+            ("documents", split, float(mask.sum())),
+            ("labels", split, float(len({label for cell in labels for label in cell}))),
+            ("labels_per_doc_mean", split, float(label_counts[mask].mean())),
+            ("docs_without_labels", split, float((label_counts[mask] == 0).sum())),
+            ("tokens_per_doc_mean", split, float(token_counts[mask].mean())),
+            ("tokens_per_doc_median", split, float(np.median(token_counts[mask]))),
+            ("tokens_per_doc_max", split, float(token_counts[mask].max())),
+        ]
+    train_labels = {
+        label for cell in corpus.loc[corpus["split"] == "train", "labels"] for label in cell
+    }
+    test_labels = {
+        label for cell in corpus.loc[corpus["split"] == "test", "labels"] for label in cell
+    }
+    rows.append(("test_labels_unseen_in_train", "test", float(len(test_labels - train_labels))))
+    rows += [
+        (f"skipped:{reason}", "all", float(count)) for reason, count in sorted(skipped.items())
+    ]
+    rows.append(("skipped_total", "all", float(sum(skipped.values()))))
+    return pd.DataFrame(rows, columns=["statistic", "split", "value"])
