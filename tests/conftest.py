@@ -26,3 +26,18 @@ def reuters_mirror() -> Path:
     if not path.is_dir():
         pytest.fail(f"Reuters-21578 mirror not found at {path}: place ../shared beside the project")
     return path
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch, reuters_mirror) -> Path:
+    """A throw-away copy of the Kedro project, run from its root, with its own MLflow store;
+    raw corpora come from the offline mirror."""
+    from kedro_project import copy_project, reset_mlflow_process_state
+
+    reset_mlflow_process_state()
+    proj = copy_project(tmp_path / "project")
+    monkeypatch.chdir(proj)
+    monkeypatch.setenv("LONGTAIL_MLTC_MIRROR", str(reuters_mirror.parent))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{proj / 'mlflow.db'}")
+    yield proj
+    reset_mlflow_process_state()

@@ -9,7 +9,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
-from kedro_project import copy_project, data_files, reset_mlflow_process_state, run_pipeline
+from kedro_project import data_files, run_pipeline
 from mlflow.tracking import MlflowClient
 from safetensors.torch import load_file
 
@@ -17,17 +17,6 @@ pytestmark = pytest.mark.slow
 
 RUN_NAME = "reuters/single/single/bce"
 KS = (1, 2, 3, 4, 5)
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch, reuters_mirror) -> Path:
-    reset_mlflow_process_state()
-    proj = copy_project(tmp_path / "project")
-    monkeypatch.chdir(proj)
-    monkeypatch.setenv("LONGTAIL_MLTC_MIRROR", str(reuters_mirror.parent))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{proj / 'mlflow.db'}")
-    yield proj
-    reset_mlflow_process_state()
 
 
 def _metrics(project: Path) -> dict[str, float]:
@@ -133,3 +122,4 @@ def test_bad_raw_data_fails_clearly_and_writes_nothing(
 
     assert expected in str(info.value)
     assert data_files(project) == []
+

@@ -14,7 +14,7 @@ from longtail_mltc.text import (
     Vocabulary,
     build_vocabulary,
     encode,
-    get_tokenizer,
+    tokenize_texts,
     train_fasttext_vectors,
 )
 
@@ -32,14 +32,25 @@ def split_train_validation(
 
 def tokenize_documents(corpus_split: pd.DataFrame, features: Mapping[str, Any]) -> pd.DataFrame:
     """One token list per document, in corpus order."""
-    tokenize = get_tokenizer(features["tokenizer"])
+    tokens = tokenize_texts(
+        corpus_split["text"].tolist(), features["tokenizer"], **segmentation_options(features)
+    )
     return pd.DataFrame(
         {
             "doc_id": corpus_split["doc_id"].to_numpy(),
             "split": corpus_split["split"].to_numpy(),
-            "tokens": [tokenize(text) for text in corpus_split["text"]],
+            "tokens": tokens,
         }
     )
+
+
+def segmentation_options(features: Mapping[str, Any]) -> dict[str, Any]:
+    """``workers`` and ``cache_dir`` for jieba segmentation (``features.segmentation``)."""
+    segmentation = features.get("segmentation") or {}
+    return {
+        "workers": int(segmentation.get("workers", 1)),
+        "cache_dir": segmentation.get("cache_dir"),
+    }
 
 
 def _training_tokens(tokenized_documents: pd.DataFrame) -> list[list[str]]:

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import load_raw_corpus
+from .nodes import load_raw_corpus, report_ingestion
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -10,9 +10,15 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 load_raw_corpus,
-                inputs=["params:corpus", "params:corpus_options"],
-                outputs="corpus",
+                inputs=["params:corpus", "params:corpus_options", "params:user_corpora"],
+                outputs=["corpus", "ingestion_skipped_records"],
                 name="load_raw_corpus",
-            )
+            ),
+            Node(
+                report_ingestion,
+                inputs=["corpus", "ingestion_skipped_records", "params:features"],
+                outputs="ingestion_report",
+                name="report_ingestion",
+            ),
         ]
     )
