@@ -1,19 +1,65 @@
 """The loss family, built by name from label statistics (METHODS.md §1.2, §3).
 
-This issue ships BCE; the balancing losses (WCE, focal, CB, R-FL, NTR-FL, DB, DB-0FL, CB-NTR)
-plug into the same seam: ``build_loss(name, label_counts=..., n_docs=..., **params)`` returns a
-callable ``(logits, targets) -> scalar`` so any loss works with any encoder.
+``build_loss(name, label_counts, n_train, **params)`` returns an ``nn.Module`` called as
+``loss(logits, targets, reduction="mean")`` (``"mean"``: mean over documents of the sum over
+labels; ``"sum"``; ``"none"``: per element). Every loss is a base loss on logits times an
+optional weight derived once from ``N_c`` and ``N`` (never recounted in the training loop).
+The weights are registered buffers: move a loss with ``loss.to(device)`` alongside its model.
+
+* ``bce``: BCE (§1.2); no parameters.
+* ``wce``: ``α_c`` · BCE (§1.2); ``wce_floor=0.01``.
+* ``focal``: FL (§1.2, §3); ``gamma=1.0`` (§1.2's value; §3 experiments pass ``gamma=2``).
+* ``cb``: ``r_CB`` · FL (§3 CB); ``gamma=2``, ``cb_beta=0.9``, ``cb_mode="label"``.
+* ``r_focal``: ``r̂`` · FL (§3 R-FL); ``gamma=2``, ``map_alpha=0.1``, ``map_beta=10``,
+  ``map_mu=0.9``.
+* ``ntr_focal``: NTR-FL (§3); ``gamma=2``, ``ntr_kappa=0.05``, ``ntr_lambda=2``.
+* ``db``: ``r̂`` · NTR-FL (§3 DB); ``gamma``, ``map_*``, ``ntr_*`` as above.
+* ``db_no_focal``: DB with ``γ = 0`` fixed (§3 DB-0FL); ``map_*``, ``ntr_*``.
+* ``cb_ntr``: ``r_CB`` · NTR-FL (§3 CB-NTR); ``gamma``, ``cb_beta``, ``cb_mode``, ``ntr_*``.
+
+Choices where METHODS leaves room (each is documented where it is implemented):
+
+* ``focal`` defaults to ``γ = 1`` (§1.2, the single network's objective); §3 says ``γ = 2`` for
+  the balancing family, which is the default of every §3 loss built on FL / NTR-FL.
+* ``map_mu`` defaults to 0.9 (Reuters-like); pass 0.05 for corpora with very many labels.
+* ``cb_mode="label"`` (default) uses ``r_CB,i`` per label; ``"document"`` is §3's per-instance
+  option, the mean of ``r_CB`` over the document's positive labels.
+* Extreme counts: inverted counts are clamped to ``≥ 1``; NTR's prior is clamped into
+  ``[1/N, (N−1)/N]``; WCE's ``α_c`` is floored (:mod:`longtail_mltc.losses.weights`).
+* A document without positive labels: R-FL/DB weight ``r̂ = α + 1`` (the formula's limit);
+  per-instance CB falls back to the per-label weights (:mod:`longtail_mltc.losses.functional`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
+from .modules import (
+    BinaryCrossEntropy,
+    DocumentAveragedWeight,
+    FocalLoss,
+    LabelWeight,
+    NegativeTolerantFocalLoss,
+    RebalancedWeight,
+    WeightedLoss,
+)
+from .weights import (
+    check_label_counts,
+    class_balanced_weights,
+    inverse_counts,
+    ntr_class_bias,
+    wce_label_weights,
+)
+
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+CB_MODES = ("label", "document")
 
 
 def bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -21,20 +67,219 @@ def bce_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, targets, reduction="sum") / logits.size(0)
 
 
-def _build_bce(**_: Any) -> LossFn:
-    return bce_loss
+# ---- parameter checks --------------------------------------------------------------------------
 
 
-LOSSES: dict[str, Callable[..., LossFn]] = {"bce": _build_bce}
+def _check_gamma(gamma: float) -> float:
+    if not (np.isfinite(gamma) and gamma >= 0):
+        raise ValueError(f"gamma must be finite and >= 0, got {gamma}")
+    return float(gamma)
 
 
-def build_loss(name: str, **label_statistics: Any) -> LossFn:
-    """Build a loss by name; label statistics (counts, N) are passed in, never recounted."""
+def _ntr_base(
+    counts: np.ndarray, n_train: int, gamma: float, kappa: float, lam: float
+) -> NegativeTolerantFocalLoss:
+    if not (np.isfinite(lam) and lam > 0):
+        raise ValueError(f"ntr_lambda must be finite and > 0, got {lam}")
+    bias = ntr_class_bias(counts, n_train, kappa)
+    return NegativeTolerantFocalLoss(bias, _check_gamma(gamma), lam)
+
+
+def _rebalanced(counts: np.ndarray, alpha: float, beta: float, mu: float) -> RebalancedWeight:
+    for key, value in (("map_alpha", alpha), ("map_beta", beta), ("map_mu", mu)):
+        if not np.isfinite(value):
+            raise ValueError(f"{key} must be finite, got {value}")
+    if alpha < 0:
+        raise ValueError(f"map_alpha must be >= 0 (weights stay non-negative), got {alpha}")
+    return RebalancedWeight(inverse_counts(counts), alpha, beta, mu)
+
+
+def _class_balanced(counts: np.ndarray, beta: float, mode: str) -> LabelWeight:
+    if mode not in CB_MODES:
+        raise ValueError(f"unknown cb_mode {mode!r}; valid: {list(CB_MODES)}")
+    weights = class_balanced_weights(counts, beta)
+    return DocumentAveragedWeight(weights) if mode == "document" else LabelWeight(weights)
+
+
+# ---- builders: (label counts, N, **params) → module ----------------------------------------------
+
+
+def _bce(counts: np.ndarray, n_train: int) -> WeightedLoss:
+    """BCE (§1.2)."""
+    return WeightedLoss(BinaryCrossEntropy(), None, counts.size)
+
+
+def _wce(counts: np.ndarray, n_train: int, *, wce_floor: float = 0.01) -> WeightedLoss:
+    """WCE = α_c · BCE (§1.2)."""
+    weight = LabelWeight(wce_label_weights(counts, n_train, wce_floor))
+    return WeightedLoss(BinaryCrossEntropy(), weight, counts.size)
+
+
+def _focal(counts: np.ndarray, n_train: int, *, gamma: float = 1.0) -> WeightedLoss:
+    """Focal loss (§1.2 with γ = 1; §3 FL passes γ = 2)."""
+    return WeightedLoss(FocalLoss(_check_gamma(gamma)), None, counts.size)
+
+
+def _cb(
+    counts: np.ndarray,
+    n_train: int,
+    *,
+    gamma: float = 2.0,
+    cb_beta: float = 0.9,
+    cb_mode: str = "label",
+) -> WeightedLoss:
+    """CB = r_CB · FL (§3)."""
+    weight = _class_balanced(counts, cb_beta, cb_mode)
+    return WeightedLoss(FocalLoss(_check_gamma(gamma)), weight, counts.size)
+
+
+def _r_focal(
+    counts: np.ndarray,
+    n_train: int,
+    *,
+    gamma: float = 2.0,
+    map_alpha: float = 0.1,
+    map_beta: float = 10.0,
+    map_mu: float = 0.9,
+) -> WeightedLoss:
+    """R-FL = r̂ · FL (§3)."""
+    weight = _rebalanced(counts, map_alpha, map_beta, map_mu)
+    return WeightedLoss(FocalLoss(_check_gamma(gamma)), weight, counts.size)
+
+
+def _ntr_focal(
+    counts: np.ndarray,
+    n_train: int,
+    *,
+    gamma: float = 2.0,
+    ntr_kappa: float = 0.05,
+    ntr_lambda: float = 2.0,
+) -> WeightedLoss:
+    """NTR-FL (§3)."""
+    base = _ntr_base(counts, n_train, gamma, ntr_kappa, ntr_lambda)
+    return WeightedLoss(base, None, counts.size)
+
+
+def _db(
+    counts: np.ndarray,
+    n_train: int,
+    *,
+    gamma: float = 2.0,
+    map_alpha: float = 0.1,
+    map_beta: float = 10.0,
+    map_mu: float = 0.9,
+    ntr_kappa: float = 0.05,
+    ntr_lambda: float = 2.0,
+) -> WeightedLoss:
+    """DB = r̂ · NTR-FL (§3)."""
+    base = _ntr_base(counts, n_train, gamma, ntr_kappa, ntr_lambda)
+    return WeightedLoss(base, _rebalanced(counts, map_alpha, map_beta, map_mu), counts.size)
+
+
+def _db_no_focal(
+    counts: np.ndarray,
+    n_train: int,
+    *,
+    map_alpha: float = 0.1,
+    map_beta: float = 10.0,
+    map_mu: float = 0.9,
+    ntr_kappa: float = 0.05,
+    ntr_lambda: float = 2.0,
+) -> WeightedLoss:
+    """DB-0FL: DB with γ = 0 (§3); γ is fixed, not a parameter."""
+    return _db(
+        counts,
+        n_train,
+        gamma=0.0,
+        map_alpha=map_alpha,
+        map_beta=map_beta,
+        map_mu=map_mu,
+        ntr_kappa=ntr_kappa,
+        ntr_lambda=ntr_lambda,
+    )
+
+
+def _cb_ntr(
+    counts: np.ndarray,
+    n_train: int,
+    *,
+    gamma: float = 2.0,
+    cb_beta: float = 0.9,
+    cb_mode: str = "label",
+    ntr_kappa: float = 0.05,
+    ntr_lambda: float = 2.0,
+) -> WeightedLoss:
+    """CB-NTR = r_CB · NTR-FL (§3)."""
+    base = _ntr_base(counts, n_train, gamma, ntr_kappa, ntr_lambda)
+    return WeightedLoss(base, _class_balanced(counts, cb_beta, cb_mode), counts.size)
+
+
+LOSSES: dict[str, Callable[..., nn.Module]] = {
+    "bce": _bce,
+    "wce": _wce,
+    "focal": _focal,
+    "cb": _cb,
+    "r_focal": _r_focal,
+    "ntr_focal": _ntr_focal,
+    "db": _db,
+    "db_no_focal": _db_no_focal,
+    "cb_ntr": _cb_ntr,
+}
+
+
+def loss_parameters(name: str) -> dict[str, Any]:
+    """The parameters ``name`` accepts, with their defaults (e.g. for logging a run's config)."""
+    builder = _builder(name)
+    return {
+        p.name: p.default
+        for p in inspect.signature(builder).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+
+
+def _builder(name: str) -> Callable[..., nn.Module]:
     try:
-        builder = LOSSES[name]
+        return LOSSES[name]
     except KeyError:
-        raise ValueError(f"unknown loss {name!r}; available: {sorted(LOSSES)}") from None
-    return builder(**label_statistics)
+        raise ValueError(f"unknown loss {name!r}; valid: {sorted(LOSSES)}") from None
 
 
-__all__ = ["LOSSES", "LossFn", "bce_loss", "build_loss"]
+def build_loss(
+    name: str,
+    label_counts: Sequence[int] | np.ndarray,
+    n_train: int | None = None,
+    **params: Any,
+) -> nn.Module:
+    """Build a loss of METHODS §1.2 / §3 by name from the training label statistics.
+
+    ``label_counts``: ``N_c`` per label (any 1-D integer sequence, read-only arrays fine);
+    ``n_train``: ``N``, the number of training documents (``n_docs=`` is accepted as an alias).
+    ``params``: only those the loss accepts (see :func:`loss_parameters`); anything else, or an
+    unknown name, raises ``ValueError`` listing the valid ones.
+    """
+    builder = _builder(name)
+    if "n_docs" in params:
+        n_docs = params.pop("n_docs")
+        if n_train is not None and n_docs != n_train:
+            raise ValueError(f"n_train ({n_train}) and its alias n_docs ({n_docs}) disagree")
+        n_train = n_docs
+    if n_train is None:
+        raise ValueError("build_loss needs n_train, the number of training documents")
+    valid = loss_parameters(name)
+    unknown = sorted(set(params) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"loss {name!r} got unknown parameter(s) {unknown}; valid: {sorted(valid)}"
+        )
+    counts = check_label_counts(label_counts, n_train)
+    return builder(counts, int(n_train), **params)
+
+
+__all__ = [
+    "CB_MODES",
+    "LOSSES",
+    "LossFn",
+    "bce_loss",
+    "build_loss",
+    "loss_parameters",
+]
