@@ -8,6 +8,7 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import pytest
 from kedro_project import data_files, run_pipeline
 from mlflow.tracking import MlflowClient
@@ -123,3 +124,38 @@ def test_bad_raw_data_fails_clearly_and_writes_nothing(
     assert expected in str(info.value)
     assert data_files(project) == []
 
+
+def test_any_loss_from_params_and_the_loss_sweep(project):
+    """`--params loss=db` trains the single network with DB, tagged with its parameters; then
+    `--pipeline=loss_sweep` trains one network per loss, each its own run, and one table."""
+    run_pipeline(project, "hscnn", params={"loss": "db", "loss_params": {"db": {"map_mu": 0.05}}})
+    runs = mlflow.search_runs(
+        experiment_names=["longtail_mltc"],
+        filter_string="tags.mlflow.runName = 'reuters/single/single/db'",
+        output_format="list",
+    )
+    assert len(runs) == 1 and runs[0].info.status == "FINISHED"
+    tagged = json.loads(runs[0].data.tags["loss_params"])
+    assert tagged["map_mu"] == 0.05 and tagged["gamma"] == 2.0  # override + METHODS default
+    assert runs[0].data.params["loss.name"] == "db"
+
+    run_pipeline(project, "loss_sweep")
+    from longtail_mltc.losses import LOSSES
+
+    table = pd.read_csv(project / "data/08_reporting/reuters/loss_sweep/loss_sweep.csv")
+    assert sorted(table["loss"]) == sorted(LOSSES)
+    assert table["test/all/micro_f1"].between(0, 1).all()
+    for loss in LOSSES:
+        metrics = json.loads(
+            (project / f"data/08_reporting/reuters/loss_sweep/{loss}/metrics.json").read_text()
+        )
+        row = table.set_index("loss").loc[loss]
+        assert row["test/tail/macro_f1"] == pytest.approx(metrics["test/tail/macro_f1"])
+    swept = mlflow.search_runs(
+        experiment_names=["longtail_mltc"],
+        filter_string="tags.variant = 'single'",
+        output_format="list",
+    )
+    # one run per loss in the sweep, plus the DB run above
+    assert sorted(run.data.tags["loss"] for run in swept) == sorted([*LOSSES, "db"])
+    assert all(run.info.status == "FINISHED" for run in swept)

@@ -18,7 +18,15 @@ KEDRO = str(Path(sys.executable).with_name("kedro"))
 def test_every_pipeline_of_the_design_is_registered_and_default_is_hscnn(project_root):
     bootstrap_project(project_root)
     pipelines = register_pipelines()
-    expected = {"ingestion", "features", "label_stats", "single", "hscnn", "__default__"}
+    expected = {
+        "ingestion",
+        "features",
+        "label_stats",
+        "single",
+        "loss_sweep",
+        "hscnn",
+        "__default__",
+    }
     assert expected <= set(pipelines)
     assert set(pipelines["__default__"].nodes) == set(pipelines["hscnn"].nodes)
     hscnn_nodes = {node.name for node in pipelines["hscnn"].nodes}

@@ -67,9 +67,11 @@ def start_configuration_run(
     loss: str,
     encoder: str,
     params: Mapping[str, Any],
+    extra_tags: Mapping[str, str] | None = None,
 ) -> str:
     """Create the run of one trained configuration (nested when a run is active); return its id."""
     tags = {
+        **(extra_tags or {}),
         "corpus": corpus,
         "pipeline": pipeline,
         "variant": variant,

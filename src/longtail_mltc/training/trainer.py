@@ -92,6 +92,8 @@ def fit(
         raise ValueError(f"need training and validation documents, got {len(train)}/{len(valid)}")
     device = resolve_device(config.device)
     model.to(device)
+    if isinstance(loss_fn, nn.Module):  # label weights are buffers: they follow the model
+        loss_fn.to(device)
     # fused: one kernel per step instead of ~8 elementwise passes (about 10% of a CPU step)
     optimizer = torch.optim.Adam(
         [p for p in model.parameters() if p.requires_grad],  # frozen embeddings stay out

@@ -16,7 +16,7 @@ from safetensors.torch import save as safetensors_bytes
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold
 from longtail_mltc.labels import LabelStatistics, to_label_matrix
-from longtail_mltc.losses import build_loss
+from longtail_mltc.losses import build_loss, loss_parameters
 from longtail_mltc.models import build_classifier, init_head_bias_from_priors
 from longtail_mltc.training import (
     MetricLogger,
@@ -56,8 +56,14 @@ def train_single_network(
     single: dict[str, Any],
     corpus: str,
     seed: int,
+    loss: str,
+    loss_params: Mapping[str, Mapping[str, Any]] | None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Train with early stopping on validation micro-F1; return the best weights and a summary."""
+    """Train with early stopping on validation micro-F1; return the best weights and a summary.
+
+    ``loss`` names any loss of the family (METHODS §1.2, §3); ``loss_params[loss]`` overrides
+    its METHODS defaults. The name and the full parameter set are tagged on the MLflow run.
+    """
     seed_everything(seed)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
     valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
@@ -67,15 +73,24 @@ def train_single_network(
     stats = LabelStatistics.from_dict(label_statistics)
     if single.get("init_bias_from_priors", True):
         init_head_bias_from_priors(model, stats.priors)
-    loss_fn = build_loss(single["loss"], label_counts=stats.counts, n_docs=stats.n_docs)
+    chosen = dict((loss_params or {}).get(loss) or {})
+    loss_fn = build_loss(loss, label_counts=stats.counts, n_train=stats.n_docs, **chosen)
+    effective = {**loss_parameters(loss), **chosen}
     config = TrainConfig(seed=seed, **single["training"])
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=PIPELINE,
         variant=VARIANT,
-        loss=single["loss"],
+        loss=loss,
         encoder=single["encoder"],
-        params={"corpus": corpus, "seed": seed, "single": single, "vocab_size": vocab_size},
+        params={
+            "corpus": corpus,
+            "seed": seed,
+            "single": single,
+            "vocab_size": vocab_size,
+            "loss": {"name": loss, **effective},
+        },
+        extra_tags={"loss_params": json.dumps(effective, sort_keys=True)},
     )
     try:
         result = fit(

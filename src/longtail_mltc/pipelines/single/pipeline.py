@@ -1,53 +1,78 @@
-"""single pipeline."""
+"""single pipeline, and the node template the loss sweep repeats once per loss."""
+
+from __future__ import annotations
+
+from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import evaluate_single_network, predict_single_network, train_single_network
 
+_SHARED_INPUTS = {
+    "corpus_split": "corpus_split",
+    "encoded_documents": "encoded_documents",
+    "word_vectors": "word_vectors",
+    "label_index": "label_index",
+    "label_statistics": "label_statistics",
+    "single": "params:single",
+    "corpus": "params:corpus",
+    "seed": "params:seed",
+    "loss_params": "params:loss_params",
+}
+
+
+def single_network_nodes(loss: str | None = None, namespace: str | None = None) -> list[Node]:
+    """Train → predict → evaluate one single network.
+
+    ``loss=None``: the loss comes from ``params:loss``. A loss name binds that loss in.
+    ``namespace``: every node and output lives in it (``<namespace>.single_metrics``...), so
+    one run can hold several networks; ``None`` gives the plain ``single_*`` outputs.
+    """
+    prefix = f"{namespace}." if namespace else ""
+    train_inputs = dict(_SHARED_INPUTS)
+    train = train_single_network
+    if loss is None:
+        train_inputs["loss"] = "params:loss"
+    else:
+        train = update_wrapper(partial(train_single_network, loss=loss), train_single_network)
+    return [
+        Node(
+            train,
+            inputs=train_inputs,
+            outputs=[f"{prefix}single_model_state", f"{prefix}single_training_summary"],
+            name="train_single_network",
+            namespace=namespace,
+        ),
+        Node(
+            predict_single_network,
+            inputs=[
+                f"{prefix}single_model_state",
+                "corpus_split",
+                "encoded_documents",
+                "label_index",
+                "params:single",
+            ],
+            outputs=f"{prefix}single_scores",
+            name="predict_single_network",
+            namespace=namespace,
+        ),
+        Node(
+            evaluate_single_network,
+            inputs=[
+                f"{prefix}single_scores",
+                f"{prefix}single_model_state",
+                f"{prefix}single_training_summary",
+                "corpus_split",
+                "label_index",
+                "label_statistics",
+                "params:single",
+            ],
+            outputs=f"{prefix}single_metrics",
+            name="evaluate_single_network",
+            namespace=namespace,
+        ),
+    ]
+
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
-        [
-            Node(
-                train_single_network,
-                inputs=[
-                    "corpus_split",
-                    "encoded_documents",
-                    "word_vectors",
-                    "label_index",
-                    "label_statistics",
-                    "params:single",
-                    "params:corpus",
-                    "params:seed",
-                ],
-                outputs=["single_model_state", "single_training_summary"],
-                name="train_single_network",
-            ),
-            Node(
-                predict_single_network,
-                inputs=[
-                    "single_model_state",
-                    "corpus_split",
-                    "encoded_documents",
-                    "label_index",
-                    "params:single",
-                ],
-                outputs="single_scores",
-                name="predict_single_network",
-            ),
-            Node(
-                evaluate_single_network,
-                inputs=[
-                    "single_scores",
-                    "single_model_state",
-                    "single_training_summary",
-                    "corpus_split",
-                    "label_index",
-                    "label_statistics",
-                    "params:single",
-                ],
-                outputs="single_metrics",
-                name="evaluate_single_network",
-            ),
-        ]
-    )
+    return Pipeline(single_network_nodes())
