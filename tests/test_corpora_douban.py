@@ -280,6 +280,14 @@ def test_missing_file(tmp_path: Path) -> None:
         read_douban_movies(tmp_path)
 
 
+def test_missing_imcm_says_the_corpus_needs_a_request(tmp_path: Path) -> None:
+    with pytest.raises(RawDataNotFoundError) as caught:
+        load_corpus("imcm", raw_root=tmp_path / "raw", mirror=tmp_path / "mirror")
+    message = str(caught.value)
+    assert "post.dat" in message and "no public download" in message
+    assert "authors on request" in message and str(tmp_path / "raw") in message
+
+
 # --- imcm on the books sample -------------------------------------------------------------------
 
 

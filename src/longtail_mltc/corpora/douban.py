@@ -501,9 +501,18 @@ DOUBAN_MOVIES = CorpusSource(
     expected_files=DOUBAN_MOVIES_FILES,
 )
 
+IMCM_DOWNLOAD_NOTE = (
+    "the IMCM corpus (about 52k Douban book descriptions with reader tags, METHODS §2.1) has no "
+    "public download: its public release holds only a README and the data is obtained from its "
+    "authors on request (registration/agreement). Place its records as post.dat in THUTag's JSON "
+    'lines format ({"id", "content", "tags": [...]}) in data/01_raw/imcm/; the offline '
+    "mirror's douban_books_sample/ (a 100-book format sample) is read when present"
+)
+
 IMCM = CorpusSource(
     name="imcm",
     reader=read_imcm,
     expected_files=IMCM_FILES,
     mirror_folder="douban_books_sample",
+    download_note=IMCM_DOWNLOAD_NOTE,
 )
