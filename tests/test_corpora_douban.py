@@ -4,7 +4,6 @@ on hand-written files, and on broken input."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from log_capture import logged_call
 
 from longtail_mltc.corpora import (
     CorpusError,
@@ -54,19 +54,7 @@ def _read_logged(
     reader: Callable[..., pd.DataFrame], *args: object, **kwargs: object
 ) -> tuple[pd.DataFrame, str]:
     """Run a reader and return its table and the INFO log it wrote."""
-    records: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())  # type: ignore[method-assign]
-    logger = logging.getLogger(LOGGER)
-    previous = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        table = reader(*args, **kwargs)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous)
-    return table, "\n".join(records)
+    return logged_call(LOGGER, reader, *args, **kwargs)
 
 
 def _write(folder: Path, name: str, data: str | bytes) -> Path:

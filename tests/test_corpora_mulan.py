@@ -3,7 +3,6 @@ and a sparse/dense round trip."""
 
 from __future__ import annotations
 
-import io
 import logging
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ import pytest
 from conftest import SHARED_DATASETS
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from log_capture import logged_call
 
 from longtail_mltc.corpora import CorruptRawFileError, RawDataNotFoundError, locate_raw_dir
 from longtail_mltc.corpora.acquisition import sha256_file
@@ -43,18 +43,7 @@ def delicious_mirror() -> Path:
 @pytest.fixture(scope="module")
 def parsed(delicious_mirror: Path) -> tuple[pd.DataFrame, str]:
     """The real corpus, read once, and the log its reading wrote."""
-    logger = logging.getLogger(LOGGER)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    previous_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        corpus = read_delicious(delicious_mirror)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous_level)
-    return corpus, stream.getvalue()
+    return logged_call(LOGGER, read_delicious, delicious_mirror)
 
 
 @pytest.fixture(scope="module")

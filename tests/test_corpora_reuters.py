@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
-import logging
 import re
 import shutil
 from collections.abc import Callable
@@ -12,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from log_capture import logged_call
 
 from longtail_mltc.corpora import (
     CorpusError,
@@ -28,18 +27,7 @@ from longtail_mltc.corpora.schema import CORPUS_COLUMNS
 @pytest.fixture(scope="module")
 def parsed(reuters_mirror: Path) -> tuple[pd.DataFrame, str]:
     """The real corpus, read once, and the INFO log its reading wrote."""
-    logger = logging.getLogger("longtail_mltc.corpora.reuters")
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    previous_level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        corpus = read_reuters21578(reuters_mirror)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(previous_level)
-    return corpus, stream.getvalue()
+    return logged_call("longtail_mltc.corpora.reuters", read_reuters21578, reuters_mirror)
 
 
 @pytest.fixture(scope="module")
