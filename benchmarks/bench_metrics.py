@@ -14,11 +14,10 @@ Run: ``PYTHONPATH=src python benchmarks/bench_metrics.py`` (about 30-60 s, ~2 GB
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
+from _timing import best_time
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
 from longtail_mltc.evaluation.metrics import evaluate, resolve_chunk_size
@@ -39,15 +38,6 @@ def make_data(n_docs: int, n_labels: int, seed: int = 0) -> tuple[sp.csr_matrix,
     logits = rng.standard_normal((n_docs, n_labels), dtype=np.float32) - 2.5
     logits[rows, cols] += 3.0
     return y, 1.0 / (1.0 + np.exp(-logits))
-
-
-def best_time(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
-    best, out = math.inf, None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def loop_ranking(y: sp.csr_matrix, s: np.ndarray, ks: tuple[int, ...]) -> dict[str, float]:
@@ -82,7 +72,7 @@ def bench_evaluate() -> None:
     n_docs, n_labels, n_loop = 20_000, 2_000, 2_000
     y, s = make_data(n_docs, n_labels)
     print(f"[evaluate] {n_docs:,} docs × {n_labels:,} labels, nnz={y.nnz:,}, scores float32")
-    t_ours, ours = best_time(lambda: evaluate(y, s, threshold=0.5, ks=KS))
+    t_ours, ours = best_time(lambda: evaluate(y, s, threshold=0.5, ks=KS), repeat=3)
     t_prf, ref = best_time(lambda: sklearn_prf(y, s, 0.5), repeat=1)
     t_loop, ref_rank = best_time(lambda: loop_ranking(y[:n_loop], s[:n_loop], KS), repeat=1)
     t_loop_full = t_loop * n_docs / n_loop
@@ -105,8 +95,8 @@ def bench_threshold() -> None:
     y, s = make_data(n_docs, n_labels, seed=1)
     grid = np.linspace(0.0, 1.0, n_cand)
     print(f"[threshold] validation {n_docs:,} × {n_labels:,} ({s.size:,} cells), {n_cand} cand.")
-    t_exact, (t_e, f_e) = best_time(lambda: search_global_threshold(y, s))
-    t_grid, (t_g, f_g) = best_time(lambda: search_global_threshold(y, s, candidates=grid))
+    t_exact, (t_e, f_e) = best_time(lambda: search_global_threshold(y, s), repeat=3)
+    t_grid, (t_g, f_g) = best_time(lambda: search_global_threshold(y, s, candidates=grid), repeat=3)
 
     def naive(cands: np.ndarray) -> tuple[float, float]:
         f1s = [f1_score(y, sp.csr_matrix(s >= t), average="micro") for t in cands]
