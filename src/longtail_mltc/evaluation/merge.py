@@ -1,0 +1,127 @@
+"""Hybrid merge of the single network and the Siamese part (METHODS §1.8). NumPy only.
+
+Labels are split on their training counts at ``N_φ`` (the split of
+:func:`longtail_mltc.labels.hybrid_split`): **tail** ``N_c < N_φ`` takes the Siamese similarity
+and decision, **head** ``N_c ≥ N_φ`` the single network's probability and decision. The merged
+score matrix holds probabilities (head columns) and similarities (tail columns) side by side,
+unchanged, for the ranking metrics (§1.8: "ranked together as they are").
+
+Decision rules:
+
+* head: ``p >= single_threshold`` - the prediction rule of :mod:`longtail_mltc.evaluation.metrics`
+  (``score >= threshold``), so a threshold from
+  :func:`~longtail_mltc.evaluation.thresholds.search_global_threshold` (the score of a positive
+  cell) keeps that cell positive. Scalar or one threshold per label (``[C]``; tail entries
+  ignored).
+* tail: ``s > siamese_threshold`` (strict, §1.7 "assign c when s > 0.5"); with majority-vote
+  scores (vote shares) this is a strict majority.
+
+Shape contract for ``siamese_scores`` (``D`` documents, ``C`` labels, ``T`` tail labels):
+
+* ``[D, C]`` full width: only the tail columns are read (head columns may hold anything,
+  e.g. NaN);
+* ``[D, T]`` tail columns only: column ``j`` belongs to label ``tail_labels[j]``; without
+  ``tail_labels`` the columns are the tail labels in ascending label order
+  (``np.flatnonzero(is_tail)``). ``tail_labels`` must be exactly the tail set (any order, no
+  repeats), so a Siamese score matrix computed for a different ``N_φ`` is rejected.
+  When ``T == C`` (every label is tail) both readings coincide.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from longtail_mltc.labels.stats import hybrid_split
+
+__all__ = ["hybrid_merge", "tail_label_mask"]
+
+
+def tail_label_mask(label_counts: np.ndarray, n_phi: int = 100) -> np.ndarray:
+    """bool ``[C]``: ``N_c < N_φ`` (tail, Siamese) vs ``N_c ≥ N_φ`` (head, single network)."""
+    counts = np.asarray(label_counts)
+    split = hybrid_split(counts, n_phi)
+    mask = np.zeros(counts.shape[0], dtype=bool)
+    mask[split["tail"]] = True
+    return mask
+
+
+def _tail_columns(
+    siamese: np.ndarray, is_tail: np.ndarray, tail_labels: np.ndarray | None
+) -> np.ndarray:
+    """The Siamese scores of the tail labels, ordered as ``np.flatnonzero(is_tail)``."""
+    n_labels = is_tail.size
+    tail = np.flatnonzero(is_tail)
+    width = siamese.shape[1]
+    if tail_labels is None:
+        if width == n_labels:
+            return siamese[:, tail]
+        if width == tail.size:
+            return siamese
+        raise ValueError(
+            f"siamese_scores has {width} columns; expected {n_labels} (all labels) or "
+            f"{tail.size} (the tail labels N_c < N_phi, ascending; or pass tail_labels)"
+        )
+    given = np.asarray(tail_labels)
+    if given.ndim != 1 or given.size != width:
+        raise ValueError(
+            f"tail_labels has shape {given.shape}; expected ({width},), one label per column "
+            "of siamese_scores"
+        )
+    if given.size and not np.issubdtype(given.dtype, np.integer):
+        raise ValueError(f"tail_labels must be integer label indices, got {given.dtype}")
+    if np.unique(given).size != given.size or not np.array_equal(np.sort(given), tail):
+        raise ValueError(
+            f"tail_labels must be exactly the {tail.size} tail labels (N_c < N_phi), "
+            "each once; got a different set"
+        )
+    order = np.argsort(given)  # column of each tail label in ascending label order
+    return siamese[:, order]
+
+
+def hybrid_merge(
+    single_probs: np.ndarray,
+    siamese_scores: np.ndarray,
+    label_counts: np.ndarray,
+    n_phi: int = 100,
+    *,
+    single_threshold: float | np.ndarray = 0.5,
+    siamese_threshold: float = 0.5,
+    tail_labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Merge per label (METHODS §1.8) → ``(scores [D, C], decisions bool [D, C], is_tail [C])``.
+
+    ``single_probs``: the single network's probabilities ``[D, C]``; ``siamese_scores``:
+    similarities, full width or tail columns only (module docstring); ``label_counts``: training
+    ``N_c`` ``[C]``. Scores keep the dtype of ``single_probs`` promoted with the Siamese dtype.
+    """
+    single = np.asarray(single_probs)
+    siamese = np.asarray(siamese_scores)
+    counts = np.asarray(label_counts)
+    if single.ndim != 2:
+        raise ValueError(f"single_probs must be 2-D [documents, labels], got {single.shape}")
+    if counts.ndim != 1 or counts.size != single.shape[1]:
+        raise ValueError(
+            f"label_counts has shape {counts.shape}; expected ({single.shape[1]},), one count "
+            "per column of single_probs"
+        )
+    if siamese.ndim != 2 or siamese.shape[0] != single.shape[0]:
+        raise ValueError(
+            f"siamese_scores has shape {siamese.shape}; expected {single.shape[0]} rows "
+            "(one per document of single_probs)"
+        )
+    thresholds = np.asarray(single_threshold, dtype=np.float64)
+    if thresholds.ndim not in (0, 1) or (thresholds.ndim == 1 and thresholds.size != counts.size):
+        raise ValueError(
+            f"single_threshold has shape {thresholds.shape}; expected a scalar or "
+            f"({counts.size},), one per label"
+        )
+    if np.isnan(thresholds).any() or np.isnan(siamese_threshold):
+        raise ValueError("thresholds must not be NaN")
+    is_tail = tail_label_mask(counts, n_phi)
+    tail_scores = _tail_columns(siamese, is_tail, tail_labels)
+
+    scores = single.astype(np.result_type(single.dtype, tail_scores.dtype), copy=True)
+    decisions = single >= thresholds
+    scores[:, is_tail] = tail_scores
+    decisions[:, is_tail] = tail_scores > siamese_threshold
+    return scores, decisions, is_tail

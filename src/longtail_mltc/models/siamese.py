@@ -1,0 +1,299 @@
+"""Comparison component, Hybrid-Siamese network and multi-task loss (METHODS §1.3, §1.4, §1.6).
+
+* :class:`ComparisonHead` - category-specific similarity (§1.3): gate
+  ``h_c = ReLU((W q_c + b) / sqrt(|C|))``, ``h = |x_i − x_j| ∘ h_c``, similarity logit
+  ``w·h + b'`` (``s = sigmoid``). ``gated=False`` is the vanilla Siamese comparator of the
+  ablations (§1.9): ``h = |x_i − x_j|``, the label is ignored.
+* :class:`HybridSiameseNetwork` - any :class:`~longtail_mltc.models.MultiLabelClassifier`
+  (anything with ``.represent(token_ids)`` and a linear ``.head``) plus a comparison head that
+  shares its encoder (§1.4). :meth:`HybridSiameseNetwork.from_classifier` initialises it from a
+  trained single network (§1.6 step 2).
+* :func:`multitask_loss` - ``λ_s L_s + λ_m1 L_m1 + λ_m2 L_m2`` (§1.4); ``λ_m1 = λ_m2 = 0`` is
+  the /MT ablation (§1.9).
+
+Choices where METHODS leaves room:
+
+* ``W q_c`` is an embedding lookup of ``W``'s column ``c`` (never a one-hot matmul).
+* Gate initialisation: ``b = sqrt(|C|)`` and ``W ~ N(0, 1)``, so that initially
+  ``h_c = ReLU(1 + N(0, 1)/sqrt(|C|)) ≈ 1``: a freshly built HSCNN starts as the vanilla
+  comparator and learns per-label feature selections from there (the default ``nn.Linear``
+  initialisation would give ``h_c ≈ 1/|C|`` and an all-but-constant similarity).
+* ``L_s`` is computed from the similarity logit with ``binary_cross_entropy_with_logits``
+  (numerically stable), averaged over triplets.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "ComparisonHead",
+    "HybridOutput",
+    "HybridSiameseNetwork",
+    "MultiTaskLoss",
+    "multitask_loss",
+]
+
+
+class ComparisonHead(nn.Module):
+    """Category-specific (or vanilla) similarity of two representations (METHODS §1.3).
+
+    ``forward(x_i, x_j, label_ids)`` → similarity logits ``[B]``; ``s = sigmoid(logit)``.
+    ``x_i, x_j``: ``[B, width]``; ``label_ids``: int64 ``[B]`` (ignored when ``gated=False``,
+    may then be ``None``).
+    """
+
+    def __init__(self, width: int, num_labels: int, gated: bool = True) -> None:
+        super().__init__()
+        if width < 1 or num_labels < 1:
+            raise ValueError(f"width and num_labels must be ≥ 1, got {width}, {num_labels}")
+        self.width = width
+        self.num_labels = num_labels
+        self.gated = gated
+        self.scale = 1.0 / math.sqrt(num_labels)
+        if gated:
+            # Row c of this table is column c of W (W q_c for the one-hot q_c).
+            self.gate_weight = nn.Embedding(num_labels, width)
+            self.gate_bias = nn.Parameter(torch.full((width,), math.sqrt(num_labels)))
+        else:
+            self.register_module("gate_weight", None)
+            self.register_parameter("gate_bias", None)
+        self.output = nn.Linear(width, 1)  # w·h + b'
+
+    def gates(self, label_ids: torch.Tensor) -> torch.Tensor:
+        """``h_c = ReLU((W q_c + b) / sqrt(|C|))`` for each label id: ``[..., width]``."""
+        if not self.gated:
+            raise RuntimeError("a vanilla (gated=False) comparison head has no category gate")
+        return torch.relu((self.gate_weight(label_ids) + self.gate_bias) * self.scale)
+
+    def features(
+        self, x_i: torch.Tensor, x_j: torch.Tensor, label_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``h = |x_i − x_j| ∘ h_c`` (gated) or ``|x_i − x_j|`` (vanilla): ``[B, width]``."""
+        h = (x_i - x_j).abs()
+        if self.gated:
+            if label_ids is None:
+                raise ValueError("a gated comparison head needs label_ids")
+            h = h * self.gates(label_ids)
+        return h
+
+    def forward(
+        self, x_i: torch.Tensor, x_j: torch.Tensor, label_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return self.output(self.features(x_i, x_j, label_ids)).squeeze(-1)
+
+    def label_weights(self, label_ids: torch.Tensor) -> torch.Tensor:
+        """``w ∘ h_c`` per label ``[L, width]`` (``w`` repeated when vanilla).
+
+        The similarity logit is ``Σ_k |x_k − x̄_k| (w ∘ h_c)_k + b'``, so batched scoring
+        (:meth:`prototype_logits`) needs only these rows and ``b'``.
+        """
+        w = self.output.weight[0]
+        if not self.gated:
+            return w.expand(label_ids.shape[0], -1)
+        return self.gates(label_ids) * w
+
+    def prototype_logits(
+        self,
+        docs: torch.Tensor,
+        prototypes: torch.Tensor,
+        label_ids: torch.Tensor,
+        max_elements: int = 2**20,
+    ) -> torch.Tensor:
+        """Similarity logits of every document against every prototype: ``[B, L]``.
+
+        ``docs``: ``[B, width]``; ``prototypes``: ``[L, width]``, prototype ``l`` belonging to
+        label ``label_ids[l]`` (labels may repeat, e.g. one row per support document).
+        ``|x_b − x̄_l| ∘ h_{c_l}`` is built by broadcasting, at most about ``max_elements``
+        elements ``[labels × documents × width]`` at a time (chunks over labels, and over
+        documents when one label's block alone exceeds the budget), and reduced against
+        ``w ∘ h_c`` with one batched matrix product per chunk. Differentiable; the caller
+        chooses ``no_grad`` / ``eval``.
+        """
+        if docs.ndim != 2 or prototypes.ndim != 2 or docs.shape[1] != prototypes.shape[1]:
+            raise ValueError(
+                f"docs {tuple(docs.shape)} and prototypes {tuple(prototypes.shape)} must be "
+                "[B, width] and [L, width] with the same width"
+            )
+        if label_ids.shape != (prototypes.shape[0],):
+            raise ValueError(
+                f"label_ids has shape {tuple(label_ids.shape)}, expected ({prototypes.shape[0]},)"
+            )
+        if max_elements < 1:
+            raise ValueError(f"max_elements must be ≥ 1, got {max_elements}")
+        n_docs, width = docs.shape
+        n_labels = prototypes.shape[0]
+        out = docs.new_empty((n_docs, n_labels))
+        if n_docs == 0 or n_labels == 0:
+            return out
+        weights = self.label_weights(label_ids).to(docs.dtype)  # [L, width]
+        bias = self.output.bias[0].to(docs.dtype)
+        label_chunk = max(1, min(n_labels, max_elements // (n_docs * width)))
+        doc_chunk = n_docs if label_chunk > 1 else max(1, min(n_docs, max_elements // width))
+        # Without autograd, one block buffer is reused: no allocation (and page faults) per chunk.
+        needs_graph = torch.is_grad_enabled() and (
+            docs.requires_grad or prototypes.requires_grad or weights.requires_grad
+        )
+        buffer = None if needs_graph else docs.new_empty(label_chunk * doc_chunk * width)
+        for lo in range(0, n_labels, label_chunk):
+            hi = min(lo + label_chunk, n_labels)
+            protos = prototypes[lo:hi].unsqueeze(1)  # [l, 1, width]
+            w = weights[lo:hi].unsqueeze(2)  # [l, width, 1]
+            for d_lo in range(0, n_docs, doc_chunk):
+                d_hi = min(d_lo + doc_chunk, n_docs)
+                block = docs[d_lo:d_hi].unsqueeze(0)  # [1, b, width]
+                if buffer is None:
+                    diff = (protos - block).abs()
+                else:
+                    diff = buffer[: (hi - lo) * (d_hi - d_lo) * width].view(hi - lo, -1, width)
+                    torch.sub(protos, block, out=diff).abs_()  # [l, b, width]
+                out[d_lo:d_hi, lo:hi] = torch.bmm(diff, w).squeeze(2).T + bias
+        return out
+
+
+class HybridOutput(NamedTuple):
+    """What :meth:`HybridSiameseNetwork.forward` returns."""
+
+    similarity_logits: torch.Tensor  # [B]
+    logits_first: torch.Tensor  # [B, |C|]
+    logits_second: torch.Tensor  # [B, |C|]
+
+
+class HybridSiameseNetwork(nn.Module):
+    """HSCNN: a multi-label classifier and a comparison head sharing its encoder (§1.4).
+
+    ``classifier`` is any module with ``.represent(token_ids) → [B, width]`` and a linear
+    ``.head`` (width → |C|), e.g. any encoder of the registry wrapped in
+    :class:`~longtail_mltc.models.MultiLabelClassifier`. The instance is used as is (its
+    parameters are shared); :meth:`from_classifier` copies a trained single network first, and
+    :meth:`load_classifier_state` loads saved single-network weights into this one (§1.6).
+    """
+
+    def __init__(
+        self,
+        classifier: nn.Module,
+        gated: bool = True,
+        comparison: ComparisonHead | None = None,
+    ) -> None:
+        super().__init__()
+        head = getattr(classifier, "head", None)
+        if not isinstance(head, nn.Linear) or not callable(getattr(classifier, "represent", None)):
+            raise TypeError("classifier needs a .represent(token_ids) method and a linear .head")
+        self.classifier = classifier
+        width, num_labels = head.in_features, head.out_features
+        if comparison is None:
+            comparison = ComparisonHead(width, num_labels, gated=gated)
+        elif (comparison.width, comparison.num_labels) != (width, num_labels):
+            raise ValueError(
+                f"comparison head is {comparison.width} × {comparison.num_labels}, the "
+                f"classifier {width} × {num_labels}"
+            )
+        self.comparison = comparison
+
+    @classmethod
+    def from_classifier(
+        cls, classifier: nn.Module, gated: bool = True, copy_weights: bool = True
+    ) -> HybridSiameseNetwork:
+        """HSCNN initialised from a trained single network (METHODS §1.6 step 2).
+
+        ``copy_weights=True`` (default) deep-copies ``classifier`` so that training the HSCNN
+        leaves the single network untouched (it is still needed for the Single/Naive variants);
+        ``False`` shares the instance.
+        """
+        return cls(copy.deepcopy(classifier) if copy_weights else classifier, gated=gated)
+
+    def load_classifier_state(self, state_dict: dict[str, torch.Tensor]) -> None:
+        """Load a single network's ``state_dict`` (encoder + head) into the shared classifier."""
+        self.classifier.load_state_dict(state_dict)
+
+    @property
+    def gated(self) -> bool:
+        return self.comparison.gated
+
+    @property
+    def num_labels(self) -> int:
+        return self.comparison.num_labels
+
+    def represent(self, token_ids: torch.Tensor) -> torch.Tensor:
+        return self.classifier.represent(token_ids)
+
+    def classify(self, token_ids: torch.Tensor) -> torch.Tensor:
+        """The single network's logits ``[B, |C|]``."""
+        return self.classifier.head(self.represent(token_ids))
+
+    def forward(
+        self,
+        first_ids: torch.Tensor,
+        second_ids: torch.Tensor,
+        label_ids: torch.Tensor | None = None,
+    ) -> HybridOutput:
+        """Triplets ``(d_i, d_j, c)`` → similarity logits and both documents' label logits.
+
+        Each side is encoded once (two encoder passes in all: the sides may be padded to
+        different lengths, and not every encoder is padding-invariant); the representation
+        feeds both the comparison head and the classifier head.
+        """
+        x_first = self.represent(first_ids)
+        x_second = self.represent(second_ids)
+        head = self.classifier.head
+        return HybridOutput(
+            self.comparison(x_first, x_second, label_ids), head(x_first), head(x_second)
+        )
+
+
+class MultiTaskLoss(NamedTuple):
+    """The total loss and its unweighted parts (parts are for logging)."""
+
+    total: torch.Tensor
+    similarity: torch.Tensor  # L_s
+    first: torch.Tensor  # L_m1
+    second: torch.Tensor  # L_m2
+
+
+def multitask_loss(
+    similarity_logits: torch.Tensor,
+    targets: torch.Tensor,
+    logits_first: torch.Tensor,
+    y_first: torch.Tensor,
+    logits_second: torch.Tensor,
+    y_second: torch.Tensor,
+    classification_loss: nn.Module,
+    lambda_s: float = 1.0,
+    lambda_m1: float = 1.0,
+    lambda_m2: float = 1.0,
+) -> MultiTaskLoss:
+    """``L = λ_s L_s + λ_m1 L_m1 + λ_m2 L_m2`` (METHODS §1.4).
+
+    ``L_s``: BCE-with-logits of the similarity against ``targets`` (1 similar, 0 dissimilar),
+    mean over triplets. ``L_m1``/``L_m2``: ``classification_loss(logits, y, reduction="mean")``
+    (any loss of :func:`~longtail_mltc.losses.build_loss`) on the first / second documents with
+    their full label vectors. A term whose λ is 0 is left out of ``total`` (so ``λ_m = 0`` gives
+    exactly ``λ_s L_s``, the /MT ablation, even if that part were not finite); its part is still
+    computed, without a graph, for logging.
+    """
+    targets = targets.to(similarity_logits.dtype)
+    if targets.shape != similarity_logits.shape:
+        raise ValueError(
+            f"targets {tuple(targets.shape)} and similarity logits "
+            f"{tuple(similarity_logits.shape)} differ in shape"
+        )
+    parts = []
+    terms = (
+        (lambda_s, lambda: F.binary_cross_entropy_with_logits(similarity_logits, targets)),
+        (lambda_m1, lambda: classification_loss(logits_first, y_first, reduction="mean")),
+        (lambda_m2, lambda: classification_loss(logits_second, y_second, reduction="mean")),
+    )
+    total = similarity_logits.new_zeros(())
+    for weight, compute in terms:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and weight != 0):
+            part = compute()
+        parts.append(part if weight != 0 else part.detach())
+        if weight != 0:
+            total = total + weight * part
+    return MultiTaskLoss(total, *parts)
