@@ -37,6 +37,7 @@ __all__ = [
     "Prototypes",
     "SupportRepresentations",
     "encode_documents",
+    "evaluating",
     "label_prototypes",
     "score_labels",
     "score_labels_majority",
@@ -103,7 +104,7 @@ def label_prototypes(
 
 
 @contextmanager
-def _evaluating(*modules: nn.Module) -> Iterator[None]:
+def evaluating(*modules: nn.Module) -> Iterator[None]:
     """Eval mode + inference mode for the block; the previous training flags are restored."""
     flags = [m.training for m in modules]
     try:
@@ -162,7 +163,7 @@ def score_labels(
     protos = prototypes.to(device)
     ids = _label_tensor(label_ids, protos.shape[0], device)
     budget = _chunk_budget(chunk_labels, docs.shape[0], protos.shape[-1], max_elements)
-    with _evaluating(head):
+    with evaluating(head):
         scores = torch.sigmoid(head.prototype_logits(docs, protos, ids, max_elements=budget))
         if valid is not None:
             valid = torch.as_tensor(valid, dtype=torch.bool, device=device)
@@ -200,7 +201,7 @@ def score_labels_majority(
     ids = _label_tensor(label_ids, n_labels, device)
     mask = mask.to(device)
     budget = _chunk_budget(chunk_labels, docs.shape[0], width * k, max_elements)
-    with _evaluating(head):
+    with evaluating(head):
         logits = head.prototype_logits(
             docs, reps.to(device).reshape(n_labels * k, width), ids.repeat_interleave(k), budget
         ).view(docs.shape[0], n_labels, k)
@@ -243,7 +244,7 @@ def encode_documents(
     to keep the given width).
     """
     device = _device(model)
-    with _evaluating(model):
+    with evaluating(model):
         out = [model.represent(_to_ids(b, device, pad_id)) for b in _batches(token_ids, batch_size)]
     return torch.cat(out) if out else torch.empty(0, 0, device=device)
 

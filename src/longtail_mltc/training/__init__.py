@@ -2,6 +2,14 @@
 
 from .callbacks import Callback, MetricLogger
 from .data import EncodedSplit
+from .hscnn import (
+    HSCNNTrainConfig,
+    HybridPrediction,
+    fit_hscnn,
+    hybrid_micro_f1s,
+    predict_hybrid,
+    tail_support,
+)
 from .seed import seed_everything
 from .trainer import FitResult, TrainConfig, fit, predict_scores, resolve_device
 
@@ -9,10 +17,16 @@ __all__ = [
     "Callback",
     "EncodedSplit",
     "FitResult",
+    "HSCNNTrainConfig",
+    "HybridPrediction",
     "MetricLogger",
     "TrainConfig",
     "fit",
+    "fit_hscnn",
+    "hybrid_micro_f1s",
+    "predict_hybrid",
     "predict_scores",
     "resolve_device",
     "seed_everything",
+    "tail_support",
 ]

@@ -1,0 +1,478 @@
+"""Training and prediction of the Hybrid-Siamese network (METHODS §1.4, §1.6-§1.9).
+
+* :func:`fit_hscnn` - §1.6 step 2: the model is already initialised from the trained single
+  network (:meth:`~longtail_mltc.models.HybridSiameseNetwork.from_classifier`); it is trained
+  on sampled triplets (or plain pairs for /CSS and Naive, §1.9) with the multi-task loss of
+  §1.4, Adam, ReduceLROnPlateau and early stopping on the validation signal below.
+* :func:`predict_hybrid` - single-network probabilities, Siamese similarities of the tail
+  labels (§1.7) and their hybrid merge (§1.8), for any split (what the pipeline nodes call).
+
+**Validation signal** (early stopping, learning-rate schedule, best-state selection): the
+micro-F1 of the *hybrid merged decisions* on the validation split, ``valid/hybrid_micro_f1``.
+Head labels (``N_c ≥ N_φ``) are decided by the single-network head at ``p ≥ 0.5``, tail labels
+(``N_c < N_φ``) by the Siamese part at ``s > 0.5`` (§1.7), with prototypes built by the
+*current* encoder from ``K`` support documents per label drawn once from the **training**
+split (:func:`tail_support`, seeded by ``config.seed``, so every epoch is scored against the same
+support documents). Fixed thresholds rather than a tuned one: the signal then measures the very
+decisions §1.7/§1.8 prescribe, and is comparable across epochs. ``valid/head_micro_f1`` and
+``valid/tail_micro_f1`` (micro-F1 over the head / tail columns alone) are logged beside it.
+
+**Epoch 0**: before any HSCNN step the model is evaluated (history row and callback with
+``epoch = 0``), so a user sees whether HSCNN training helped. Its training losses are the mean
+multi-task loss over all training triplets under the initial weights (eval mode, no update);
+later epochs report the running mean during the epoch (train mode). An epoch counts as a gain
+only when it beats the best so far (epoch 0 included) by more than ``min_delta``; if none beats
+epoch 0, the initial weights are restored and ``best_epoch`` is 0.
+
+**Head probabilities under /MT and Naive**: with ``λ_m1 = λ_m2 = 0`` the classifier head is not
+trained while the shared encoder moves. Pass the untouched single network's validation
+probabilities as ``valid_single_probs`` (and ``single_probs`` to :func:`predict_hybrid`) to take
+the head labels from it; by default the HSCNN's own head is used.
+
+**Reproducibility**: call :func:`~longtail_mltc.training.seed_everything` before building the
+model, as the single pipeline does; the triplet order and the support sets are seeded by
+``config.seed``. Same seed → identical weights and metrics on CPU.
+
+No kedro or mlflow here: per-epoch metrics go to callbacks (``on_epoch_end(epoch, metrics)``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..evaluation.merge import hybrid_merge, tail_label_mask
+from ..evaluation.metrics import LabelMatrix, f1_from_counts, label_confusion_counts
+from ..models.siamese import HybridSiameseNetwork, multitask_loss
+from ..models.support import (
+    DEFAULT_MAX_ELEMENTS,
+    encode_documents,
+    evaluating,
+    label_prototypes,
+    score_labels,
+    score_labels_majority,
+    support_representations,
+)
+from ..sampling import Pairs, Triplets, support_indices
+from .callbacks import Callback
+from .data import EncodedSplit, collate, sequential_batches
+from .trainer import EarlyStopping, FitResult, make_optimizer, resolve_device
+
+__all__ = [
+    "HSCNNTrainConfig",
+    "HybridPrediction",
+    "fit_hscnn",
+    "hybrid_micro_f1s",
+    "predict_hybrid",
+    "tail_support",
+]
+
+logger = logging.getLogger(__name__)
+
+TripletLike = Triplets | Pairs
+TailScorer = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class HSCNNTrainConfig:
+    """How to train HSCNN (METHODS §1.4, §1.7, §1.8 defaults).
+
+    ``batch_size``: triplets per batch (§1.1's 100). ``lambda_*``: the multi-task weights of
+    §1.4 (all 1; the /MT ablation sets ``lambda_m1 = lambda_m2 = 0``). ``n_phi``: head/tail
+    threshold N_φ (§1.8). ``support_k``: K support documents per label (§1.7).
+    ``majority_vote``: §1.7's option (vote share of the K comparisons instead of the prototype
+    similarity). ``max_score_elements``: memory budget of one ``[labels × documents × width]``
+    scoring block. METHODS is silent on the HSCNN epoch budget: ``max_epochs = 20`` and
+    ``patience = 3`` are this module's choice (an epoch is ``n_triplets`` × 2 encodings, far
+    more than a single-network epoch). Learning-rate decay and clipping as in ``TrainConfig``.
+    """
+
+    batch_size: int = 100
+    max_epochs: int = 20
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int = 3
+    min_delta: float = 1e-4
+    lambda_s: float = 1.0
+    lambda_m1: float = 1.0
+    lambda_m2: float = 1.0
+    n_phi: int = 100
+    support_k: int = 5
+    seed: int = 42
+    device: str = "auto"
+    eval_batch_size: int = 512
+    max_score_elements: int = DEFAULT_MAX_ELEMENTS
+    majority_vote: bool = False
+    lr_decay_factor: float | None = 0.5
+    lr_decay_patience: int = 1
+    grad_clip_norm: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "batch_size",
+            "max_epochs",
+            "patience",
+            "support_k",
+            "eval_batch_size",
+            "max_score_elements",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"HSCNNTrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ValueError(
+                f"HSCNNTrainConfig.learning_rate must be > 0, got {self.learning_rate}"
+            )
+        if self.n_phi < 0:
+            raise ValueError(f"HSCNNTrainConfig.n_phi must be ≥ 0, got {self.n_phi}")
+        weights = (self.lambda_s, self.lambda_m1, self.lambda_m2)
+        if min(weights) < 0 or max(weights) == 0:
+            raise ValueError(
+                f"HSCNNTrainConfig lambdas must be ≥ 0 and not all 0, got "
+                f"lambda_s={self.lambda_s}, lambda_m1={self.lambda_m1}, lambda_m2={self.lambda_m2}"
+            )
+
+
+@dataclass(frozen=True)
+class HybridPrediction:
+    """Hybrid prediction of ``D`` documents over ``C`` labels (METHODS §1.7, §1.8).
+
+    ``siamese_scores`` is full width with **NaN in the head columns** (only tail labels are
+    scored); ``scores`` holds the single probabilities in head columns and the similarities in
+    tail columns (ranked together as they are); ``decisions``: ``p ≥ 0.5`` (head) /
+    ``s > 0.5`` (tail).
+    """
+
+    single_probs: np.ndarray  # float32 [D, C]
+    siamese_scores: np.ndarray  # float32 [D, C], NaN where ~is_tail
+    scores: np.ndarray  # float32 [D, C]
+    decisions: np.ndarray  # bool [D, C]
+    is_tail: np.ndarray  # bool [C]: N_c < N_phi
+
+
+# ---- prediction (§1.7, §1.8) -------------------------------------------------------------------
+
+
+def tail_support(train: EncodedSplit, config: HSCNNTrainConfig) -> np.ndarray:
+    """int64 ``[C, K]`` training-row indices of K random documents per label (-1 padded), seeded."""
+    return support_indices(train.labels, config.support_k, seed=config.seed)
+
+
+def _compact_support(support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct support rows, and ``support`` re-indexed into them (-1 kept)."""
+    rows = np.unique(support[support >= 0])
+    local = np.full_like(support, -1)
+    local[support >= 0] = np.searchsorted(rows, support[support >= 0])
+    return rows, local
+
+
+def _tail_scorer(
+    model: HybridSiameseNetwork,
+    train: EncodedSplit,
+    support: np.ndarray,
+    tail: np.ndarray,
+    config: HSCNNTrainConfig,
+) -> TailScorer:
+    """Encode the tail labels' support documents once; return ``representations → [B, T]``.
+
+    Prototype similarity (§1.7), or the majority vote share when ``config.majority_vote``.
+    Labels without support documents score 0 (never assigned).
+    """
+    rows, local = _compact_support(support[tail])
+    if rows.size == 0:
+        return lambda docs: docs.new_zeros((docs.shape[0], tail.size))
+    reps = encode_documents(model, train.token_ids[rows], config.eval_batch_size)
+    label_ids = torch.as_tensor(tail, dtype=torch.int64)
+    budget = config.max_score_elements
+    if config.majority_vote:
+        per_support = support_representations(reps, local)
+        return lambda docs: score_labels_majority(
+            model.comparison, docs, per_support, label_ids, max_elements=budget
+        )
+    prototypes = label_prototypes(reps, local)
+    return lambda docs: score_labels(
+        model.comparison, docs, prototypes, label_ids, max_elements=budget
+    )
+
+
+def _check_support(support: np.ndarray, n_labels: int, n_train: int) -> np.ndarray:
+    s = np.asarray(support)
+    if s.ndim != 2 or s.shape[0] != n_labels or not np.issubdtype(s.dtype, np.integer):
+        raise ValueError(f"support must be integer [labels={n_labels}, K], got {s.dtype} {s.shape}")
+    if s.size and (s.min() < -1 or s.max() >= n_train):
+        raise ValueError(f"support indices must be in [-1, {n_train - 1}] (-1 = padding)")
+    return s
+
+
+def _encode_and_score(
+    model: HybridSiameseNetwork,
+    split: EncodedSplit,
+    scorer: TailScorer | None,
+    n_tail: int,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One encoder pass per document → head probabilities [D, C] and tail scores [D, T]."""
+    device = next(model.parameters()).device
+    order = np.argsort(split.lengths, kind="stable")  # similar lengths → little padding
+    probs = np.empty(split.labels.shape, dtype=np.float32)
+    tail_scores = np.empty((len(split), n_tail), dtype=np.float32)
+    with evaluating(model):
+        for batch in sequential_batches(len(split), batch_size):
+            index = order[batch]
+            ids, _ = collate(split, index, device, with_labels=False)
+            reps = model.represent(ids)
+            probs[index] = torch.sigmoid(model.classifier.head(reps)).cpu().numpy()
+            if scorer is not None:
+                tail_scores[index] = scorer(reps).cpu().numpy()
+    return probs, tail_scores
+
+
+def predict_hybrid(
+    model: HybridSiameseNetwork,
+    train: EncodedSplit,
+    split: EncodedSplit,
+    label_counts: np.ndarray,
+    config: HSCNNTrainConfig,
+    support: np.ndarray | None = None,
+    *,
+    single_probs: np.ndarray | None = None,
+) -> HybridPrediction:
+    """Single probabilities, tail similarities and their hybrid merge for ``split`` (§1.7, §1.8).
+
+    ``train``: the training split (support documents are its rows); ``label_counts``: training
+    ``N_c`` ``[C]``; ``support``: ``[C, K]`` training-row indices (-1 padded; only tail rows are
+    read), default :func:`tail_support`. ``single_probs``: precomputed single-network
+    probabilities ``[D, C]`` to use instead of the model's own head (Naive, /MT; module doc).
+    Each document is encoded once per call; all (document, tail label) pairs of a batch are
+    scored at once under inference mode. The model is moved to ``config.device``.
+    """
+    n_labels = model.num_labels
+    counts = np.asarray(label_counts)
+    if counts.shape != (n_labels,) or split.labels.shape[1] != n_labels:
+        raise ValueError(
+            f"label_counts {counts.shape} and split labels {split.labels.shape} must have "
+            f"{n_labels} labels (the model's)"
+        )
+    if single_probs is not None and np.shape(single_probs) != split.labels.shape:
+        raise ValueError(
+            f"single_probs has shape {np.shape(single_probs)}, expected {split.labels.shape}"
+        )
+    model.to(resolve_device(config.device))
+    is_tail = tail_label_mask(counts, config.n_phi)
+    tail = np.flatnonzero(is_tail)
+    scorer = None
+    if tail.size:
+        chosen = tail_support(train, config) if support is None else support
+        chosen = _check_support(chosen, n_labels, len(train))
+        scorer = _tail_scorer(model, train, chosen, tail, config)
+    probs, tail_scores = _encode_and_score(model, split, scorer, tail.size, config.eval_batch_size)
+    if single_probs is not None:
+        probs = np.asarray(single_probs, dtype=np.float32)
+    siamese = np.full(probs.shape, np.nan, dtype=np.float32)
+    siamese[:, tail] = tail_scores
+    scores, decisions, _ = hybrid_merge(probs, siamese, counts, config.n_phi)
+    return HybridPrediction(probs, siamese, scores, decisions, is_tail)
+
+
+def hybrid_micro_f1s(labels: LabelMatrix, prediction: HybridPrediction) -> dict[str, float]:
+    """Micro-F1 of the merged decisions over all, head and tail labels (module doc's signal)."""
+    counts = label_confusion_counts(labels, prediction.decisions, threshold=0.5)
+    out = {}
+    for name, columns in (
+        ("hybrid", slice(None)),
+        ("head", ~prediction.is_tail),
+        ("tail", prediction.is_tail),
+    ):
+        tp, fp, fn = (c[columns].sum() for c in counts)
+        out[f"{name}_micro_f1"] = float(f1_from_counts(tp, fp, fn))
+    return out
+
+
+# ---- training (§1.4, §1.6) ---------------------------------------------------------------------
+
+
+def _check_training_inputs(
+    model: HybridSiameseNetwork,
+    triplets: TripletLike,
+    train: EncodedSplit,
+    valid: EncodedSplit,
+    label_counts: np.ndarray,
+) -> None:
+    n_labels = model.num_labels
+    if not isinstance(triplets, Triplets | Pairs):
+        raise TypeError(f"triplets must be Triplets or Pairs, got {type(triplets).__name__}")
+    if len(triplets) == 0 or len(train) == 0 or len(valid) == 0:
+        raise ValueError(
+            f"need triplets, training and validation documents, got "
+            f"{len(triplets)}/{len(train)}/{len(valid)}"
+        )
+    if isinstance(triplets, Pairs) and model.gated:
+        raise ValueError(
+            "Pairs carry no label, but the model's comparison head is category-gated: use "
+            "Triplets, or build the model with gated=False (the /CSS and Naive variants)"
+        )
+    if max(triplets.first.max(), triplets.second.max()) >= len(train):
+        raise ValueError(f"triplet document indices must be < {len(train)} (training rows)")
+    if isinstance(triplets, Triplets) and triplets.label.max() >= n_labels:
+        raise ValueError(f"triplet labels must be < {n_labels}")
+    label_widths = {len(np.asarray(label_counts)), train.labels.shape[1], valid.labels.shape[1]}
+    if np.ndim(label_counts) != 1 or label_widths != {n_labels}:
+        raise ValueError(f"label_counts and the splits' label matrices must have {n_labels} labels")
+
+
+def _triplet_pass(
+    model: HybridSiameseNetwork,
+    triplets: TripletLike,
+    train: EncodedSplit,
+    classification_loss: nn.Module,
+    config: HSCNNTrainConfig,
+    order: np.ndarray,
+    optimizer: torch.optim.Optimizer | None,
+    desc: str,
+) -> dict[str, float]:
+    """Mean multi-task loss and parts over ``triplets[order]``; an Adam step per batch if given.
+
+    Each side of a batch is trimmed to its own longest document (``collate``); a Pairs batch
+    passes no label (the vanilla head ignores it).
+    """
+    device = next(model.parameters()).device
+    training = optimizer is not None
+    model.train(training)
+    sums = np.zeros(4)
+    batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+    with torch.set_grad_enabled(training):
+        for index in tqdm(batches, desc=desc, leave=False, disable=None, mininterval=1.0):
+            ids_first, y_first = collate(train, triplets.first[index], device)
+            ids_second, y_second = collate(train, triplets.second[index], device)
+            target = torch.from_numpy(triplets.target[index]).to(device)
+            labels = None
+            if isinstance(triplets, Triplets):
+                labels = torch.from_numpy(triplets.label[index]).to(device)
+            out = model(ids_first, ids_second, labels)
+            loss = multitask_loss(
+                out.similarity_logits,
+                target,
+                out.logits_first,
+                y_first,
+                out.logits_second,
+                y_second,
+                classification_loss,
+                config.lambda_s,
+                config.lambda_m1,
+                config.lambda_m2,
+            )
+            if training:
+                optimizer.zero_grad(set_to_none=True)
+                loss.total.backward()
+                if config.grad_clip_norm:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+                optimizer.step()
+            sums += np.array([float(part.detach()) for part in loss]) * len(index)
+    model.eval()
+    means = sums / len(order)
+    names = ("train_loss", "train_similarity_loss", "train_first_loss", "train_second_loss")
+    return {f"hscnn/{name}": float(v) for name, v in zip(names, means, strict=True)}
+
+
+def fit_hscnn(
+    model: HybridSiameseNetwork,
+    triplets: Triplets | Pairs,
+    train: EncodedSplit,
+    valid: EncodedSplit,
+    classification_loss: nn.Module,
+    label_counts: np.ndarray,
+    config: HSCNNTrainConfig,
+    callbacks: Sequence[Callback] = (),
+    *,
+    valid_single_probs: np.ndarray | None = None,
+) -> FitResult:
+    """Train HSCNN on ``triplets`` with the multi-task loss (METHODS §1.4, §1.6 step 2).
+
+    ``model``: initialised from the trained single network. ``triplets``: ``Triplets`` (label
+    ids feed the category gate) or ``Pairs`` for the /CSS and Naive variants (vanilla head
+    only; a gated head raises ``ValueError``). Document indices refer to ``train``'s rows.
+    ``classification_loss``: the single network's objective (any ``build_loss`` module), for
+    L_m1/L_m2. ``label_counts``: training ``N_c`` (head/tail split at ``config.n_phi``).
+
+    Each epoch shuffles the triplets (seeded by ``config.seed``), takes one Adam step per batch
+    of ``config.batch_size`` triplets, then scores the validation signal
+    (``valid/hybrid_micro_f1``, module doc) with :func:`predict_hybrid`. Early stopping after
+    ``patience`` epochs without gain; the best state (epoch 0 = initial weights included) is
+    loaded back into ``model``. Returns a :class:`~longtail_mltc.training.FitResult` whose
+    ``best_valid_micro_f1`` is the hybrid micro-F1 and whose ``history`` starts with epoch 0.
+    Metrics per epoch (history and ``callback.on_epoch_end(epoch, metrics)``):
+    ``hscnn/train_loss``, ``hscnn/train_similarity_loss``, ``hscnn/train_first_loss``,
+    ``hscnn/train_second_loss``, ``valid/hybrid_micro_f1``, ``valid/head_micro_f1``,
+    ``valid/tail_micro_f1``, ``learning_rate``, ``epoch_seconds``.
+    """
+    _check_training_inputs(model, triplets, train, valid, label_counts)
+    device = resolve_device(config.device)
+    model.to(device)
+    if isinstance(classification_loss, nn.Module):  # label weights are buffers
+        classification_loss.to(device)
+    optimizer, scheduler = make_optimizer(model, config)
+    support = tail_support(train, config)
+    rng = np.random.default_rng(config.seed)
+    stopping = EarlyStopping(config.patience, config.min_delta, name="HSCNN")
+    best = stopping.result
+    logger.info(
+        "training HSCNN (%s head) on %s: %d %s over %d train docs, %d valid docs, up to %d epochs",
+        "gated" if model.gated else "vanilla",
+        device,
+        len(triplets),
+        type(triplets).__name__.lower(),
+        len(train),
+        len(valid),
+        config.max_epochs,
+    )
+    for epoch in range(config.max_epochs + 1):
+        started = time.perf_counter()
+        order = rng.permutation(len(triplets)) if epoch else np.arange(len(triplets))
+        step = optimizer if epoch else None
+        desc = f"hscnn epoch {epoch}"
+        losses = _triplet_pass(
+            model, triplets, train, classification_loss, config, order, step, desc
+        )
+        prediction = predict_hybrid(
+            model, train, valid, label_counts, config, support, single_probs=valid_single_probs
+        )
+        signal = {f"valid/{k}": v for k, v in hybrid_micro_f1s(valid.labels, prediction).items()}
+        metrics = {
+            **losses,
+            **signal,
+            "learning_rate": optimizer.param_groups[0]["lr"],
+            "epoch_seconds": time.perf_counter() - started,
+        }
+        best.history.append({"epoch": float(epoch), **metrics})
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, metrics)
+        f1 = signal["valid/hybrid_micro_f1"]
+        if epoch and scheduler is not None:
+            scheduler.step(f1)
+        improved = stopping.improves(f1)
+        _log_epoch(epoch, metrics, improved)
+        if stopping.record(model, epoch, f1, improved):
+            break
+    model.load_state_dict(best.best_state)
+    return best
+
+
+def _log_epoch(epoch: int, metrics: dict[str, float], improved: bool) -> None:
+    logger.info(
+        "hscnn epoch %d: loss %.4f (similarity %.4f), valid hybrid micro-F1 %.4f "
+        "(head %.4f, tail %.4f)%s (%.1fs)",
+        epoch,
+        metrics["hscnn/train_loss"],
+        metrics["hscnn/train_similarity_loss"],
+        metrics["valid/hybrid_micro_f1"],
+        metrics["valid/head_micro_f1"],
+        metrics["valid/tail_micro_f1"],
+        " *" if improved else "",
+        metrics["epoch_seconds"],
+    )
