@@ -22,7 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -42,6 +42,7 @@ __all__ = [
     "score_labels",
     "score_labels_majority",
     "score_tail_labels",
+    "support_scorer",
     "support_representations",
 ]
 
@@ -249,6 +250,47 @@ def encode_documents(
     return torch.cat(out) if out else torch.empty(0, 0, device=device)
 
 
+def support_scorer(
+    model: HybridSiameseNetwork,
+    train_token_ids: TokenIds,
+    support: np.ndarray,
+    label_ids: np.ndarray | torch.Tensor,
+    *,
+    majority: bool = False,
+    batch_size: int = 512,
+    chunk_labels: int | None = None,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    pad_id: int | None = 0,
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Encode the distinct support documents once; return ``representations [B, w] → [B, L]``.
+
+    ``support[l]`` holds training-row indices (into ``train_token_ids``) of label
+    ``label_ids[l]``. ``majority=False``: prototype similarity (§1.7); ``True``: vote share
+    (see module doc). Labels without support documents score 0.
+    """
+    s = _check_support(support, len(train_token_ids)).numpy()
+    rows, inverse = np.unique(s[s >= 0], return_inverse=True)
+    local = np.full_like(s, -1)
+    local[s >= 0] = inverse
+    if isinstance(train_token_ids, torch.Tensor):
+        train_ids: TokenIds = train_token_ids[torch.as_tensor(rows)]
+    else:
+        train_ids = np.asarray(train_token_ids)[rows]
+    if rows.size:
+        support_reps = encode_documents(model, train_ids, batch_size, pad_id)
+    else:
+        support_reps = torch.zeros(0, model.comparison.width, device=_device(model))
+    if majority:
+        per_support = support_representations(support_reps, local)
+        return lambda docs: score_labels_majority(
+            model.comparison, docs, per_support, label_ids, chunk_labels, max_elements=max_elements
+        )
+    prototypes = label_prototypes(support_reps, local)
+    return lambda docs: score_labels(
+        model.comparison, docs, prototypes, label_ids, chunk_labels, max_elements=max_elements
+    )
+
+
 def score_tail_labels(
     model: HybridSiameseNetwork,
     doc_token_ids: TokenIds | Iterable[TokenIds],
@@ -264,45 +306,22 @@ def score_tail_labels(
 ) -> torch.Tensor:
     """Everything from token ids to Siamese scores of ``label_ids``: ``[D, L]`` on the CPU.
 
-    ``support[l]`` holds training-row indices (into ``train_token_ids``) of label
-    ``label_ids[l]``; only the distinct support rows are encoded. Documents are encoded and
-    scored ``batch_size`` at a time, so their representations are never all held at once.
-    ``majority=False``: prototype similarity (§1.7); ``True``: vote share (see module doc).
+    See :func:`support_scorer`. Documents are encoded and scored ``batch_size`` at a time, so
+    their representations are never all held at once.
     """
-    s = _check_support(support, len(train_token_ids)).numpy()
-    rows, inverse = np.unique(s[s >= 0], return_inverse=True)
-    local = np.full_like(s, -1)
-    local[s >= 0] = inverse
-    if isinstance(train_token_ids, torch.Tensor):
-        train_ids: TokenIds = train_token_ids[torch.as_tensor(rows)]
-    else:
-        train_ids = np.asarray(train_token_ids)[rows]
-    if rows.size:
-        support_reps = encode_documents(model, train_ids, batch_size, pad_id)
-    else:
-        support_reps = torch.zeros(0, model.comparison.width, device=_device(model))
-    prototypes = None if majority else label_prototypes(support_reps, local)
-    per_support = support_representations(support_reps, local) if majority else None
-    out = []
-    for batch in _batches(doc_token_ids, batch_size):
-        docs = encode_documents(model, [batch], batch_size, pad_id)
-        if per_support is not None:
-            scores = score_labels_majority(
-                model.comparison,
-                docs,
-                per_support,
-                label_ids,
-                chunk_labels,
-                max_elements=max_elements,
-            )
-        else:
-            scores = score_labels(
-                model.comparison,
-                docs,
-                prototypes,
-                label_ids,
-                chunk_labels,
-                max_elements=max_elements,
-            )
-        out.append(scores.cpu())
-    return torch.cat(out) if out else torch.zeros(0, s.shape[0])
+    scorer = support_scorer(
+        model,
+        train_token_ids,
+        support,
+        label_ids,
+        majority=majority,
+        batch_size=batch_size,
+        chunk_labels=chunk_labels,
+        max_elements=max_elements,
+        pad_id=pad_id,
+    )
+    out = [
+        scorer(encode_documents(model, [batch], batch_size, pad_id)).cpu()
+        for batch in _batches(doc_token_ids, batch_size)
+    ]
+    return torch.cat(out) if out else torch.zeros(0, len(support))

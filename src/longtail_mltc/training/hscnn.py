@@ -51,15 +51,7 @@ from tqdm.auto import tqdm
 from ..evaluation.merge import hybrid_merge, tail_label_mask
 from ..evaluation.metrics import LabelMatrix, f1_from_counts, label_confusion_counts
 from ..models.siamese import HybridSiameseNetwork, multitask_loss
-from ..models.support import (
-    DEFAULT_MAX_ELEMENTS,
-    encode_documents,
-    evaluating,
-    label_prototypes,
-    score_labels,
-    score_labels_majority,
-    support_representations,
-)
+from ..models.support import DEFAULT_MAX_ELEMENTS, evaluating, support_scorer
 from ..sampling import Pairs, Triplets, support_indices
 from .callbacks import Callback
 from .data import EncodedSplit, collate, sequential_batches
@@ -164,14 +156,6 @@ def tail_support(train: EncodedSplit, config: HSCNNTrainConfig) -> np.ndarray:
     return support_indices(train.labels, config.support_k, seed=config.seed)
 
 
-def _compact_support(support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct support rows, and ``support`` re-indexed into them (-1 kept)."""
-    rows = np.unique(support[support >= 0])
-    local = np.full_like(support, -1)
-    local[support >= 0] = np.searchsorted(rows, support[support >= 0])
-    return rows, local
-
-
 def _tail_scorer(
     model: HybridSiameseNetwork,
     train: EncodedSplit,
@@ -179,25 +163,15 @@ def _tail_scorer(
     tail: np.ndarray,
     config: HSCNNTrainConfig,
 ) -> TailScorer:
-    """Encode the tail labels' support documents once; return ``representations → [B, T]``.
-
-    Prototype similarity (§1.7), or the majority vote share when ``config.majority_vote``.
-    Labels without support documents score 0 (never assigned).
-    """
-    rows, local = _compact_support(support[tail])
-    if rows.size == 0:
-        return lambda docs: docs.new_zeros((docs.shape[0], tail.size))
-    reps = encode_documents(model, train.token_ids[rows], config.eval_batch_size)
-    label_ids = torch.as_tensor(tail, dtype=torch.int64)
-    budget = config.max_score_elements
-    if config.majority_vote:
-        per_support = support_representations(reps, local)
-        return lambda docs: score_labels_majority(
-            model.comparison, docs, per_support, label_ids, max_elements=budget
-        )
-    prototypes = label_prototypes(reps, local)
-    return lambda docs: score_labels(
-        model.comparison, docs, prototypes, label_ids, max_elements=budget
+    """The tail labels' scorer (§1.7): prototypes, or the vote share when ``majority_vote``."""
+    return support_scorer(
+        model,
+        train.token_ids,
+        support[tail],
+        torch.as_tensor(tail, dtype=torch.int64),
+        majority=config.majority_vote,
+        batch_size=config.eval_batch_size,
+        max_elements=config.max_score_elements,
     )
 
 
