@@ -15,6 +15,17 @@ SHARED_DATASETS = Path(
 )
 
 
+def mirror_path(*parts: str) -> Path:
+    """A folder or file of the offline corpus mirror; a missing one fails the test (no skip)."""
+    path = SHARED_DATASETS.joinpath(*parts)
+    if not path.exists():
+        pytest.fail(
+            f"{'/'.join(parts)} not found in the mirror at {path}: "
+            "place ../shared beside the project"
+        )
+    return path
+
+
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return PROJECT_ROOT
@@ -22,10 +33,7 @@ def project_root() -> Path:
 
 @pytest.fixture(scope="session")
 def reuters_mirror() -> Path:
-    path = SHARED_DATASETS / "reuters21578"
-    if not path.is_dir():
-        pytest.fail(f"Reuters-21578 mirror not found at {path}: place ../shared beside the project")
-    return path
+    return mirror_path("reuters21578")
 
 
 @pytest.fixture

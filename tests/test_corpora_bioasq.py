@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import tempfile
 import tracemalloc
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import mirror_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,12 +32,8 @@ LOGGER = "longtail_mltc.corpora.bioasq"
 
 
 @pytest.fixture(scope="module")
-def sample_dir(project_root: Path) -> Path:
-    mirror = Path(os.environ.get("LONGTAIL_MLTC_MIRROR", project_root.parent / "shared/datasets"))
-    path = mirror / "bioasq_sample"
-    if not (path / SAMPLE_FILE).is_file():
-        pytest.fail(f"BioASQ sample not found at {path}: place ../shared beside the project")
-    return path
+def sample_dir() -> Path:
+    return mirror_path("bioasq_sample", SAMPLE_FILE).parent
 
 
 def _article(

@@ -4,13 +4,13 @@ on hand-written files, and on broken input."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATASETS, mirror_path
 from log_capture import logged_call
 
 from longtail_mltc.corpora import (
@@ -33,10 +33,6 @@ from longtail_mltc.corpora.douban import (
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS
 from longtail_mltc.text.chinese import tokenize_jieba
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(
-    os.environ.get("LONGTAIL_MLTC_MIRROR", PROJECT_ROOT.parent / "shared" / "datasets")
-)
 LOGGER = "longtail_mltc.corpora.douban"
 HEADER = "movie_id,title,genres,summary\n"
 # 52 words: 13 × "我 爱 北京 天安门" (punctuation does not count).
@@ -44,10 +40,7 @@ LONG_TEXT = "我爱北京天安门。" * 13
 
 
 def _mirror(folder: str) -> Path:
-    path = SHARED_DATASETS / folder
-    if not path.is_dir():
-        pytest.fail(f"mirror folder not found at {path}: place ../shared beside the project")
-    return path
+    return mirror_path(folder)
 
 
 def _read_logged(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATASETS
+from conftest import SHARED_DATASETS, mirror_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from log_capture import logged_call
@@ -34,10 +34,7 @@ N_WORDS = 500  # Delicious: attributes 0..499 are words, 500..1482 labels (SOURC
 
 @pytest.fixture(scope="module")
 def delicious_mirror() -> Path:
-    path = SHARED_DATASETS / "delicious"
-    if not path.is_dir():
-        pytest.fail(f"Delicious mirror not found at {path}: place ../shared beside the project")
-    return path
+    return mirror_path("delicious")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import logging
-import os
 import re
 import tempfile
 import tracemalloc
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import mirror_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,21 +37,12 @@ from longtail_mltc.corpora.rcv1 import (
 )
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(
-    os.environ.get("LONGTAIL_MLTC_MIRROR", PROJECT_ROOT.parent / "shared" / "datasets")
-)
 LOGGER = "longtail_mltc.corpora.rcv1"
 
 
 @pytest.fixture(scope="module")
 def sample_mirror() -> Path:
-    path = SHARED_DATASETS / "rcv1v2_sample"
-    if not path.is_dir():
-        pytest.fail(
-            f"RCV1-v2 sample mirror not found at {path}: place ../shared beside the project"
-        )
-    return path
+    return mirror_path("rcv1v2_sample")
 
 
 # --- writing LYRL2004-format files --------------------------------------------------------------

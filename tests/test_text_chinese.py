@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 from pathlib import Path
 
 import pytest
+from conftest import mirror_path
 
 from longtail_mltc.text.chinese import (
     JIEBA_VERSION,
@@ -17,19 +17,13 @@ from longtail_mltc.text.chinese import (
     tokenize_jieba,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATASETS = Path(
-    os.environ.get("LONGTAIL_MLTC_MIRROR", PROJECT_ROOT.parent / "shared" / "datasets")
-)
 LOGGER = "longtail_mltc.text.chinese"
 
 
 @pytest.fixture(scope="module")
 def summaries() -> list[str]:
     """300 real movie summaries (about 80,000 characters), read with plain csv."""
-    path = SHARED_DATASETS / "douban_movies" / "douban_all_movies.csv"
-    if not path.is_file():
-        pytest.fail(f"Douban movies mirror not found at {path}: place ../shared beside the project")
+    path = mirror_path("douban_movies", "douban_all_movies.csv")
     with path.open(encoding="utf-8-sig", newline="") as handle:
         texts = [row["summary"] for row in csv.DictReader(handle) if row["summary"].strip()]
     return texts[:300]
