@@ -7,11 +7,14 @@ already expect.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "CorpusError",
     "CorruptRawFileError",
     "DownloadError",
     "RawDataNotFoundError",
+    "invalid_utf8",
 ]
 
 
@@ -29,3 +32,13 @@ class DownloadError(CorpusError):
 
 class RawDataNotFoundError(FileNotFoundError):
     """A corpus's raw files are in none of the places searched (DESIGN "Raw data acquisition")."""
+
+
+def invalid_utf8(
+    path: Path, line: int, raw: bytes, error: UnicodeDecodeError, expected: str
+) -> CorruptRawFileError:
+    """The error for a line of ``path`` that is not UTF-8: file, line, byte, column, expectation."""
+    return CorruptRawFileError(
+        f"{path}: line {line}: byte 0x{raw[error.start]:02x} at column {error.start + 1} is not "
+        f"valid UTF-8; expected {expected}"
+    )

@@ -70,7 +70,11 @@ from xml.parsers import expat
 import numpy as np
 import pandas as pd
 
-from longtail_mltc.corpora.errors import CorruptRawFileError, RawDataNotFoundError
+from longtail_mltc.corpora.errors import (
+    CorruptRawFileError,
+    RawDataNotFoundError,
+    invalid_utf8,
+)
 from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
 
@@ -250,9 +254,8 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                raise CorruptRawFileError(
-                    f"{path}: line {number}: byte 0x{raw[error.start]:02x} at column "
-                    f"{error.start + 1} is not valid UTF-8; expected an ARFF file in ASCII/UTF-8"
+                raise invalid_utf8(
+                    path, number, raw, error, "an ARFF file in ASCII/UTF-8"
                 ) from None
             if number == 1:
                 text = text.removeprefix("\ufeff")

@@ -37,7 +37,12 @@ from typing import IO
 import numpy as np
 import pandas as pd
 
-from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError, RawDataNotFoundError
+from longtail_mltc.corpora.errors import (
+    CorpusError,
+    CorruptRawFileError,
+    RawDataNotFoundError,
+    invalid_utf8,
+)
 from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import corpus_frame, validate_corpus
@@ -132,10 +137,13 @@ def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError as error:
-                    raise CorruptRawFileError(
-                        f"{path}: line {number}: byte 0x{raw[error.start]:02x} at column "
-                        f"{error.start + 1} is not valid UTF-8; expected ASCII/UTF-8 text as "
-                        "published (is this the right file, or a different encoding?)"
+                    raise invalid_utf8(
+                        path,
+                        number,
+                        raw,
+                        error,
+                        "ASCII/UTF-8 text as published (is this the right file, or a different "
+                        "encoding?)",
                     ) from None
                 yield number, line.rstrip("\r\n")
     except (gzip.BadGzipFile, EOFError, zlib.error) as error:
