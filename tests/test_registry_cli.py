@@ -25,12 +25,22 @@ def test_every_pipeline_of_the_design_is_registered_and_default_is_hscnn(project
         "single",
         "loss_sweep",
         "hscnn",
+        "hscnn_variants",
+        "hscnn_n_phi",
+        "hscnn_triplets",
         "__default__",
     }
     assert expected <= set(pipelines)
     assert set(pipelines["__default__"].nodes) == set(pipelines["hscnn"].nodes)
     hscnn_nodes = {node.name for node in pipelines["hscnn"].nodes}
-    assert {"load_raw_corpus", "train_word_vectors", "train_single_network"} <= hscnn_nodes
+    assert {
+        "load_raw_corpus",
+        "train_word_vectors",
+        "train_single_network",
+        "sample_triplets",
+        "train_hscnn",
+        "evaluate_hscnn",
+    } <= hscnn_nodes
 
 
 def test_kedro_run_of_a_pipeline_other_than_hscnn(tmp_path, reuters_mirror):

@@ -11,10 +11,11 @@ from .pipelines.hscnn import create_pipeline as create_hscnn_pipeline
 def register_pipelines() -> dict[str, Pipeline]:
     """Each folder under ``pipelines/`` registers under its own name.
 
-    ``hscnn`` is the headline job: until the Hybrid-Siamese issue lands it runs
-    ingestion → features → label_stats → single (see README). ``__default__`` is the same chain,
-    built directly: Kedro 1.x discovers only the pipelines a command asks for, so
-    ``find_pipelines()`` may not hold "hscnn" (e.g. under ``kedro run --pipeline=single``).
+    ``hscnn`` is the headline job: ingestion → features → label_stats → single → HSCNN; the
+    folders ``hscnn_variants``, ``hscnn_n_phi`` and ``hscnn_triplets`` register the HSCNN studies
+    built in ``pipelines/hscnn``. ``__default__`` is the headline chain, built directly:
+    Kedro 1.x discovers only the pipelines a command asks for, so ``find_pipelines()`` may not
+    hold "hscnn" (e.g. under ``kedro run --pipeline=single``).
     """
     pipelines = find_pipelines(raise_errors=True)
     pipelines["__default__"] = create_hscnn_pipeline()

@@ -1,4 +1,4 @@
-"""hscnn: the headline pipeline (see pipeline.py for what it runs today)."""
+"""hscnn: the headline pipeline and the HSCNN studies (variants, sweeps; see pipeline.py)."""
 
 from .pipeline import create_pipeline
 

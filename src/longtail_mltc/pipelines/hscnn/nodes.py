@@ -1,0 +1,375 @@
+"""Nodes of the HSCNN pipelines: sample, train a variant, predict, merge and evaluate (METHODS §1).
+
+Every trained variant gets the MLflow run ``<corpus>/hscnn/<variant>/<loss>`` (tags ``variant``,
+``loss``, ``n_phi``, ``n_examples``); the Single variant's run holds the evaluation of the
+single network under the same protocol (§1.10 groups at ``N_φ``), so the five variants compare
+on equal terms. Science lives in the library: sampling/, training/hscnn.py,
+training/variants.py, evaluation/hybrid.py.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from safetensors.torch import save as safetensors_bytes
+
+from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
+from longtail_mltc.labels import LabelStatistics, to_label_matrix
+from longtail_mltc.losses import build_loss, loss_parameters
+from longtail_mltc.models import HybridSiameseNetwork, build_classifier
+from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
+from longtail_mltc.training import (
+    HSCNNTrainConfig,
+    MetricLogger,
+    fit_hscnn,
+    predict_hybrid,
+    seed_everything,
+)
+from longtail_mltc.training.variants import HSCNNVariant, get_variant
+
+from .. import tracking
+from ..model_input import encoded_split
+
+logger = logging.getLogger(__name__)
+
+PIPELINE = "hscnn"
+SPLITS = ("valid", "test")
+
+
+# ---- sampling (§1.5, §1.9) ---------------------------------------------------------------------
+
+
+def _train_labels(corpus_split, encoded_documents, label_index):
+    return encoded_split(corpus_split, encoded_documents, label_index, "train").labels
+
+
+def sample_training_triplets(
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    hscnn: Mapping[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """``hscnn.n_triplets`` seeded triplets over the training split (rows = training-row ids)."""
+    labels = _train_labels(corpus_split, encoded_documents, label_index)
+    triplets = sample_triplets(
+        labels, int(hscnn["n_triplets"]), min_per_label=int(hscnn["min_per_label"]), seed=seed
+    )
+    logger.info("sampled %d triplets (%d similar)", len(triplets), int(triplets.target.sum()))
+    return triplets.to_frame()
+
+
+def sample_training_pairs(
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    hscnn: Mapping[str, Any],
+    seed: int,
+) -> pd.DataFrame:
+    """Plain pairs for the /CSS and Naive variants: as many examples as there are triplets."""
+    labels = _train_labels(corpus_split, encoded_documents, label_index)
+    pairs = sample_pairs(
+        labels, int(hscnn["n_triplets"]), min_per_label=int(hscnn["min_per_label"]), seed=seed
+    )
+    return pairs.to_frame()
+
+
+# ---- models ------------------------------------------------------------------------------------
+
+
+def _single_network(
+    single: Mapping[str, Any], state: Mapping[str, torch.Tensor], num_labels: int
+) -> torch.nn.Module:
+    vocab_size = int(state["encoder.embedding.weight"].shape[0])
+    model = build_classifier(
+        single["encoder"], num_labels, vocab_size=vocab_size, **single["encoder_params"]
+    )
+    model.load_state_dict(state)
+    return model
+
+
+def _hscnn_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The classifier part of a saved HSCNN state, as a single network's state dict."""
+    prefix = "classifier."
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def _train_config(hscnn: Mapping[str, Any], seed: int) -> HSCNNTrainConfig:
+    return HSCNNTrainConfig(seed=seed, **hscnn["training"])
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+
+def train_hscnn_variant(
+    examples: pd.DataFrame,
+    single_model_state: dict[str, torch.Tensor],
+    single_scores: dict[str, np.ndarray],
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+    hscnn: dict[str, Any],
+    corpus: str,
+    seed: int,
+    loss_params: Mapping[str, Mapping[str, Any]] | None,
+    variant: str,
+    loss: str,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """§1.6 step 2 for one §1.9 variant: initialise from the single network, train, keep the best.
+
+    ``examples``: the sampled triplets (gated variants) or pairs (/CSS, Naive) as saved.
+    ``loss``: the single network's objective, reused for L_m1/L_m2 (§1.4).
+    """
+    spec = get_variant(variant)
+    if not spec.siamese:
+        raise ValueError("the single variant trains nothing: use evaluate_single_variant")
+    seed_everything(seed)
+    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
+    valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
+    records = (Triplets if spec.triplets else Pairs).from_frame(examples)
+    classifier = _single_network(single, single_model_state, len(label_index))
+    model = HybridSiameseNetwork(classifier, gated=spec.gated)
+    stats = LabelStatistics.from_dict(label_statistics)
+    chosen = dict((loss_params or {}).get(loss) or {})
+    loss_fn = build_loss(loss, label_counts=stats.counts, n_train=stats.n_docs, **chosen)
+    config = spec.configure(_train_config(hscnn, seed))
+    run_id = tracking.start_configuration_run(
+        corpus=corpus,
+        pipeline=PIPELINE,
+        variant=variant,
+        loss=loss,
+        encoder=single["encoder"],
+        params={
+            "corpus": corpus,
+            "seed": seed,
+            "single": single,
+            "hscnn": hscnn,
+            "variant": _variant_params(spec, config),
+            "loss": {"name": loss, **loss_parameters(loss), **chosen},
+        },
+        extra_tags={"n_phi": str(config.n_phi), "n_examples": str(len(records))},
+    )
+    head_probs = single_scores["valid_scores"] if spec.head_from_single else None
+    try:
+        result = fit_hscnn(
+            model,
+            records,
+            train,
+            valid,
+            loss_fn,
+            stats.counts,
+            config,
+            [MetricLogger(tracking.metric_logger(run_id))],
+            valid_single_probs=head_probs,
+        )
+    except BaseException:
+        tracking.end_configuration_run(run_id, "FAILED")
+        raise
+    summary = {"mlflow_run_id": run_id, "variant": variant, "loss": loss, **result.summary()}
+    return result.best_state, summary
+
+
+def _variant_params(spec: HSCNNVariant, config: HSCNNTrainConfig) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "gated": spec.gated,
+        "examples": spec.examples,
+        "multitask": spec.multitask,
+        "head_from_single": spec.head_from_single,
+        "lambda_s": config.lambda_s,
+        "lambda_m1": config.lambda_m1,
+        "lambda_m2": config.lambda_m2,
+    }
+
+
+# ---- prediction --------------------------------------------------------------------------------
+
+
+def predict_hscnn_variant(
+    hscnn_model_state: dict[str, torch.Tensor],
+    single_scores: dict[str, np.ndarray],
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+    hscnn: dict[str, Any],
+    seed: int,
+    variant: str,
+) -> dict[str, np.ndarray]:
+    """Head probabilities and Siamese similarities of **every** label for valid and test.
+
+    Every label with a training document is scored (not only those under ``N_φ``), so the merge
+    and the N_φ sweep can pick any threshold without predicting again. Keys:
+    ``<split>_single_probs`` and ``<split>_siamese_scores`` ``[D, C]``.
+    """
+    spec = get_variant(variant)
+    classifier = _single_network(single, _hscnn_state(hscnn_model_state), len(label_index))
+    model = HybridSiameseNetwork(classifier, gated=spec.gated)
+    model.load_state_dict(hscnn_model_state)
+    stats = LabelStatistics.from_dict(label_statistics)
+    config = _train_config(hscnn, seed)
+    every_label = HSCNNTrainConfig(**{**config.__dict__, "n_phi": int(stats.counts.max()) + 1})
+    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
+    out: dict[str, np.ndarray] = {}
+    for split in SPLITS:
+        data = encoded_split(corpus_split, encoded_documents, label_index, split)
+        prediction = predict_hybrid(model, train, data, stats.counts, every_label)
+        probs = single_scores[f"{split}_scores"] if spec.head_from_single else None
+        out[f"{split}_single_probs"] = np.asarray(
+            prediction.single_probs if probs is None else probs, dtype=np.float32
+        )
+        out[f"{split}_siamese_scores"] = prediction.siamese_scores
+    return out
+
+
+# ---- evaluation --------------------------------------------------------------------------------
+
+
+def _split_labels(corpus_split: pd.DataFrame, label_index: list[str]) -> dict[str, Any]:
+    return {
+        split: to_label_matrix(
+            [list(v) for v in corpus_split.loc[corpus_split["split"] == split, "labels"]],
+            label_index,
+        )
+        for split in SPLITS
+    }
+
+
+def hybrid_metrics(
+    predictions: Mapping[str, np.ndarray] | None,
+    single_scores: Mapping[str, np.ndarray],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: Mapping[str, Any],
+    n_phi: int,
+    ks: list[int],
+) -> dict[str, float]:
+    """Merged metrics at ``n_phi`` (``predictions=None``: the single network alone)."""
+    stats = LabelStatistics.from_dict(dict(label_statistics))
+    labels = _split_labels(corpus_split, label_index)
+    if predictions is None:
+        probs = {s: single_scores[f"{s}_scores"] for s in SPLITS}
+        siamese = None
+    else:
+        probs = {s: predictions[f"{s}_single_probs"] for s in SPLITS}
+        siamese = {s: predictions[f"{s}_siamese_scores"] for s in SPLITS}
+    return evaluate_hybrid_splits(labels, probs, siamese, stats.counts, n_phi, tuple(ks))
+
+
+def _log_summary(name: str, metrics: Mapping[str, float]) -> None:
+    logger.info(
+        "%s: test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f | tail (N_c < %d) micro-F1 %.4f, "
+        "macro-F1 %.4f",
+        name,
+        metrics["test/all/micro_f1"],
+        metrics["test/all/macro_f1"],
+        metrics["test/all/p_at_1"],
+        int(metrics["n_phi"]),
+        metrics.get("test/tail/micro_f1", float("nan")),
+        metrics.get("test/tail/macro_f1", float("nan")),
+    )
+
+
+def evaluate_hscnn_variant(
+    hscnn_predictions: dict[str, np.ndarray],
+    hscnn_model_state: dict[str, torch.Tensor],
+    hscnn_training_summary: dict[str, Any],
+    single_scores: dict[str, np.ndarray],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    hscnn: dict[str, Any],
+) -> dict[str, float]:
+    """Merge at ``hscnn.training.n_phi``, evaluate, log into the variant's run and close it."""
+    run_id = hscnn_training_summary["mlflow_run_id"]
+    try:
+        metrics = hybrid_metrics(
+            hscnn_predictions,
+            single_scores,
+            corpus_split,
+            label_index,
+            label_statistics,
+            int(hscnn["training"]["n_phi"]),
+            hscnn["evaluation"]["ks"],
+        )
+        name = f"{hscnn_training_summary['variant']}/{hscnn_training_summary['loss']}"
+        _log_summary(name, metrics)
+        tracking.log_final_metrics(run_id, metrics)
+        tracking.log_artifacts(
+            run_id,
+            {
+                "model.safetensors": safetensors_bytes(
+                    {k: v.contiguous() for k, v in hscnn_model_state.items()}
+                ),
+                "model_config.json": json.dumps(
+                    {
+                        "variant": hscnn_training_summary["variant"],
+                        "n_phi": int(hscnn["training"]["n_phi"]),
+                        "head_threshold": metrics["head_threshold"],
+                        "num_labels": len(label_index),
+                    },
+                    indent=2,
+                ),
+                "label_index.json": json.dumps(label_index, indent=1),
+            },
+            "model",
+        )
+    except BaseException:
+        tracking.end_configuration_run(run_id, "FAILED")
+        raise
+    tracking.end_configuration_run(run_id)
+    return metrics
+
+
+def evaluate_single_variant(
+    single_scores: dict[str, np.ndarray],
+    single_training_summary: dict[str, Any],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+    hscnn: dict[str, Any],
+    corpus: str,
+    seed: int,
+    loss: str,
+) -> dict[str, float]:
+    """The Single variant's run: the trained single network under the §1.10 protocol."""
+    n_phi = int(hscnn["training"]["n_phi"])
+    run_id = tracking.start_configuration_run(
+        corpus=corpus,
+        pipeline=PIPELINE,
+        variant="single",
+        loss=loss,
+        encoder=single["encoder"],
+        params={"corpus": corpus, "seed": seed, "single": single, "n_phi": n_phi},
+        extra_tags={
+            "n_phi": str(n_phi),
+            "single_run_id": str(single_training_summary.get("mlflow_run_id")),
+        },
+    )
+    try:
+        metrics = hybrid_metrics(
+            None,
+            single_scores,
+            corpus_split,
+            label_index,
+            label_statistics,
+            n_phi,
+            hscnn["evaluation"]["ks"],
+        )
+        _log_summary(f"single/{loss}", metrics)
+        tracking.log_final_metrics(run_id, metrics)
+    except BaseException:
+        tracking.end_configuration_run(run_id, "FAILED")
+        raise
+    tracking.end_configuration_run(run_id)
+    return metrics
