@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,20 +29,28 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served_viz(tmp_path_factory):
-    """Build the site once and serve it; stop the server (by PID) afterwards."""
-    project = copy_project(tmp_path_factory.mktemp("viz") / "project")
-    env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "true"}
+def _kedro(project: Path, env: dict[str, str], *args: str) -> None:
     kedro = Path(sys.executable).with_name("kedro")
-    subprocess.run(
-        [str(kedro), "viz", "build"],
-        cwd=project,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
+    out = subprocess.run(
+        [str(kedro), *args], cwd=project, env=env, capture_output=True, text=True, timeout=600
     )
+    assert out.returncode == 0, out.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def served_viz(tmp_path_factory, reuters_mirror):
+    """Run the HSCNN chain and the N_φ sweep (ci sizes), build the site with dataset previews
+    once and serve it; stop the server (by PID) afterwards."""
+    project = copy_project(tmp_path_factory.mktemp("viz") / "project")
+    env = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "LONGTAIL_MLTC_MIRROR": str(reuters_mirror.parent),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+    }
+    _kedro(project, env, "run", "--pipeline=hscnn", "--env=ci")
+    _kedro(project, env, "run", "--pipeline=hscnn_n_phi", "--env=ci")
+    _kedro(project, env, "viz", "build", "--include-previews")
     assert (project / "build" / "index.html").is_file()
     port = _free_port()
     server = subprocess.Popen(
@@ -65,7 +74,8 @@ def served_viz(tmp_path_factory):
         server.wait(timeout=10)
 
 
-def test_viz_renders_pipeline_nodes_and_shows_inputs_on_click(served_viz):
+@contextmanager
+def _browser_page():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no chromium at {CHROMIUM}: run `bash scripts/setup.sh --test`")
     from playwright.sync_api import sync_playwright
@@ -73,20 +83,53 @@ def test_viz_renders_pipeline_nodes_and_shows_inputs_on_click(served_viz):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(served_viz, wait_until="networkidle")
-            for name in EXPECTED_NODES:
-                page.locator(".pipeline-node", has_text=name).first.wait_for(timeout=30_000)
-
-            page.locator(".pipeline-node", has_text="train_single_network").first.click()
-            panel = page.locator(".pipeline-metadata")
-            panel.get_by_text("Inputs:").wait_for(timeout=10_000)
-            text = panel.inner_text()
-            assert "train_single_network" in text
-            # The clicked node's inputs, listed between "Inputs:" and "Outputs:" in the panel.
-            inputs = text.split("Inputs:", 1)[1].split("Outputs:", 1)[0]
-            for dataset in CLICKED_NODE_INPUTS:
-                assert dataset in inputs, f"{dataset!r} missing from the inputs:\n{text}"
-            assert "single_model_state" not in inputs  # an output, not an input
+            yield browser.new_page(viewport={"width": 1600, "height": 1000})
         finally:
             browser.close()
+
+
+def _open_node(page, name: str):
+    """Click the flowchart node called ``name``; return the metadata panel."""
+    node = page.locator(".pipeline-node", has_text=name).first
+    node.wait_for(timeout=30_000)
+    node.click()
+    panel = page.locator(".pipeline-metadata")
+    panel.get_by_text(name).first.wait_for(timeout=10_000)
+    return panel
+
+
+def test_viz_renders_pipeline_nodes_and_shows_inputs_on_click(served_viz):
+    with _browser_page() as page:
+        page.goto(served_viz, wait_until="networkidle")
+        for name in EXPECTED_NODES:
+            page.locator(".pipeline-node", has_text=name).first.wait_for(timeout=30_000)
+
+        page.locator(".pipeline-node", has_text="train_single_network").first.click()
+        panel = page.locator(".pipeline-metadata")
+        panel.get_by_text("Inputs:").wait_for(timeout=10_000)
+        text = panel.inner_text()
+        assert "train_single_network" in text
+        # The clicked node's inputs, listed between "Inputs:" and "Outputs:" in the panel.
+        inputs = text.split("Inputs:", 1)[1].split("Outputs:", 1)[0]
+        for dataset in CLICKED_NODE_INPUTS:
+            assert dataset in inputs, f"{dataset!r} missing from the inputs:\n{text}"
+        assert "single_model_state" not in inputs  # an output, not an input
+
+
+def test_viz_previews_the_triplets_table_and_the_n_phi_plot(served_viz):
+    """The sampled triplets are a dataset of the main flowchart with a table preview; the N_φ
+    sweep's figure is previewed as an image in its pipeline's view."""
+    with _browser_page() as page:
+        page.goto(served_viz, wait_until="networkidle")
+        panel = _open_node(page, "hscnn_triplets")
+        panel.locator("table").first.wait_for(timeout=10_000)
+        header = panel.locator("table").first.inner_text()
+        for column in ("first", "second", "label", "target"):
+            assert column in header
+
+        page.goto(f"{served_viz}?pid=hscnn_n_phi", wait_until="networkidle")
+        panel = _open_node(page, "hscnn_n_phi_plot")
+        image = panel.locator("img").first
+        image.wait_for(timeout=10_000)
+        assert image.get_attribute("src").startswith("data:image/png;base64,")
+        assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 300
