@@ -3,6 +3,14 @@
 Run: ``PYTHONPATH=src python benchmarks/bench_tail_scoring.py`` (about 1-2 min, < 2 GB RAM;
 ``--threads N`` sets torch's intra-op threads, default 1 so it can run beside a training job).
 
+**Real Delicious** when its features exist (``kedro run --pipeline=features --params
+corpus=delicious`` writes ``data/05_model_input/delicious/encoded_documents.npz``; or pass
+``--data DIR`` with ``DIR/05_model_input/delicious`` and ``DIR/03_primary/delicious``): the real
+token ids of the training and test documents, the real training label matrix (so the tail is the
+real set of labels with ``N_c < 100``) and the default Kim CNN (untrained weights: the cost does
+not depend on their values). ``--synthetic`` (or missing features) uses generated data of the
+same shape:
+
 Delicious-like sizes, synthetic data (nothing is read): a Kim CNN at the default sizes of
 ``conf/base/parameters_single.yml`` (embedding 300, windows 3/4/5 × 128 maps, hidden 1024),
 a vocabulary of 500 words + PAD/UNK, 12,920 training and 3,185 test documents of 60 tokens
@@ -27,6 +35,7 @@ between the batched and the looped scores on the subset.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -46,6 +55,7 @@ from longtail_mltc.sampling import support_indices
 
 N_TRAIN, N_TEST, N_LABELS, VOCAB, DOC_LEN, N_PHI, K = 12_920, 3_185, 983, 502, 60, 100, 5
 BATCH = 512
+DELICIOUS_FEATURES = Path("05_model_input/delicious/encoded_documents.npz")
 
 
 def make_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, sp.csr_matrix, np.ndarray]:
@@ -61,6 +71,26 @@ def make_data(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, sp.csr_matrix,
     return train, test, y, counts
 
 
+def load_delicious(data: Path) -> tuple[torch.Tensor, torch.Tensor, sp.csr_matrix, np.ndarray]:
+    """Real token ids (train, test), training label matrix and counts of the Delicious split."""
+    import pandas as pd
+
+    from longtail_mltc.labels import to_label_matrix
+
+    encoded = np.load(data / "05_model_input/delicious/encoded_documents.npz")
+    split = pd.read_parquet(data / "03_primary/delicious/corpus_split.parquet")
+    labels = sorted({label for row in split["labels"] for label in row})
+    ids = torch.as_tensor(encoded["token_ids"].astype(np.int64))
+    width = int(encoded["lengths"].max())  # trim the common padding (encoders trim per batch too)
+    is_train = (split["split"] == "train").to_numpy()
+    is_test = (split["split"] == "test").to_numpy()
+    y = sp.csr_matrix(
+        to_label_matrix([list(v) for v in split.loc[is_train, "labels"]], labels), dtype=np.int8
+    )
+    counts = np.asarray(y.sum(axis=0)).ravel()
+    return ids[is_train, :width], ids[is_test, :width], y, counts
+
+
 def single_inference(clf: MultiLabelClassifier, ids: torch.Tensor) -> torch.Tensor:
     with torch.inference_mode():
         return torch.cat([clf(ids[i : i + BATCH]) for i in range(0, len(ids), BATCH)])
@@ -69,26 +99,37 @@ def single_inference(clf: MultiLabelClassifier, ids: torch.Tensor) -> torch.Tens
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    threads = parser.parse_args().threads
+    parser.add_argument("--data", type=Path, default=Path(__file__).parents[1] / "data")
+    parser.add_argument("--synthetic", action="store_true", help="generated data, not Delicious")
+    args = parser.parse_args()
+    threads = args.threads
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    train_ids, test_ids, y_train, counts = make_data()
+    real = not args.synthetic and (args.data / DELICIOUS_FEATURES).is_file()
+    if real:
+        train_ids, test_ids, y_train, counts = load_delicious(args.data)
+        print(f"[data] real Delicious features from {args.data}")
+    else:
+        train_ids, test_ids, y_train, counts = make_data()
+        print("[data] synthetic Delicious-shaped documents (--synthetic or no Delicious features)")
+    n_test, doc_len, n_labels = len(test_ids), test_ids.shape[1], y_train.shape[1]
+    vocab = int(max(train_ids.max(), test_ids.max())) + 1
     tail = np.flatnonzero(counts < N_PHI)
     support = support_indices(y_train, k=K, seed=0)[tail]
     n_support_docs = np.unique(support[support >= 0]).size
-    encoder = KimCNNEncoder(VOCAB, 300, (3, 4, 5), 128, 1024)
-    clf = MultiLabelClassifier(encoder, N_LABELS).eval()
+    encoder = KimCNNEncoder(vocab, 300, (3, 4, 5), 128, 1024)
+    clf = MultiLabelClassifier(encoder, n_labels).eval()
     model = HybridSiameseNetwork.from_classifier(clf).eval()
-    pairs = N_TEST * tail.size
+    pairs = n_test * tail.size
     print(
-        f"[setup] torch threads={threads}; {N_TEST:,} test docs × {DOC_LEN} tokens, "
-        f"{N_LABELS} labels, {tail.size} tail (N_c < {N_PHI}), K={K} → "
+        f"[setup] torch threads={threads}; {n_test:,} test docs × ≤ {doc_len} tokens, "
+        f"{n_labels} labels, {tail.size} tail (N_c < {N_PHI}), K={K} → "
         f"{n_support_docs:,} distinct support docs; {pairs:,} (document, tail label) pairs"
     )
 
     # (a) the single network
     t_a, _ = best_time(lambda: single_inference(clf, test_ids))
-    print(f"(a) single network, token ids → logits ({N_TEST:,} docs)      {t_a:8.2f} s")
+    print(f"(a) single network, token ids → logits ({n_test:,} docs)      {t_a:8.2f} s")
 
     # (b) batched Siamese scoring, end to end, then its parts
     t_b, scores = best_time(

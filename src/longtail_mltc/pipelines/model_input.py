@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from longtail_mltc.labels import to_label_matrix
+from longtail_mltc.labels import LabelStatistics, to_label_matrix
+from longtail_mltc.losses import build_loss, loss_parameters
 from longtail_mltc.training import EncodedSplit
 
 
@@ -31,3 +33,15 @@ def encoded_split(
         [list(labels) for labels in corpus_split.loc[mask, "labels"]], label_index
     )
     return EncodedSplit(token_ids[mask], encoded_documents["lengths"][mask], labels)
+
+
+def configured_loss(
+    loss: str,
+    loss_params: Mapping[str, Mapping[str, Any]] | None,
+    stats: LabelStatistics,
+):
+    """The loss module named ``loss`` with ``loss_params[loss]`` over its METHODS defaults, and
+    the effective parameter set (for the run's params and tags)."""
+    chosen = dict((loss_params or {}).get(loss) or {})
+    module = build_loss(loss, label_counts=stats.counts, n_train=stats.n_docs, **chosen)
+    return module, {**loss_parameters(loss), **chosen}

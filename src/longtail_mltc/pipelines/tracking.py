@@ -13,7 +13,8 @@ import logging
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,16 @@ def log_artifacts(run_id: str, files: Mapping[str, bytes | str], artifact_path: 
 def end_configuration_run(run_id: str, status: str = "FINISHED") -> None:
     MlflowClient().set_terminated(run_id, status)
     _open_runs.discard(run_id)
+
+
+@contextmanager
+def failed_on_error(run_id: str) -> Iterator[None]:
+    """Mark the run FAILED (and re-raise) when the block raises; leave it open otherwise."""
+    try:
+        yield
+    except BaseException:
+        end_configuration_run(run_id, "FAILED")
+        raise
 
 
 def fail_open_runs() -> list[str]:

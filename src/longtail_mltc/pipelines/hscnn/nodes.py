@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,6 @@ from safetensors.torch import save as safetensors_bytes
 
 from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
 from longtail_mltc.labels import LabelStatistics, to_label_matrix
-from longtail_mltc.losses import build_loss, loss_parameters
 from longtail_mltc.models import HybridSiameseNetwork, build_classifier
 from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
 from longtail_mltc.training import (
@@ -34,7 +34,7 @@ from longtail_mltc.training import (
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
-from ..model_input import encoded_split
+from ..model_input import configured_loss, encoded_split
 
 logger = logging.getLogger(__name__)
 
@@ -45,8 +45,14 @@ SPLITS = ("valid", "test")
 # ---- sampling (§1.5, §1.9) ---------------------------------------------------------------------
 
 
-def _train_labels(corpus_split, encoded_documents, label_index):
-    return encoded_split(corpus_split, encoded_documents, label_index, "train").labels
+def _sample(sampler, corpus_split, encoded_documents, label_index, hscnn, seed) -> pd.DataFrame:
+    """``hscnn.n_triplets`` examples from ``sampler`` over the training split's labels."""
+    labels = encoded_split(corpus_split, encoded_documents, label_index, "train").labels
+    count, least = int(hscnn["n_triplets"]), int(hscnn["min_per_label"])
+    records = sampler(labels, count, min_per_label=least, seed=seed)
+    kind = sampler.__name__.removeprefix("sample_")
+    logger.info("sampled %d %s (%d similar)", len(records), kind, int(records.target.sum()))
+    return records.to_frame()
 
 
 def sample_training_triplets(
@@ -57,12 +63,7 @@ def sample_training_triplets(
     seed: int,
 ) -> pd.DataFrame:
     """``hscnn.n_triplets`` seeded triplets over the training split (rows = training-row ids)."""
-    labels = _train_labels(corpus_split, encoded_documents, label_index)
-    triplets = sample_triplets(
-        labels, int(hscnn["n_triplets"]), min_per_label=int(hscnn["min_per_label"]), seed=seed
-    )
-    logger.info("sampled %d triplets (%d similar)", len(triplets), int(triplets.target.sum()))
-    return triplets.to_frame()
+    return _sample(sample_triplets, corpus_split, encoded_documents, label_index, hscnn, seed)
 
 
 def sample_training_pairs(
@@ -73,11 +74,7 @@ def sample_training_pairs(
     seed: int,
 ) -> pd.DataFrame:
     """Plain pairs for the /CSS and Naive variants: as many examples as there are triplets."""
-    labels = _train_labels(corpus_split, encoded_documents, label_index)
-    pairs = sample_pairs(
-        labels, int(hscnn["n_triplets"]), min_per_label=int(hscnn["min_per_label"]), seed=seed
-    )
-    return pairs.to_frame()
+    return _sample(sample_pairs, corpus_split, encoded_documents, label_index, hscnn, seed)
 
 
 # ---- models ------------------------------------------------------------------------------------
@@ -138,8 +135,7 @@ def train_hscnn_variant(
     classifier = _single_network(single, single_model_state, len(label_index))
     model = HybridSiameseNetwork(classifier, gated=spec.gated)
     stats = LabelStatistics.from_dict(label_statistics)
-    chosen = dict((loss_params or {}).get(loss) or {})
-    loss_fn = build_loss(loss, label_counts=stats.counts, n_train=stats.n_docs, **chosen)
+    loss_fn, effective = configured_loss(loss, loss_params, stats)
     config = spec.configure(_train_config(hscnn, seed))
     run_id = tracking.start_configuration_run(
         corpus=corpus,
@@ -153,12 +149,12 @@ def train_hscnn_variant(
             "single": single,
             "hscnn": hscnn,
             "variant": _variant_params(spec, config),
-            "loss": {"name": loss, **loss_parameters(loss), **chosen},
+            "loss": {"name": loss, **effective},
         },
         extra_tags={"n_phi": str(config.n_phi), "n_examples": str(len(records))},
     )
     head_probs = single_scores["valid_scores"] if spec.head_from_single else None
-    try:
+    with tracking.failed_on_error(run_id):
         result = fit_hscnn(
             model,
             records,
@@ -170,9 +166,6 @@ def train_hscnn_variant(
             [MetricLogger(tracking.metric_logger(run_id))],
             valid_single_probs=head_probs,
         )
-    except BaseException:
-        tracking.end_configuration_run(run_id, "FAILED")
-        raise
     summary = {"mlflow_run_id": run_id, "variant": variant, "loss": loss, **result.summary()}
     return result.best_state, summary
 
@@ -217,7 +210,7 @@ def predict_hscnn_variant(
     model.load_state_dict(hscnn_model_state)
     stats = LabelStatistics.from_dict(label_statistics)
     config = _train_config(hscnn, seed)
-    every_label = HSCNNTrainConfig(**{**config.__dict__, "n_phi": int(stats.counts.max()) + 1})
+    every_label = replace(config, n_phi=int(stats.counts.max()) + 1)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
     out: dict[str, np.ndarray] = {}
     for split in SPLITS:
@@ -291,7 +284,7 @@ def evaluate_hscnn_variant(
 ) -> dict[str, float]:
     """Merge at ``hscnn.training.n_phi``, evaluate, log into the variant's run and close it."""
     run_id = hscnn_training_summary["mlflow_run_id"]
-    try:
+    with tracking.failed_on_error(run_id):
         metrics = hybrid_metrics(
             hscnn_predictions,
             single_scores,
@@ -323,9 +316,6 @@ def evaluate_hscnn_variant(
             },
             "model",
         )
-    except BaseException:
-        tracking.end_configuration_run(run_id, "FAILED")
-        raise
     tracking.end_configuration_run(run_id)
     return metrics
 
@@ -356,7 +346,7 @@ def evaluate_single_variant(
             "single_run_id": str(single_training_summary.get("mlflow_run_id")),
         },
     )
-    try:
+    with tracking.failed_on_error(run_id):
         metrics = hybrid_metrics(
             None,
             single_scores,
@@ -368,8 +358,5 @@ def evaluate_single_variant(
         )
         _log_summary(f"single/{loss}", metrics)
         tracking.log_final_metrics(run_id, metrics)
-    except BaseException:
-        tracking.end_configuration_run(run_id, "FAILED")
-        raise
     tracking.end_configuration_run(run_id)
     return metrics

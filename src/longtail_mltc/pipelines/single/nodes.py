@@ -16,7 +16,6 @@ from safetensors.torch import save as safetensors_bytes
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold
 from longtail_mltc.labels import LabelStatistics, to_label_matrix
-from longtail_mltc.losses import build_loss, loss_parameters
 from longtail_mltc.models import build_classifier, init_head_bias_from_priors
 from longtail_mltc.training import (
     MetricLogger,
@@ -27,7 +26,7 @@ from longtail_mltc.training import (
 )
 
 from .. import tracking
-from ..model_input import encoded_split
+from ..model_input import configured_loss, encoded_split
 
 logger = logging.getLogger(__name__)
 
@@ -73,9 +72,7 @@ def train_single_network(
     stats = LabelStatistics.from_dict(label_statistics)
     if single.get("init_bias_from_priors", True):
         init_head_bias_from_priors(model, stats.priors)
-    chosen = dict((loss_params or {}).get(loss) or {})
-    loss_fn = build_loss(loss, label_counts=stats.counts, n_train=stats.n_docs, **chosen)
-    effective = {**loss_parameters(loss), **chosen}
+    loss_fn, effective = configured_loss(loss, loss_params, stats)
     config = TrainConfig(seed=seed, **single["training"])
     run_id = tracking.start_configuration_run(
         corpus=corpus,
@@ -92,13 +89,10 @@ def train_single_network(
         },
         extra_tags={"loss_params": json.dumps(effective, sort_keys=True)},
     )
-    try:
+    with tracking.failed_on_error(run_id):
         result = fit(
             model, loss_fn, train, valid, config, [MetricLogger(tracking.metric_logger(run_id))]
         )
-    except BaseException:
-        tracking.end_configuration_run(run_id, "FAILED")
-        raise
     summary = {"mlflow_run_id": run_id, "vocab_size": vocab_size, **result.summary()}
     return result.best_state, summary
 
@@ -133,7 +127,7 @@ def evaluate_single_network(
 ) -> dict[str, float]:
     """Global threshold from validation micro-F1, applied to test; metrics per label group."""
     run_id = single_training_summary["mlflow_run_id"]
-    try:
+    with tracking.failed_on_error(run_id):
         metrics = _evaluate_and_log(
             single_scores,
             single_model_state,
@@ -143,9 +137,6 @@ def evaluate_single_network(
             single,
             run_id,
         )
-    except BaseException:
-        tracking.end_configuration_run(run_id, "FAILED")
-        raise
     tracking.end_configuration_run(run_id)
     return metrics
 
