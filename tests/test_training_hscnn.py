@@ -236,3 +236,29 @@ def test_invalid_configuration_and_inputs_are_rejected(single_state):
         HSCNNTrainConfig(batch_size=0)
     with pytest.raises(ValueError, match="label_counts"):
         predict_hybrid(_hscnn(single_state), TRAIN, VALID, COUNTS[:3], _config())
+
+
+def test_encode_rows_equals_encoding_each_document_alone_and_shares_duplicates(single_state):
+    """Length-sorted chunks with repeated rows give each row its own document's representation
+    (the Kim CNN ignores padding), and a repeated document receives the gradient of every use."""
+    from longtail_mltc.training.hscnn import ENCODE_CHUNK, encode_rows
+
+    model = _hscnn(single_state).eval()
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, len(TRAIN), size=3 * ENCODE_CHUNK)  # duplicates, several chunks
+    rows[:5] = rows[-5:]
+    reps = encode_rows(model, TRAIN, rows, torch.device("cpu"))
+    with torch.no_grad():
+        alone = torch.cat(
+            [model.represent(torch.as_tensor(TRAIN.token_ids[r : r + 1, : TRAIN.lengths[r]]))
+             for r in rows]
+        )  # fmt: skip
+    torch.testing.assert_close(reps.detach(), alone, rtol=1e-5, atol=1e-6)
+
+    weight = model.classifier.encoder.embedding.weight
+    weight.grad = None
+    (reps[:5].sum() + reps[-5:].sum()).backward()  # the same five documents, used twice
+    both_uses = weight.grad.clone()
+    weight.grad = None
+    encode_rows(model, TRAIN, rows[:5], torch.device("cpu")).sum().backward()
+    torch.testing.assert_close(both_uses, 2 * weight.grad)

@@ -239,8 +239,16 @@ class HybridSiameseNetwork(nn.Module):
         different lengths, and not every encoder is padding-invariant); the representation
         feeds both the comparison head and the classifier head.
         """
-        x_first = self.represent(first_ids)
-        x_second = self.represent(second_ids)
+        return self.compare(self.represent(first_ids), self.represent(second_ids), label_ids)
+
+    def compare(
+        self,
+        x_first: torch.Tensor,
+        x_second: torch.Tensor,
+        label_ids: torch.Tensor | None = None,
+    ) -> HybridOutput:
+        """:meth:`forward` from representations already computed (e.g. encoded in buckets of
+        similar length): similarity logits and both sides' label logits."""
         head = self.classifier.head
         return HybridOutput(
             self.comparison(x_first, x_second, label_ids), head(x_first), head(x_second)
