@@ -444,6 +444,20 @@ def test_encode_documents_trims_padding_and_matches_represent():
     assert isinstance(label_prototypes(reps, np.array([[0, 1]])), Prototypes)
 
 
+@pytest.mark.parametrize("as_numpy", [False, True])
+def test_encode_documents_sorts_by_length_but_returns_rows_in_the_given_order(as_numpy):
+    clf = _classifier().eval()
+    ids = _token_ids(7, length=12)
+    lengths = [12, 3, 9, 1, 6, 12, 2]  # unsorted, so batches of 2 mix rows from across the input
+    for row, n in enumerate(lengths):
+        ids[row, n:] = 0
+    given = ids.numpy() if as_numpy else ids
+    reps = encode_documents(clf, given, batch_size=2)
+    with torch.no_grad():
+        alone = torch.cat([clf.represent(ids[r : r + 1, :n]) for r, n in enumerate(lengths)])
+    torch.testing.assert_close(reps, alone)
+
+
 def test_prototype_logits_are_differentiable_like_the_per_pair_head():
     head = _random_head(WIDTH, 5)
     docs = torch.randn(3, WIDTH, requires_grad=True)

@@ -242,12 +242,27 @@ def encode_documents(
     ``token_ids``: a right-padded ``[N, T]`` tensor/array (encoded ``batch_size`` rows at a
     time) or an iterable of such batches. With ``pad_id`` set, each batch is trimmed to its
     longest document (valid for padding-invariant encoders such as the Kim CNN; pass ``None``
-    to keep the given width).
+    to keep the given width), and a tensor/array is encoded in order of length (rows returned
+    in the given order).
     """
     device = _device(model)
+    order = None
+    if pad_id is not None and isinstance(token_ids, torch.Tensor | np.ndarray):
+        # encode in order of length so each batch trims to similar lengths; rows come back in
+        # the given order
+        lengths = (torch.as_tensor(np.asarray(token_ids)) != pad_id).sum(dim=1)
+        order = torch.argsort(lengths, stable=True)
+        token_ids = token_ids[order.numpy() if isinstance(token_ids, np.ndarray) else order]
     with evaluating(model):
         out = [model.represent(_to_ids(b, device, pad_id)) for b in _batches(token_ids, batch_size)]
-    return torch.cat(out) if out else torch.empty(0, 0, device=device)
+    if not out:
+        return torch.empty(0, 0, device=device)
+    reps = torch.cat(out)
+    if order is None:
+        return reps
+    restored = torch.empty_like(reps)
+    restored[order.to(device)] = reps
+    return restored
 
 
 def support_scorer(

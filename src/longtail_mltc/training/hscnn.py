@@ -301,7 +301,7 @@ def _check_training_inputs(
         raise ValueError(f"label_counts and the splits' label matrices must have {n_labels} labels")
 
 
-ENCODE_CHUNK = 64
+ENCODE_CHUNK = 32
 """Documents per encoder call in :func:`encode_rows` (sorted by length, so little padding)."""
 
 

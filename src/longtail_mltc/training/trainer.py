@@ -251,11 +251,12 @@ def predict_scores(
     order = np.argsort(split.lengths, kind="stable")  # similar lengths → little padding
     scores = np.empty(split.labels.shape, dtype=np.float32)
     total = 0.0
-    for batch in sequential_batches(len(split), batch_size):
-        index = order[batch]
-        ids, targets = collate(split, index, device, with_labels=loss_fn is not None)
-        logits = model(ids)
-        scores[index] = torch.sigmoid(logits).cpu().numpy()
-        if loss_fn is not None:
-            total += float(loss_fn(logits, targets)) * len(index)
+    with torch.inference_mode():  # no autograd graph: prediction only
+        for batch in sequential_batches(len(split), batch_size):
+            index = order[batch]
+            ids, targets = collate(split, index, device, with_labels=loss_fn is not None)
+            logits = model(ids)
+            scores[index] = torch.sigmoid(logits).cpu().numpy()
+            if loss_fn is not None:
+                total += float(loss_fn(logits, targets)) * len(index)
     return scores, total / max(1, len(split))
