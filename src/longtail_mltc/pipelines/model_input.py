@@ -45,3 +45,16 @@ def configured_loss(
     chosen = dict((loss_params or {}).get(loss) or {})
     module = build_loss(loss, label_counts=stats.counts, n_train=stats.n_docs, **chosen)
     return module, {**loss_parameters(loss), **chosen}
+
+
+def split_label_matrices(
+    corpus_split: pd.DataFrame, label_index: list[str], splits: tuple[str, ...] = ("valid", "test")
+) -> dict[str, Any]:
+    """``{split: 0/1 label matrix}`` of the given splits, rows in corpus order."""
+    return {
+        split: to_label_matrix(
+            [list(v) for v in corpus_split.loc[corpus_split["split"] == split, "labels"]],
+            label_index,
+        )
+        for split in splits
+    }

@@ -131,6 +131,26 @@ def log_artifacts(run_id: str, files: Mapping[str, bytes | str], artifact_path: 
         client.log_artifacts(run_id, tmp, artifact_path)
 
 
+def log_model(
+    run_id: str,
+    state: Mapping[str, Any],
+    config: Mapping[str, Any],
+    label_index: list[str],
+) -> None:
+    """``model/``: the weights (safetensors), their configuration and the label index."""
+    from safetensors.torch import save as safetensors_bytes
+
+    log_artifacts(
+        run_id,
+        {
+            "model.safetensors": safetensors_bytes({k: v.contiguous() for k, v in state.items()}),
+            "model_config.json": json.dumps(dict(config), indent=2),
+            "label_index.json": json.dumps(label_index, indent=1),
+        },
+        "model",
+    )
+
+
 def end_configuration_run(run_id: str, status: str = "FINISHED") -> None:
     MlflowClient().set_terminated(run_id, status)
     _open_runs.discard(run_id)

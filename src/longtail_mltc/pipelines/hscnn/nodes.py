@@ -9,7 +9,6 @@ training/variants.py, evaluation/hybrid.py.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
@@ -18,10 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save as safetensors_bytes
 
 from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
-from longtail_mltc.labels import LabelStatistics, to_label_matrix
+from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import HybridSiameseNetwork, build_classifier
 from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
 from longtail_mltc.training import (
@@ -34,7 +32,7 @@ from longtail_mltc.training import (
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
-from ..model_input import configured_loss, encoded_split
+from ..model_input import configured_loss, encoded_split, split_label_matrices
 
 logger = logging.getLogger(__name__)
 
@@ -227,28 +225,17 @@ def predict_hscnn_variant(
 # ---- evaluation --------------------------------------------------------------------------------
 
 
-def _split_labels(corpus_split: pd.DataFrame, label_index: list[str]) -> dict[str, Any]:
-    return {
-        split: to_label_matrix(
-            [list(v) for v in corpus_split.loc[corpus_split["split"] == split, "labels"]],
-            label_index,
-        )
-        for split in SPLITS
-    }
-
-
 def hybrid_metrics(
     predictions: Mapping[str, np.ndarray] | None,
     single_scores: Mapping[str, np.ndarray],
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
+    labels: Mapping[str, Any],
     label_statistics: Mapping[str, Any],
     n_phi: int,
     ks: list[int],
 ) -> dict[str, float]:
-    """Merged metrics at ``n_phi`` (``predictions=None``: the single network alone)."""
+    """Merged metrics at ``n_phi`` (``predictions=None``: the single network alone);
+    ``labels``: :func:`~..model_input.split_label_matrices` of valid and test."""
     stats = LabelStatistics.from_dict(dict(label_statistics))
-    labels = _split_labels(corpus_split, label_index)
     if predictions is None:
         probs = {s: single_scores[f"{s}_scores"] for s in SPLITS}
         siamese = None
@@ -288,8 +275,7 @@ def evaluate_hscnn_variant(
         metrics = hybrid_metrics(
             hscnn_predictions,
             single_scores,
-            corpus_split,
-            label_index,
+            split_label_matrices(corpus_split, label_index),
             label_statistics,
             int(hscnn["training"]["n_phi"]),
             hscnn["evaluation"]["ks"],
@@ -297,25 +283,13 @@ def evaluate_hscnn_variant(
         name = f"{hscnn_training_summary['variant']}/{hscnn_training_summary['loss']}"
         _log_summary(name, metrics)
         tracking.log_final_metrics(run_id, metrics)
-        tracking.log_artifacts(
-            run_id,
-            {
-                "model.safetensors": safetensors_bytes(
-                    {k: v.contiguous() for k, v in hscnn_model_state.items()}
-                ),
-                "model_config.json": json.dumps(
-                    {
-                        "variant": hscnn_training_summary["variant"],
-                        "n_phi": int(hscnn["training"]["n_phi"]),
-                        "head_threshold": metrics["head_threshold"],
-                        "num_labels": len(label_index),
-                    },
-                    indent=2,
-                ),
-                "label_index.json": json.dumps(label_index, indent=1),
-            },
-            "model",
-        )
+        config = {
+            "variant": hscnn_training_summary["variant"],
+            "n_phi": int(hscnn["training"]["n_phi"]),
+            "head_threshold": metrics["head_threshold"],
+            "num_labels": len(label_index),
+        }
+        tracking.log_model(run_id, hscnn_model_state, config, label_index)
     tracking.end_configuration_run(run_id)
     return metrics
 
@@ -350,8 +324,7 @@ def evaluate_single_variant(
         metrics = hybrid_metrics(
             None,
             single_scores,
-            corpus_split,
-            label_index,
+            split_label_matrices(corpus_split, label_index),
             label_statistics,
             n_phi,
             hscnn["evaluation"]["ks"],

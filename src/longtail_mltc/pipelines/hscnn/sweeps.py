@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from longtail_mltc.evaluation.plots import plot_sweep
 
+from ..model_input import split_label_matrices
 from .nodes import (
     evaluate_hscnn_variant,
     hybrid_metrics,
@@ -69,7 +70,7 @@ def sweep_n_phi(
 ) -> tuple[pd.DataFrame, Figure]:
     """Test metrics of the merged HSCNN for each N_φ, beside the single network alone."""
     ks = hscnn["evaluation"]["ks"]
-    args = (corpus_split, label_index, label_statistics)
+    args = (split_label_matrices(corpus_split, label_index), label_statistics)  # built once
     rows = []
     for n_phi in sorted({int(v) for v in n_phi_values}):
         merged = hybrid_metrics(hscnn_predictions, single_scores, *args, n_phi, ks)

@@ -11,11 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from safetensors.torch import save as safetensors_bytes
 
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold
-from longtail_mltc.labels import LabelStatistics, to_label_matrix
+from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import build_classifier, init_head_bias_from_priors
 from longtail_mltc.training import (
     MetricLogger,
@@ -26,7 +25,7 @@ from longtail_mltc.training import (
 )
 
 from .. import tracking
-from ..model_input import configured_loss, encoded_split
+from ..model_input import configured_loss, encoded_split, split_label_matrices
 
 logger = logging.getLogger(__name__)
 
@@ -152,8 +151,7 @@ def _evaluate_and_log(
 ) -> dict[str, float]:
     stats = LabelStatistics.from_dict(label_statistics)
     ks = tuple(single["evaluation"]["ks"])
-    truth = {split: corpus_split.loc[corpus_split["split"] == split] for split in ("valid", "test")}
-    y = {s: to_label_matrix([list(v) for v in t["labels"]], label_index) for s, t in truth.items()}
+    y = split_label_matrices(corpus_split, label_index)
     threshold, valid_f1 = search_global_threshold(y["valid"], scores["valid_scores"])
     metrics: dict[str, float] = {"threshold": threshold}
     for split in ("valid", "test"):
@@ -171,30 +169,19 @@ def _evaluate_and_log(
         metrics["test/all/p_at_1"],
     )
     tracking.log_final_metrics(run_id, metrics)
-    tracking.log_artifacts(
-        run_id,
-        {
-            "model.safetensors": safetensors_bytes(
-                {k: v.contiguous() for k, v in model_state.items()}
-            ),
-            "model_config.json": json.dumps(
-                {
-                    "encoder": single["encoder"],
-                    "encoder_params": single["encoder_params"],
-                    "num_labels": len(label_index),
-                    "threshold": threshold,
-                },
-                indent=2,
-            ),
-            "label_index.json": json.dumps(label_index, indent=1),
-        },
-        "model",
-    )
+    config = {
+        "encoder": single["encoder"],
+        "encoder_params": single["encoder_params"],
+        "num_labels": len(label_index),
+        "threshold": threshold,
+    }
+    tracking.log_model(run_id, model_state, config, label_index)
+    test = corpus_split.loc[corpus_split["split"] == "test"]
     tracking.log_artifacts(
         run_id,
         {
             "test_predictions.csv": _predictions_table(
-                truth["test"], scores["test_scores"], label_index, threshold
+                test, scores["test_scores"], label_index, threshold
             ),
             "test_scores.npz": _npz_bytes(scores=scores["test_scores"]),
         },
