@@ -104,17 +104,21 @@ class ComparisonHead(nn.Module):
         docs: torch.Tensor,
         prototypes: torch.Tensor,
         label_ids: torch.Tensor,
-        max_elements: int = 2**20,
+        max_elements: int = 2**17,
     ) -> torch.Tensor:
         """Similarity logits of every document against every prototype: ``[B, L]``.
 
         ``docs``: ``[B, width]``; ``prototypes``: ``[L, width]``, prototype ``l`` belonging to
         label ``label_ids[l]`` (labels may repeat, e.g. one row per support document).
-        ``|x_b − x̄_l| ∘ h_{c_l}`` is built by broadcasting, at most about ``max_elements``
-        elements ``[labels × documents × width]`` at a time (chunks over labels, and over
-        documents when one label's block alone exceeds the budget), and reduced against
-        ``w ∘ h_c`` with one batched matrix product per chunk. Differentiable; the caller
-        chooses ``no_grad`` / ``eval``.
+        With ``v_l = w ∘ h_{c_l}``, the logit ``Σ_k v_lk |x_bk − x̄_lk| + b'`` is computed as
+        ``x_b·v_l + x̄_l·v_l − 2 Σ_k v_lk min(x_bk, x̄_lk) + b'`` (``|a − b| = a + b − 2 min(a, b)``):
+        the first two terms are one matrix product for all pairs, and the last needs a single
+        broadcast op (``minimum``) per block instead of two (``sub``, ``abs``), about 15% less
+        time on CPU. ``min(x_b, x̄_l)`` is built at most about ``max_elements`` elements
+        ``[labels × documents × width]`` at a time (chunks over labels, and over documents when
+        one label's block alone exceeds the budget) and reduced against ``v_l`` with one batched
+        matrix product per chunk. Differentiable (the gradient is ``v·sign(x − x̄)`` as for
+        ``|x − x̄|``); the caller chooses ``no_grad`` / ``eval``.
         """
         if docs.ndim != 2 or prototypes.ndim != 2 or docs.shape[1] != prototypes.shape[1]:
             raise ValueError(
@@ -129,32 +133,56 @@ class ComparisonHead(nn.Module):
             raise ValueError(f"max_elements must be ≥ 1, got {max_elements}")
         n_docs, width = docs.shape
         n_labels = prototypes.shape[0]
-        out = docs.new_empty((n_docs, n_labels))
         if n_docs == 0 or n_labels == 0:
-            return out
-        weights = self.label_weights(label_ids).to(docs.dtype)  # [L, width]
+            return docs.new_empty((n_docs, n_labels))
+        weights = self.label_weights(label_ids).to(docs.dtype)  # v [L, width]
         bias = self.output.bias[0].to(docs.dtype)
+        linear = torch.addmm((prototypes * weights).sum(dim=1) + bias, docs, weights.T)
+        minima = docs.new_empty((n_labels, n_docs))  # [l, b] = Σ_k v_lk min(x_bk, x̄_lk)
         label_chunk = max(1, min(n_labels, max_elements // (n_docs * width)))
         doc_chunk = n_docs if label_chunk > 1 else max(1, min(n_docs, max_elements // width))
-        # Without autograd, one block buffer is reused: no allocation (and page faults) per chunk.
         needs_graph = torch.is_grad_enabled() and (
             docs.requires_grad or prototypes.requires_grad or weights.requires_grad
         )
-        buffer = None if needs_graph else docs.new_empty(label_chunk * doc_chunk * width)
-        for lo in range(0, n_labels, label_chunk):
-            hi = min(lo + label_chunk, n_labels)
-            protos = prototypes[lo:hi].unsqueeze(1)  # [l, 1, width]
-            w = weights[lo:hi].unsqueeze(2)  # [l, width, 1]
-            for d_lo in range(0, n_docs, doc_chunk):
-                d_hi = min(d_lo + doc_chunk, n_docs)
-                block = docs[d_lo:d_hi].unsqueeze(0)  # [1, b, width]
-                if buffer is None:
-                    diff = (protos - block).abs()
-                else:
-                    diff = buffer[: (hi - lo) * (d_hi - d_lo) * width].view(hi - lo, -1, width)
-                    torch.sub(protos, block, out=diff).abs_()  # [l, b, width]
-                out[d_lo:d_hi, lo:hi] = torch.bmm(diff, w).squeeze(2).T + bias
-        return out
+        if label_chunk == 1 and not needs_graph:
+            _label_at_a_time_minima(docs, prototypes, weights, doc_chunk, minima)
+        else:  # several labels per block (large budgets, e.g. on GPUs), or autograd
+            for lo in range(0, n_labels, label_chunk):
+                hi = min(lo + label_chunk, n_labels)
+                protos = prototypes[lo:hi].unsqueeze(1)  # [l, 1, width]
+                v = weights[lo:hi].unsqueeze(2)  # [l, width, 1]
+                for d_lo in range(0, n_docs, doc_chunk):
+                    block = docs[d_lo : d_lo + doc_chunk].unsqueeze(0)  # [1, b, width]
+                    low = torch.minimum(protos, block)  # [l, b, width]
+                    minima[lo:hi, d_lo : d_lo + doc_chunk] = torch.bmm(low, v).squeeze(2)
+        return torch.add(linear, minima.T, alpha=-2)
+
+
+def _label_at_a_time_minima(
+    docs: torch.Tensor,
+    prototypes: torch.Tensor,
+    weights: torch.Tensor,
+    doc_chunk: int,
+    out: torch.Tensor,
+) -> None:
+    """``out[l, b] = Σ_k v_lk min(x_bk, x̄_lk)`` one label and ``doc_chunk`` documents at a time.
+
+    The CPU path without autograd: one ``[doc_chunk, width]`` buffer (cache-sized) is reused,
+    and each block costs two calls (``minimum``, ``mv``) writing in place: about 1.3x faster
+    than blocks of the same size reduced by ``bmm``, and on the real Delicious test set 2x
+    faster than the former ``[labels, docs, width]`` blocks of 2**20 elements
+    (benchmarks/bench_tail_scoring.py).
+    """
+    buffer = docs.new_empty((doc_chunk, docs.shape[1]))
+    blocks = [
+        (docs[lo : lo + doc_chunk], slice(lo, lo + doc_chunk))
+        for lo in range(0, len(docs), doc_chunk)
+    ]
+    for proto, v, row in zip(prototypes, weights, out, strict=True):
+        for block, cols in blocks:
+            low = buffer[: len(block)]
+            torch.minimum(block, proto, out=low)
+            torch.mv(low, v, out=row[cols])
 
 
 class HybridOutput(NamedTuple):
