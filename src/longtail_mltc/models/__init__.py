@@ -1,8 +1,12 @@
-"""Torch modules: encoders, heads and (later) the comparator, HSCNN, AltXML, SGM."""
+"""Torch modules: encoders (Kim CNN, AltXML, RNN+Att, CNN-RNN), heads, the comparator, HSCNN
+and (later) SGM."""
 
+from .altxml import AltXMLEncoder, alternating_attention
 from .classifier import MultiLabelClassifier, init_head_bias_from_priors
 from .cnn import KimCNNEncoder
+from .cnn_rnn import CNNRNNEncoder
 from .registry import ENCODERS, build_classifier, build_encoder
+from .rnn import RNNAttentionEncoder, masked_softmax
 from .siamese import (
     ComparisonHead,
     HybridOutput,
@@ -22,6 +26,8 @@ from .support import (
 )
 
 __all__ = [
+    "AltXMLEncoder",
+    "CNNRNNEncoder",
     "ComparisonHead",
     "ENCODERS",
     "HybridOutput",
@@ -30,12 +36,15 @@ __all__ = [
     "MultiLabelClassifier",
     "MultiTaskLoss",
     "Prototypes",
+    "RNNAttentionEncoder",
     "SupportRepresentations",
+    "alternating_attention",
     "build_classifier",
     "build_encoder",
     "encode_documents",
     "init_head_bias_from_priors",
     "label_prototypes",
+    "masked_softmax",
     "multitask_loss",
     "score_labels",
     "score_labels_majority",

@@ -1,4 +1,5 @@
-"""Encoders by name (LibMultiLabel-style registry): later issues add bilstm, altxml, transformer."""
+"""Encoders by name (LibMultiLabel-style registry): Kim CNN (§1.1), AltXML (§2.2) and the
+neural baselines of its study (§2.3); a later issue adds the transformer."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from typing import Any
 
 from torch import nn
 
+from .altxml import AltXMLEncoder
 from .classifier import MultiLabelClassifier
 from .cnn import KimCNNEncoder
+from .cnn_rnn import CNNRNNEncoder
+from .rnn import RNNAttentionEncoder
 
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
     "kim_cnn": KimCNNEncoder,
+    "altxml": AltXMLEncoder,
+    "rnn_att": RNNAttentionEncoder,
+    "cnn_rnn": CNNRNNEncoder,
 }
 
 
