@@ -262,3 +262,28 @@ def test_encode_rows_equals_encoding_each_document_alone_and_shares_duplicates(s
     weight.grad = None
     encode_rows(model, TRAIN, rows[:5], torch.device("cpu")).sum().backward()
     torch.testing.assert_close(both_uses, 2 * weight.grad)
+
+
+def test_epoch_zero_loss_on_a_seeded_sample_leaves_the_training_epochs_unchanged(single_state):
+    from longtail_mltc.sampling import Triplets
+    from longtail_mltc.training.hscnn import _epoch0_order
+
+    triplets = sample_triplets(TRAIN.labels, 300, seed=0)
+
+    def run(cap, data=triplets):
+        config = _config(max_epochs=2, epoch0_loss_triplets=cap)
+        history = _fit(_hscnn(single_state), config, data).history
+        return [{k: v for k, v in h.items() if k != "epoch_seconds"} for h in history]
+
+    full, capped, roomy = run(None), run(50), run(300)
+    assert roomy == full  # a cap ≥ the triplet count changes nothing
+    assert capped[1:] == full[1:]  # training epochs: every triplet, same shuffles
+    sample = _epoch0_order(len(triplets), _config(epoch0_loss_triplets=50))
+    assert len(np.unique(sample)) == 50 and (np.diff(sample) > 0).all() and sample.max() < 300
+    subset = Triplets(*(getattr(triplets, c)[sample] for c in Triplets.COLUMNS))
+    on_subset = run(None, subset)[0]
+    for key in ("hscnn/train_loss", "hscnn/train_similarity_loss", "valid/hybrid_micro_f1"):
+        assert capped[0][key] == pytest.approx(on_subset[key], rel=1e-6)
+    assert capped[0]["hscnn/train_loss"] != pytest.approx(full[0]["hscnn/train_loss"], rel=1e-6)
+    with pytest.raises(ValueError, match="epoch0_loss_triplets"):
+        _config(epoch0_loss_triplets=0)
