@@ -165,3 +165,31 @@ def test_learning_rate_halves_after_each_epoch_without_gain():
         _model(), bce_loss, _learnable_split(64, 1), _learnable_split(32, 2), constant
     ).history
     assert [h["learning_rate"] for h in history] == [1e-7] * 3
+
+
+def test_adamw_decays_matrices_only_and_decoupled_from_the_gradient():
+    from longtail_mltc.training.trainer import make_optimizer
+
+    model = torch.nn.Sequential(
+        torch.nn.Embedding(6, 3), torch.nn.LayerNorm(3), torch.nn.Linear(3, 2)
+    )
+    model[0].weight.requires_grad_(False)  # frozen: in no group
+    config = TrainConfig(optimizer="adamw", learning_rate=0.1, weight_decay=0.5)
+    optimizer, _ = make_optimizer(model, config)
+    assert isinstance(optimizer, torch.optim.AdamW)
+    decayed = {
+        id(p) for g in optimizer.param_groups if g["weight_decay"] == 0.5 for p in g["params"]
+    }
+    plain = {id(p) for g in optimizer.param_groups if g["weight_decay"] == 0.0 for p in g["params"]}
+    assert decayed == {id(model[2].weight)}
+    assert plain == {id(model[1].weight), id(model[1].bias), id(model[2].bias)}
+    # zero gradients: Adam's step is 0, so only the decoupled decay moves w: w ← w (1 − lr·wd)
+    before = [p.detach().clone() for p in (model[2].weight, model[2].bias, model[1].weight)]
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p) if p.requires_grad else None
+    optimizer.step()
+    torch.testing.assert_close(model[2].weight, before[0] * (1 - 0.1 * 0.5))
+    torch.testing.assert_close(model[2].bias, before[1], rtol=0, atol=0)
+    torch.testing.assert_close(model[1].weight, before[2], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="sgd")
