@@ -1,5 +1,5 @@
 """Torch modules: encoders (Kim CNN, AltXML, RNN+Att, CNN-RNN), heads, the comparator, HSCNN
-and (later) SGM."""
+and SGM."""
 
 from .altxml import AltXMLEncoder, alternating_attention
 from .classifier import MultiLabelClassifier, init_head_bias_from_priors
@@ -7,6 +7,7 @@ from .cnn import KimCNNEncoder
 from .cnn_rnn import CNNRNNEncoder
 from .registry import ENCODERS, build_classifier, build_encoder
 from .rnn import RNNAttentionEncoder, masked_softmax
+from .sgm import SGM, SGMDecoding, label_sequence_targets, sequence_loss
 from .siamese import (
     ComparisonHead,
     HybridOutput,
@@ -37,6 +38,8 @@ __all__ = [
     "MultiTaskLoss",
     "Prototypes",
     "RNNAttentionEncoder",
+    "SGM",
+    "SGMDecoding",
     "SupportRepresentations",
     "alternating_attention",
     "build_classifier",
@@ -44,10 +47,12 @@ __all__ = [
     "encode_documents",
     "init_head_bias_from_priors",
     "label_prototypes",
+    "label_sequence_targets",
     "masked_softmax",
     "multitask_loss",
     "score_labels",
     "score_labels_majority",
     "score_tail_labels",
+    "sequence_loss",
     "support_representations",
 ]

@@ -11,6 +11,7 @@ from .hscnn import (
     tail_support,
 )
 from .seed import seed_everything
+from .sgm import SGMTrainConfig, decode_split, fit_sgm
 from .trainer import FitResult, TrainConfig, fit, predict_scores, resolve_device
 
 __all__ = [
@@ -20,9 +21,12 @@ __all__ = [
     "HSCNNTrainConfig",
     "HybridPrediction",
     "MetricLogger",
+    "SGMTrainConfig",
     "TrainConfig",
+    "decode_split",
     "fit",
     "fit_hscnn",
+    "fit_sgm",
     "hybrid_micro_f1s",
     "predict_hybrid",
     "predict_scores",
