@@ -148,3 +148,20 @@ def test_variant_table_matches_methods_1_9():
         assert get_variant(name).configure(base) == base
     with pytest.raises(ValueError, match="no_css"):
         get_variant("nocss")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), cut=st.sampled_from([0.2, 0.5, 0.8]))
+def test_decisions_by_group_equal_thresholded_scores_by_group(seed, cut):
+    from longtail_mltc.evaluation.reporting import evaluate_by_group, evaluate_decisions_by_group
+
+    rng = np.random.default_rng(seed)
+    y = (rng.random((12, 6)) < 0.3).astype(np.int8)
+    scores = rng.random((12, 6)).astype(np.float32)
+    groups = {"head": np.array([0, 1]), "medium": np.array([], dtype=int), "tail": np.arange(2, 6)}
+    by_decisions = evaluate_decisions_by_group(y, scores >= cut, scores, groups, ks=(1, 3))
+    by_threshold = evaluate_by_group(y, scores, groups, cut, ks=(1, 3))
+    assert by_decisions.keys() == by_threshold.keys()  # the empty group is left out of both
+    assert not any(k.startswith("test/medium/") for k in by_decisions)
+    for key, value in by_threshold.items():
+        assert by_decisions[key] == pytest.approx(value, abs=1e-12), key

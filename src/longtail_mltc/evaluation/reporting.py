@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from .hybrid import evaluate_decisions
 from .metrics import evaluate
 
 
@@ -29,5 +30,27 @@ def evaluate_by_group(
         if subset is not None and len(subset) == 0:
             continue
         metrics = evaluate(y_true, scores, threshold=threshold, ks=tuple(ks), label_subset=subset)
+        out.update({f"{prefix}/{name}/{key}": float(value) for key, value in metrics.items()})
+    return out
+
+
+def evaluate_decisions_by_group(
+    y_true,
+    decisions: np.ndarray,
+    scores: np.ndarray,
+    groups: Mapping[str, Sequence[int] | np.ndarray],
+    ks: Sequence[int] = (1, 3, 5),
+    prefix: str = "test",
+) -> dict[str, float]:
+    """:func:`evaluate_by_group` for models that decide by themselves (label powerset, SGM, a
+    threshold shifted inside the model): P/R/F1 from the boolean ``decisions``, P@k / nDCG@k
+    from ``scores`` (:func:`~longtail_mltc.evaluation.hybrid.evaluate_decisions`)."""
+    subsets: dict[str, Sequence[int] | np.ndarray | None] = {"all": None, **groups}
+    out: dict[str, float] = {}
+    for name, subset in subsets.items():
+        if subset is not None and len(subset) == 0:
+            continue
+        columns = None if subset is None else np.asarray(subset)
+        metrics = evaluate_decisions(y_true, decisions, scores, tuple(ks), columns)
         out.update({f"{prefix}/{name}/{key}": float(value) for key, value in metrics.items()})
     return out
