@@ -28,6 +28,8 @@ def test_every_pipeline_of_the_design_is_registered_and_default_is_hscnn(project
         "hscnn_variants",
         "hscnn_n_phi",
         "hscnn_triplets",
+        "altxml",
+        "baselines",
         "__default__",
     }
     assert expected <= set(pipelines)
@@ -41,6 +43,15 @@ def test_every_pipeline_of_the_design_is_registered_and_default_is_hscnn(project
         "train_hscnn",
         "evaluate_hscnn",
     } <= hscnn_nodes
+    baseline_nodes = {node.name for node in pipelines["baselines"].nodes}
+    assert "train_word_vectors" not in baseline_nodes  # TF-IDF needs only the tokens
+    assert {"tokenize_documents", "build_tfidf_features", "baselines.compare_baselines"} <= (
+        baseline_nodes
+    )
+    altxml_nodes = {node.name for node in pipelines["altxml"].nodes}
+    for model in ("altxml", "rnn_att", "cnn_rnn", "kim_cnn"):
+        assert f"altxml.{model}.train_single_network" in altxml_nodes
+    assert {"altxml.sgm.train_sgm", "altxml.compare_models"} <= altxml_nodes
 
 
 def test_kedro_run_of_a_pipeline_other_than_hscnn(tmp_path, reuters_mirror):

@@ -59,8 +59,15 @@ def _model() -> SGM:
     )
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: threads only add overhead
+    yield
+    torch.set_num_threads(before)
+
+
 def test_sgm_learns_a_tiny_corpus_and_restores_its_best_epoch():
-    torch.set_num_threads(1)
     model = _model()
     logged = []
     config = SGMTrainConfig(

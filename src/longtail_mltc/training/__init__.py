@@ -11,7 +11,7 @@ from .hscnn import (
     tail_support,
 )
 from .seed import seed_everything
-from .sgm import SGMTrainConfig, decode_split, fit_sgm
+from .sgm import SGMTrainConfig, decode_split, decoding_limit, fit_sgm
 from .trainer import FitResult, TrainConfig, fit, predict_scores, resolve_device
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "SGMTrainConfig",
     "TrainConfig",
     "decode_split",
+    "decoding_limit",
     "fit",
     "fit_hscnn",
     "fit_sgm",

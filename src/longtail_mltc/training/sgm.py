@@ -29,7 +29,7 @@ from .trainer import OPTIMIZERS, EarlyStopping, FitResult, make_optimizer, resol
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SGMTrainConfig", "decode_split", "fit_sgm"]
+__all__ = ["SGMTrainConfig", "decode_split", "decoding_limit", "fit_sgm"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,8 @@ class SGMTrainConfig:
     lr_decay_patience: int = 1
     eval_batch_size: int = 256
     beam_size: int = 1  # 1 = greedy decoding (validation signal and prediction)
-    max_labels: int | None = None  # longest decoded set (None: |C|); also truncates targets
+    # longest decoded set and target truncation; None: the longest training label set
+    max_labels: int | None = None
     bucket_factor: int = 50
     seed: int = 42
     device: str = "auto"
@@ -86,6 +87,13 @@ def decode_split(
             decisions[index] = out.labels.cpu().numpy()
             scores[index] = out.scores.float().cpu().numpy()
     return decisions, scores
+
+
+def decoding_limit(train: EncodedSplit, config: SGMTrainConfig) -> int:
+    """``config.max_labels``, or the largest number of labels of a training document (≥ 1)."""
+    if config.max_labels is not None:
+        return config.max_labels
+    return max(1, int(train.labels.getnnz(axis=1).max(initial=0)))
 
 
 def _micro_f1(split: EncodedSplit, decisions: np.ndarray) -> float:
@@ -133,15 +141,18 @@ def fit_sgm(
 ) -> FitResult:
     """Train SGM with teacher forcing; keep the epoch with the best validation micro-F1.
 
-    ``label_counts``: training ``N_c`` (the label order of the targets). Metrics per epoch:
-    ``train/loss``, ``valid/epoch_micro_f1`` (decoded sets), ``learning_rate``,
-    ``epoch_seconds``.
+    ``label_counts``: training ``N_c`` (the label order of the targets). Decoding stops after
+    ``config.max_labels`` labels, by default the longest training label set (an untrained
+    decoder would otherwise run up to ``|C|`` steps per validation batch), see
+    :func:`decoding_limit`. Metrics per epoch: ``train/loss``,
+    ``valid/epoch_micro_f1`` (decoded sets), ``learning_rate``, ``epoch_seconds``.
     """
     if len(train) == 0 or len(valid) == 0:
         raise ValueError(f"need training and validation documents, got {len(train)}/{len(valid)}")
     device = resolve_device(config.device)
     model.to(device)
     targets = label_sequence_targets(train.labels, label_counts, config.max_labels)
+    max_labels = decoding_limit(train, config)
     optimizer, scheduler = make_optimizer(model, config)
     rng = np.random.default_rng(config.seed)
     stopping = EarlyStopping(config.patience, config.min_delta, name="SGM")
@@ -158,7 +169,7 @@ def fit_sgm(
         started = time.perf_counter()
         train_loss = _train_one_epoch(model, train, targets, optimizer, config, rng, device, epoch)
         decisions, _ = decode_split(
-            model, valid, config.eval_batch_size, config.beam_size, config.max_labels
+            model, valid, config.eval_batch_size, config.beam_size, max_labels
         )
         valid_f1 = _micro_f1(valid, decisions)
         metrics = {

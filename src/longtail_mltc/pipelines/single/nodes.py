@@ -56,11 +56,14 @@ def train_single_network(
     seed: int,
     loss: str,
     loss_params: Mapping[str, Mapping[str, Any]] | None,
+    pipeline: str = PIPELINE,
+    variant: str = VARIANT,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Train with early stopping on validation micro-F1; return the best weights and a summary.
 
     ``loss`` names any loss of the family (METHODS §1.2, §3); ``loss_params[loss]`` overrides
-    its METHODS defaults. The name and the full parameter set are tagged on the MLflow run.
+    its METHODS defaults. The name and the full parameter set are tagged on the MLflow run
+    ``<corpus>/<pipeline>/<variant>/<loss>`` (other pipelines reuse this node under their name).
     """
     seed_everything(seed)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
@@ -75,8 +78,8 @@ def train_single_network(
     config = TrainConfig(seed=seed, **single["training"])
     run_id = tracking.start_configuration_run(
         corpus=corpus,
-        pipeline=PIPELINE,
-        variant=VARIANT,
+        pipeline=pipeline,
+        variant=variant,
         loss=loss,
         encoder=single["encoder"],
         params={

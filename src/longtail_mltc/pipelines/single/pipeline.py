@@ -21,20 +21,32 @@ _SHARED_INPUTS = {
 }
 
 
-def single_network_nodes(loss: str | None = None, namespace: str | None = None) -> list[Node]:
+def single_network_nodes(
+    loss: str | None = None,
+    namespace: str | None = None,
+    params: str = "params:single",
+    run: tuple[str, str] | None = None,
+) -> list[Node]:
     """Train → predict → evaluate one single network.
 
     ``loss=None``: the loss comes from ``params:loss``. A loss name binds that loss in.
     ``namespace``: every node and output lives in it (``<namespace>.single_metrics``...), so
     one run can hold several networks; ``None`` gives the plain ``single_*`` outputs.
+    ``params``: the parameter entry shaped like ``single`` (encoder, training...) to use;
+    ``run``: ``(pipeline, variant)`` of the MLflow run name (default ``single``, ``single``).
     """
     prefix = f"{namespace}." if namespace else ""
-    train_inputs = dict(_SHARED_INPUTS)
-    train = train_single_network
+    train_inputs = {**_SHARED_INPUTS, "single": params}
+    bound: dict[str, str] = {}
     if loss is None:
         train_inputs["loss"] = "params:loss"
     else:
-        train = update_wrapper(partial(train_single_network, loss=loss), train_single_network)
+        bound["loss"] = loss
+    if run is not None:
+        bound["pipeline"], bound["variant"] = run
+    train = train_single_network
+    if bound:
+        train = update_wrapper(partial(train_single_network, **bound), train_single_network)
     return [
         Node(
             train,
@@ -50,7 +62,7 @@ def single_network_nodes(loss: str | None = None, namespace: str | None = None) 
                 "corpus_split",
                 "encoded_documents",
                 "label_index",
-                "params:single",
+                params,
             ],
             outputs=f"{prefix}single_scores",
             name="predict_single_network",
@@ -65,7 +77,7 @@ def single_network_nodes(loss: str | None = None, namespace: str | None = None) 
                 "corpus_split",
                 "label_index",
                 "label_statistics",
-                "params:single",
+                params,
             ],
             outputs=f"{prefix}single_metrics",
             name="evaluate_single_network",

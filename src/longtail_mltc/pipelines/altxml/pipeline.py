@@ -1,0 +1,88 @@
+"""altxml pipeline (METHODS §2.2, §2.3): ingestion → features → label_stats → AltXML and its
+neural baselines, each its own MLflow run ``<corpus>/altxml/<model>/<loss>`` tagged
+``variant=<model>``, then ``altxml.model_table``.
+
+Encoder models (:data:`ENCODER_MODELS`) are the single network's nodes with the parameters of
+``altxml.<model>`` (shaped like ``single``); SGM has its own nodes.
+"""
+
+from __future__ import annotations
+
+from kedro.pipeline import Node, Pipeline
+
+from ..features import create_pipeline as features
+from ..ingestion import create_pipeline as ingestion
+from ..label_stats import create_pipeline as label_stats
+from ..single.pipeline import single_network_nodes
+from .nodes import PIPELINE, compare_models, evaluate_sgm, predict_sgm, train_sgm
+
+ENCODER_MODELS: tuple[str, ...] = ("altxml", "rnn_att", "cnn_rnn", "kim_cnn")
+NAMESPACE = "altxml"
+
+
+def sgm_nodes() -> list[Node]:
+    ns = f"{NAMESPACE}.sgm"
+    data = ["corpus_split", "encoded_documents", "label_index"]
+    train_inputs = ["corpus_split", "encoded_documents", "word_vectors", "label_index"]
+    return [
+        Node(
+            train_sgm,
+            inputs=[
+                *train_inputs,
+                "label_statistics",
+                f"params:{ns}",
+                "params:corpus",
+                "params:seed",
+            ],
+            outputs=[f"{ns}.sgm_model_state", f"{ns}.sgm_training_summary"],
+            name="train_sgm",
+            namespace=ns,
+        ),
+        Node(
+            predict_sgm,
+            inputs=[f"{ns}.sgm_model_state", f"{ns}.sgm_training_summary", *data, f"params:{ns}"],
+            outputs=f"{ns}.sgm_predictions",
+            name="predict_sgm",
+            namespace=ns,
+        ),
+        Node(
+            evaluate_sgm,
+            inputs=[
+                f"{ns}.sgm_predictions",
+                f"{ns}.sgm_model_state",
+                f"{ns}.sgm_training_summary",
+                "corpus_split",
+                "label_index",
+                "label_statistics",
+                f"params:{ns}",
+            ],
+            outputs=f"{ns}.sgm_metrics",
+            name="evaluate_sgm",
+            namespace=ns,
+        ),
+    ]
+
+
+def model_nodes() -> list[Node]:
+    nodes: list[Node] = []
+    table_inputs: dict[str, str] = {}
+    for model in ENCODER_MODELS:
+        ns = f"{NAMESPACE}.{model}"
+        nodes += single_network_nodes(namespace=ns, params=f"params:{ns}", run=(PIPELINE, model))
+        table_inputs[model] = f"{ns}.single_metrics"
+    nodes += sgm_nodes()
+    table_inputs["sgm"] = f"{NAMESPACE}.sgm.sgm_metrics"
+    nodes.append(
+        Node(
+            compare_models,
+            inputs=table_inputs,
+            outputs=f"{NAMESPACE}.model_table",
+            name="compare_models",
+            namespace=NAMESPACE,
+        )
+    )
+    return nodes
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return ingestion() + features() + label_stats() + Pipeline(model_nodes())
