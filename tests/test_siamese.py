@@ -17,6 +17,7 @@ from longtail_mltc.models import (
     KimCNNEncoder,
     MultiLabelClassifier,
     Prototypes,
+    build_classifier,
     encode_documents,
     label_prototypes,
     multitask_loss,
@@ -309,7 +310,21 @@ class _MeanEncoder(nn.Module):
         return torch.tanh(self.linear(self.embedding(ids).mean(dim=1)))
 
 
-@pytest.mark.parametrize("make", [_classifier, lambda: MultiLabelClassifier(_MeanEncoder(), 6)])
+def _registered(name: str, **params) -> nn.Module:
+    return build_classifier(name, N_LABELS, vocab_size=50, embedding_dim=8, **params)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        _classifier,
+        lambda: MultiLabelClassifier(_MeanEncoder(), 6),
+        lambda: _registered("altxml", hidden_size=4),
+        lambda: _registered("rnn_att", hidden_size=4),
+        lambda: _registered("cnn_rnn", num_filters=4, hidden_size=4),
+    ],
+    ids=["kim_cnn", "mean", "altxml", "rnn_att", "cnn_rnn"],
+)
 def test_gradient_reaches_the_encoder_from_every_loss_term(make):
     torch.manual_seed(0)
     model = HybridSiameseNetwork(make()).eval()  # eval: no dropout, gradients still flow
