@@ -248,7 +248,10 @@ def _micro_f1(pred: torch.Tensor, y: torch.Tensor) -> float:
     return 2 * tp / (pred.sum().item() + y.sum().item())
 
 
-@pytest.mark.parametrize("name", ["altxml", "rnn_att", "cnn_rnn"])
+SIZES = {"kim_cnn": {"num_filters": 16, "hidden_dim": 32}}
+
+
+@pytest.mark.parametrize("name", ["altxml", "rnn_att", "cnn_rnn", "kim_cnn"])
 def test_each_encoder_overfits_a_tiny_batch(name):
     torch.manual_seed(1)
     gen = torch.Generator().manual_seed(2)
@@ -257,7 +260,8 @@ def test_each_encoder_overfits_a_tiny_batch(name):
     ids[torch.arange(12).unsqueeze(0) >= lengths.unsqueeze(1)] = 0
     y = (torch.rand(8, 5, generator=gen) < 0.4).float()
     y[0, 0] = 1.0  # at least one positive
-    model = build_classifier(name, 5, vocab_size=VOCAB, embedding_dim=16, hidden_size=16)
+    sizes = SIZES.get(name, {"hidden_size": 16})
+    model = build_classifier(name, 5, vocab_size=VOCAB, embedding_dim=16, **sizes)
     optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
     loss_fn = nn.BCEWithLogitsLoss()
     model.train()
