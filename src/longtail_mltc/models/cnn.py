@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .rnn import make_embedding
+
 
 class KimCNNEncoder(nn.Module):
     """Token ids [B, T] → document representation x [B, hidden] (METHODS §1.1).
@@ -31,25 +33,16 @@ class KimCNNEncoder(nn.Module):
         freeze_embedding: bool = False,
     ) -> None:
         super().__init__()
-        if vocab_size < 2:
-            raise ValueError(f"vocab_size must be ≥ 2 (pad + unk), got {vocab_size}")
         if not kernel_sizes:
             raise ValueError("kernel_sizes must name at least one window size")
         self.padding_idx = padding_idx
         self.max_kernel = max(kernel_sizes)
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
-        if pretrained is not None:
-            weights = torch.as_tensor(np.asarray(pretrained), dtype=torch.float32)
-            if tuple(weights.shape) != (vocab_size, embedding_dim):
-                raise ValueError(
-                    f"pretrained vectors have shape {tuple(weights.shape)}, "
-                    f"expected ({vocab_size}, {embedding_dim})"
-                )
-            with torch.no_grad():
-                self.embedding.weight.copy_(weights)
-        # Kim (2014) "CNN-static": keep the word vectors fixed. On small corpora this curbs
-        # overfitting of the |V| × d embedding and skips its gradient and optimiser update.
-        self.embedding.weight.requires_grad_(not freeze_embedding)
+        # freeze_embedding = Kim (2014) "CNN-static": keep the word vectors fixed. On small
+        # corpora this curbs overfitting of the |V| × d embedding and skips its gradient and
+        # optimiser update.
+        self.embedding = make_embedding(
+            vocab_size, embedding_dim, pretrained, padding_idx, freeze_embedding
+        )
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.convs = nn.ModuleList(
             nn.Conv1d(embedding_dim, num_filters, kernel_size=k) for k in kernel_sizes

@@ -58,6 +58,8 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .rnn import make_embedding
+
 __all__ = [
     "SGM",
     "TARGET_PAD",
@@ -201,17 +203,9 @@ class SGM(nn.Module):
         memory_dim = 2 * encoder_hidden_dim
         self.memory_dim = memory_dim
 
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
-        if pretrained is not None:
-            weights = torch.as_tensor(np.asarray(pretrained), dtype=torch.float32)
-            if tuple(weights.shape) != (vocab_size, embedding_dim):
-                raise ValueError(
-                    f"pretrained vectors have shape {tuple(weights.shape)}, "
-                    f"expected ({vocab_size}, {embedding_dim})"
-                )
-            with torch.no_grad():
-                self.embedding.weight.copy_(weights)
-        self.embedding.weight.requires_grad_(not freeze_embedding)
+        self.embedding = make_embedding(
+            vocab_size, embedding_dim, pretrained, padding_idx, freeze_embedding
+        )
         self.dropout = nn.Dropout(dropout)
         inter_layer_dropout = dropout if num_layers > 1 else 0.0
         self.encoder = nn.LSTM(

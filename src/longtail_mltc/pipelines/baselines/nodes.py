@@ -22,10 +22,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from longtail_mltc.evaluation.reporting import evaluate_decisions_by_group
-from longtail_mltc.labels import LabelStatistics, to_label_matrix
+from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.linear import LinearMultiLabelBase, fit_linear_baseline, tfidf_features
 
 from .. import tracking
+from ..model_input import split_label_matrices
 
 logger = logging.getLogger(__name__)
 
@@ -79,18 +80,6 @@ def build_tfidf_features(
     return features
 
 
-def _labels(corpus_split: pd.DataFrame, label_index: list[str]) -> dict[str, sp.csr_matrix]:
-    return {
-        name: sp.csr_matrix(
-            to_label_matrix(
-                [list(v) for v in corpus_split.loc[corpus_split["split"] == name, "labels"]],
-                label_index,
-            )
-        )
-        for name in SPLITS
-    }
-
-
 def train_and_evaluate_baseline(
     tfidf: dict[str, sp.csr_matrix],
     corpus_split: pd.DataFrame,
@@ -102,7 +91,7 @@ def train_and_evaluate_baseline(
     name: str,
 ) -> tuple[LinearMultiLabelBase, dict[str, float]]:
     """Fit one baseline, evaluate it on validation and test, track it as its own MLflow run."""
-    y = _labels(corpus_split, label_index)
+    y = split_label_matrices(corpus_split, label_index, SPLITS)
     params = {"random_state": seed, **dict((baselines.get("estimators") or {}).get(name) or {})}
     stats = LabelStatistics.from_dict(label_statistics)
     run_id = tracking.start_configuration_run(
