@@ -463,15 +463,10 @@ def fit_hscnn(
             "learning_rate": optimizer.param_groups[0]["lr"],
             "epoch_seconds": time.perf_counter() - started,
         }
-        best.history.append({"epoch": float(epoch), **metrics})
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, metrics)
         f1 = signal["valid/hybrid_micro_f1"]
-        if epoch and scheduler is not None:
-            scheduler.step(f1)
-        improved = stopping.improves(f1)
-        _log_epoch(epoch, metrics, improved)
-        if stopping.record(model, epoch, f1, improved):
+        stepped = scheduler if epoch else None  # epoch 0 took no optimiser step
+        summary = _epoch_summary(epoch, metrics)
+        if stopping.end_epoch(model, epoch, f1, metrics, callbacks, stepped, summary):
             break
     model.load_state_dict(best.best_state)
     return best
@@ -489,16 +484,10 @@ def _epoch0_order(n_triplets: int, config: HSCNNTrainConfig) -> np.ndarray:
     return np.sort(rng.choice(n_triplets, cap, replace=False))
 
 
-def _log_epoch(epoch: int, metrics: dict[str, float], improved: bool) -> None:
-    logger.info(
-        "hscnn epoch %d: loss %.4f (similarity %.4f), valid hybrid micro-F1 %.4f "
-        "(head %.4f, tail %.4f)%s (%.1fs)",
-        epoch,
-        metrics["hscnn/train_loss"],
-        metrics["hscnn/train_similarity_loss"],
-        metrics["valid/hybrid_micro_f1"],
-        metrics["valid/head_micro_f1"],
-        metrics["valid/tail_micro_f1"],
-        " *" if improved else "",
-        metrics["epoch_seconds"],
+def _epoch_summary(epoch: int, metrics: dict[str, float]) -> str:
+    return (
+        f"hscnn epoch {epoch}: loss {metrics['hscnn/train_loss']:.4f} "
+        f"(similarity {metrics['hscnn/train_similarity_loss']:.4f}), valid hybrid micro-F1 "
+        f"{metrics['valid/hybrid_micro_f1']:.4f} (head {metrics['valid/head_micro_f1']:.4f}, "
+        f"tail {metrics['valid/tail_micro_f1']:.4f})"
     )

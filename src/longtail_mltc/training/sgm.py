@@ -178,21 +178,8 @@ def fit_sgm(
             "learning_rate": optimizer.param_groups[0]["lr"],
             "epoch_seconds": time.perf_counter() - started,
         }
-        best.history.append({"epoch": float(epoch), **metrics})
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, metrics)
-        if scheduler is not None:
-            scheduler.step(valid_f1)
-        improved = stopping.improves(valid_f1)
-        logger.info(
-            "sgm epoch %d: train loss %.4f, valid micro-F1 %.4f%s (%.1fs)",
-            epoch,
-            train_loss,
-            valid_f1,
-            " *" if improved else "",
-            metrics["epoch_seconds"],
-        )
-        if stopping.record(model, epoch, valid_f1, improved):
+        summary = f"sgm epoch {epoch}: train loss {train_loss:.4f}, valid micro-F1 {valid_f1:.4f}"
+        if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, scheduler, summary):
             break
     model.load_state_dict(best.best_state)
     return best

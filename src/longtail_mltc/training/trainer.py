@@ -119,6 +119,31 @@ class EarlyStopping:
         )
         return True
 
+    def end_epoch(
+        self,
+        model: nn.Module,
+        epoch: int,
+        signal: float,
+        metrics: dict[str, float],
+        callbacks: Sequence[Callback],
+        scheduler: torch.optim.lr_scheduler.ReduceLROnPlateau | None,
+        summary: str,
+    ) -> bool:
+        """The end of every epoch of every training loop; True when training should stop.
+
+        Appends the history row, tells the callbacks, steps the scheduler on ``signal`` (pass
+        ``None`` after an epoch without optimiser steps), logs ``summary`` with a ``*`` on a
+        gain and the epoch's seconds, and keeps the best weights.
+        """
+        self.result.history.append({"epoch": float(epoch), **metrics})
+        for callback in callbacks:
+            callback.on_epoch_end(epoch, metrics)
+        if scheduler is not None:
+            scheduler.step(signal)
+        improved = self.improves(signal)
+        logger.info("%s%s (%.1fs)", summary, " *" if improved else "", metrics["epoch_seconds"])
+        return self.record(model, epoch, signal, improved)
+
 
 def resolve_device(name: str) -> torch.device:
     """'auto' → CUDA when torch sees one, else CPU."""
@@ -225,22 +250,11 @@ def fit(
             "learning_rate": optimizer.param_groups[0]["lr"],
             "epoch_seconds": time.perf_counter() - started,
         }
-        best.history.append({"epoch": float(epoch), **metrics})
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, metrics)
-        if scheduler is not None:
-            scheduler.step(valid_f1)
-        improved = stopping.improves(valid_f1)
-        logger.info(
-            "epoch %d: train loss %.4f, valid loss %.4f, valid micro-F1 %.4f%s (%.1fs)",
-            epoch,
-            train_loss,
-            valid_loss,
-            valid_f1,
-            " *" if improved else "",
-            metrics["epoch_seconds"],
+        summary = (
+            f"epoch {epoch}: train loss {train_loss:.4f}, valid loss {valid_loss:.4f}, "
+            f"valid micro-F1 {valid_f1:.4f}"
         )
-        if stopping.record(model, epoch, valid_f1, improved):
+        if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, scheduler, summary):
             break
     model.load_state_dict(best.best_state)
     return best
