@@ -96,7 +96,9 @@ def test_fit_learns_keeps_the_best_epoch_and_logs_each_epoch():
     f1s = [h["valid/epoch_micro_f1"] for h in result.history]
     assert result.best_valid_micro_f1 == max(f1s) > 0.9
     assert result.best_epoch == 1 + int(np.argmax(f1s))
-    assert [step for step, _ in logged] == list(range(1, len(result.history) + 1))
+    # step 0: the time estimate (after the first batches); then one entry per epoch
+    assert set(logged[0][1]) == {"estimate/epoch_seconds", "estimate/run_seconds"}
+    assert [step for step, _ in logged] == list(range(0, len(result.history) + 1))
     # the model ends with the best weights, which are a copy (not aliases of live tensors)
     for name, tensor in model.state_dict().items():
         torch.testing.assert_close(tensor, result.best_state[name])
@@ -193,3 +195,94 @@ def test_adamw_decays_matrices_only_and_decoupled_from_the_gradient():
     torch.testing.assert_close(model[1].weight, before[2], rtol=0, atol=0)
     with pytest.raises(ValueError, match="optimizer"):
         TrainConfig(optimizer="sgd")
+
+
+def test_accumulation_weights_are_each_batchs_share_of_its_window():
+    from longtail_mltc.training.trainer import accumulation_weights
+
+    batches = [np.arange(n) for n in (10, 30, 5, 5, 4)]
+    # windows of 2: (10, 30) → 1/4, 3/4; (5, 5) → 1/2, 1/2; the short last window (4) → 1
+    assert accumulation_weights(batches, 2) == pytest.approx([0.25, 0.75, 0.5, 0.5, 1.0])
+    assert accumulation_weights(batches, 1) == [1.0] * 5
+    assert accumulation_weights([], 3) == []
+
+
+def test_accumulated_small_batches_take_the_step_of_one_large_batch():
+    """10 equal-length documents: one batch of 10, or two of 5 accumulated, give one Adam step
+    on the same mean loss, so the weights after the epoch agree to float rounding."""
+
+    def one_epoch(batch_size: int, accumulate: int) -> dict[str, torch.Tensor]:
+        seed_everything(0)
+        model = _model()
+        config = TrainConfig(
+            batch_size=batch_size,
+            accumulate_grad_batches=accumulate,
+            max_epochs=1,
+            learning_rate=1e-2,
+            lr_decay_factor=None,
+            seed=0,
+        )
+        fit(model, bce_loss, _learnable_split(10, 1), _learnable_split(8, 2), config)
+        return model.state_dict()
+
+    large, accumulated, plain = one_epoch(10, 1), one_epoch(5, 2), one_epoch(5, 1)
+    for name, tensor in large.items():
+        torch.testing.assert_close(accumulated[name], tensor, rtol=1e-5, atol=1e-6)
+    # without accumulation the two batches take two steps: the weights differ
+    assert any(not torch.allclose(plain[n], t, atol=1e-6) for n, t in large.items())
+
+
+def test_warm_up_raises_the_rate_linearly_then_hands_over_to_the_plateau_schedule():
+    """64 documents in batches of 32: two steps per epoch. With 6 warm-up steps the rate at the
+    end of epochs 1, 2, 3 is 2/6, 4/6 and 6/6 of the base; lr 1e-7 never gains, and the plateau
+    schedule (patience 0) halves it only after warm-up: epoch 4 runs at the full rate and is
+    logged before its own halving, epoch 5 at half."""
+    seed_everything(0)
+    config = TrainConfig(
+        batch_size=32,
+        max_epochs=5,
+        learning_rate=1e-7,
+        warmup_steps=6,
+        patience=10,
+        lr_decay_factor=0.5,
+        lr_decay_patience=0,
+        seed=0,
+    )
+    result = fit(_model(), bce_loss, _learnable_split(64, 1), _learnable_split(32, 2), config)
+    rates = [h["learning_rate"] for h in result.history]
+    assert rates == pytest.approx([1e-7 / 3, 2e-7 / 3, 1e-7, 1e-7, 5e-8])
+    with pytest.raises(ValueError, match="warmup_steps"):
+        TrainConfig(warmup_steps=-1)
+    with pytest.raises(ValueError, match="accumulate_grad_batches"):
+        TrainConfig(accumulate_grad_batches=0)
+
+
+def test_time_estimate_reaches_callbacks_once_before_the_first_epoch_ends():
+    seed_everything(0)
+    events: list[tuple[str, dict]] = []
+
+    class Recorder:
+        def on_estimate(self, metrics):
+            events.append(("estimate", dict(metrics)))
+
+        def on_epoch_end(self, epoch, metrics):
+            events.append(("epoch", {"epoch": epoch}))
+
+    config = TrainConfig(batch_size=8, max_epochs=3, patience=5, estimate_batches=3, seed=0)
+    fit(_model(), bce_loss, _learnable_split(64, 1), _learnable_split(16, 2), config, [Recorder()])
+    kinds = [kind for kind, _ in events]
+    assert kinds == ["estimate", "epoch", "epoch", "epoch"]
+    estimate = events[0][1]
+    assert estimate["estimate/epoch_seconds"] > 0
+    assert estimate["estimate/run_seconds"] == pytest.approx(3 * estimate["estimate/epoch_seconds"])
+    # MetricLogger writes the estimate at step 0, before epoch 1's metrics
+    logged: list[int] = []
+    fit(
+        _model(),
+        bce_loss,
+        _learnable_split(64, 1),
+        _learnable_split(16, 2),
+        config,
+        [MetricLogger(lambda m, step: logged.append(step))],
+    )
+    assert logged == [0, 1, 2, 3]

@@ -7,6 +7,10 @@ from typing import Protocol
 
 
 class Callback(Protocol):
+    """``on_epoch_end`` is required; a callback may also define ``on_estimate(metrics)``,
+    called once early in training with ``estimate/epoch_seconds`` and
+    ``estimate/run_seconds`` (see ``trainer.fit``)."""
+
     def on_epoch_end(self, epoch: int, metrics: Mapping[str, float]) -> None: ...
 
 
@@ -23,3 +27,6 @@ class MetricLogger:
 
     def on_epoch_end(self, epoch: int, metrics: Mapping[str, float]) -> None:
         self._log({f"{self._prefix}{k}": float(v) for k, v in metrics.items()}, epoch)
+
+    def on_estimate(self, metrics: Mapping[str, float]) -> None:
+        self.on_epoch_end(0, metrics)

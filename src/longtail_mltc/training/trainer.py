@@ -40,6 +40,14 @@ class TrainConfig:
     patience: int = 5
     min_delta: float = 1e-4
     grad_clip_norm: float | None = None
+    # Gradient accumulation: one optimiser step per this many batches, each batch's loss
+    # weighted by its share of the window's documents (= one step on the window as a batch).
+    accumulate_grad_batches: int = 1
+    # Linear learning-rate warm-up over the first optimiser steps (transformer fine-tuning,
+    # METHODS §3.1); ReduceLROnPlateau only starts once warm-up is over.
+    warmup_steps: int = 0
+    # Batches timed at the start of epoch 1 for the logged time estimate (0: no estimate).
+    estimate_batches: int = 5
     # ReduceLROnPlateau on validation micro-F1: multiply the learning rate by this factor after
     # `lr_decay_patience` epochs without gain (None: constant learning rate).
     lr_decay_factor: float | None = 0.5
@@ -50,11 +58,22 @@ class TrainConfig:
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_epochs", "patience", "eval_batch_size"):
+        for name in (
+            "batch_size",
+            "max_epochs",
+            "patience",
+            "eval_batch_size",
+            "accumulate_grad_batches",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
         if self.learning_rate <= 0:
             raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate}")
+        if self.warmup_steps < 0 or self.estimate_batches < 0:
+            raise ValueError(
+                "TrainConfig.warmup_steps and estimate_batches must be ≥ 0, got "
+                f"{self.warmup_steps} and {self.estimate_batches}"
+            )
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
@@ -230,16 +249,19 @@ def fit(
     stopping = EarlyStopping(config.patience, config.min_delta)
     best = stopping.result
     logger.info(
-        "training %s on %s: %d train / %d valid docs, up to %d epochs",
+        "training %s on %s: %d train / %d valid docs, up to %d epochs, %d document(s) per "
+        "optimiser step",
         type(model).__name__,
         device,
         len(train),
         len(valid),
         config.max_epochs,
+        config.batch_size * config.accumulate_grad_batches,
     )
+    steps = _StepSchedule(optimizer, config, callbacks, len(train))
     for epoch in range(1, config.max_epochs + 1):
         started = time.perf_counter()
-        train_loss = _train_one_epoch(model, loss_fn, train, optimizer, config, rng, device, epoch)
+        train_loss = _train_one_epoch(model, loss_fn, train, steps, config, rng, device, epoch)
         valid_scores, valid_loss = predict_scores(model, valid, config.eval_batch_size, loss_fn)
         threshold, valid_f1 = search_global_threshold(valid.labels, valid_scores)
         metrics = {
@@ -254,17 +276,89 @@ def fit(
             f"epoch {epoch}: train loss {train_loss:.4f}, valid loss {valid_loss:.4f}, "
             f"valid micro-F1 {valid_f1:.4f}"
         )
-        if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, scheduler, summary):
+        plateau = scheduler if steps.warmed_up else None  # warm-up owns the rate until done
+        if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, plateau, summary):
             break
     model.load_state_dict(best.best_state)
     return best
+
+
+class _StepSchedule:
+    """Optimiser steps of :func:`fit`: accumulation windows, linear warm-up, time estimate.
+
+    Written by hand: three lines each, and torch's LambdaLR would fight ReduceLROnPlateau over
+    the same learning rate.
+    """
+
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        config: TrainConfig,
+        callbacks: Sequence[Callback],
+        n_train: int,
+    ) -> None:
+        self.optimizer, self.config, self.callbacks = optimizer, config, callbacks
+        self.n_train = n_train
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.steps_taken = 0
+        self.estimated = config.estimate_batches == 0
+
+    @property
+    def warmed_up(self) -> bool:
+        return self.steps_taken >= self.config.warmup_steps
+
+    def step(self, model: nn.Module) -> None:
+        """Clip, set the warm-up rate, take one optimiser step, clear the gradients."""
+        if self.config.grad_clip_norm:
+            nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip_norm)
+        if not self.warmed_up:
+            scale = (self.steps_taken + 1) / self.config.warmup_steps
+            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
+                group["lr"] = base * scale
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.steps_taken += 1
+
+    def estimate(self, epoch: int, seconds: float, docs: int) -> None:
+        """Log once what an epoch and the whole run cost, timed on the first batches."""
+        if self.estimated or docs == 0:
+            return
+        self.estimated = True
+        epoch_seconds = seconds / docs * self.n_train
+        run_seconds = epoch_seconds * self.config.max_epochs
+        logger.info(
+            "time estimate from %d batches of epoch %d: %.0f s per training pass (%.1f min); "
+            "up to %d epochs ≈ %.1f h, plus validation",
+            self.config.estimate_batches,
+            epoch,
+            epoch_seconds,
+            epoch_seconds / 60,
+            self.config.max_epochs,
+            run_seconds / 3600,
+        )
+        estimate = {"estimate/epoch_seconds": epoch_seconds, "estimate/run_seconds": run_seconds}
+        for callback in self.callbacks:
+            on_estimate = getattr(callback, "on_estimate", None)
+            if on_estimate is not None:
+                on_estimate(estimate)
+
+
+def accumulation_weights(batches: Sequence[np.ndarray], window: int) -> list[float]:
+    """Each batch's share of the documents in its window of ``window`` consecutive batches.
+
+    Weighting each batch's mean loss by this share makes the accumulated gradient that of one
+    batch holding the whole window (the last window may be shorter).
+    """
+    sizes = np.array([len(b) for b in batches], dtype=np.float64)
+    totals = np.add.reduceat(sizes, np.arange(0, len(sizes), window)) if len(sizes) else sizes
+    return (sizes / np.repeat(totals, window)[: len(sizes)]).tolist()
 
 
 def _train_one_epoch(
     model: nn.Module,
     loss_fn: LossFn,
     train: EncodedSplit,
-    optimizer: torch.optim.Optimizer,
+    steps: _StepSchedule,
     config: TrainConfig,
     rng: np.random.Generator,
     device: torch.device,
@@ -272,19 +366,29 @@ def _train_one_epoch(
 ) -> float:
     model.train()
     batches = bucketed_batches(train.lengths, config.batch_size, rng, config.bucket_factor)
+    window = config.accumulate_grad_batches
+    weights = accumulation_weights(batches, window)
     total, seen = 0.0, 0
+    # The estimate skips batch 0 (first-call allocations) and times the next estimate_batches.
+    timed_from, timed_docs = 0.0, 0
+    steps.optimizer.zero_grad(set_to_none=True)
     # tqdm hides itself when stderr is not a terminal (disable=None); the per-epoch log line
     # in ``fit`` is what CI logs and kedro's log file show, one line per epoch.
-    for index in tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=None, mininterval=1.0):
+    progress = tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=None, mininterval=1.0)
+    for position, index in enumerate(progress):
         ids, targets = collate(train, index, device)
-        optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(ids), targets)
-        loss.backward()
-        if config.grad_clip_norm:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
-        optimizer.step()
+        (loss * weights[position]).backward()
+        if (position + 1) % window == 0 or position + 1 == len(batches):
+            steps.step(model)
         total += float(loss.detach()) * len(index)
         seen += len(index)
+        if position == 0:
+            timed_from = time.perf_counter()
+        elif position <= config.estimate_batches:
+            timed_docs += len(index)
+            if position == config.estimate_batches:
+                steps.estimate(epoch, time.perf_counter() - timed_from, timed_docs)
     return total / seen
 
 
