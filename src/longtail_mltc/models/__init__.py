@@ -1,5 +1,5 @@
-"""Torch modules: encoders (Kim CNN, AltXML, RNN+Att, CNN-RNN), heads, the comparator, HSCNN
-and SGM."""
+"""Torch modules: encoders (Kim CNN, AltXML, RNN+Att, CNN-RNN, transformer), heads, the
+comparator, HSCNN and SGM."""
 
 from .altxml import AltXMLEncoder, alternating_attention
 from .classifier import MultiLabelClassifier, init_head_bias_from_priors
@@ -25,6 +25,7 @@ from .support import (
     score_tail_labels,
     support_representations,
 )
+from .transformer import TransformerEncoder
 
 __all__ = [
     "AltXMLEncoder",
@@ -41,6 +42,7 @@ __all__ = [
     "SGM",
     "SGMDecoding",
     "SupportRepresentations",
+    "TransformerEncoder",
     "alternating_attention",
     "build_classifier",
     "build_encoder",

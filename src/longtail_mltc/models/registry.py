@@ -1,5 +1,5 @@
-"""Encoders by name (LibMultiLabel-style registry): Kim CNN (§1.1), AltXML (§2.2) and the
-neural baselines of its study (§2.3); a later issue adds the transformer."""
+"""Encoders by name (LibMultiLabel-style registry): Kim CNN (§1.1), AltXML (§2.2), the
+neural baselines of its study (§2.3) and the fine-tuned pretrained transformer (§3.1)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from .classifier import MultiLabelClassifier
 from .cnn import KimCNNEncoder
 from .cnn_rnn import CNNRNNEncoder
 from .rnn import RNNAttentionEncoder
+from .transformer import TransformerEncoder
 
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
     "kim_cnn": KimCNNEncoder,
     "altxml": AltXMLEncoder,
     "rnn_att": RNNAttentionEncoder,
     "cnn_rnn": CNNRNNEncoder,
+    "transformer": TransformerEncoder,
 }
 
 

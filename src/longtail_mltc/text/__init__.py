@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from longtail_mltc.text.chinese import segment_corpus, tokenize_jieba
 from longtail_mltc.text.embeddings import train_fasttext_vectors
+from longtail_mltc.text.subword import encode_with_pretrained_tokenizer
 from longtail_mltc.text.tokenize import (
     TOKENIZERS,
     get_tokenizer,
@@ -30,6 +31,7 @@ __all__ = [
     "Vocabulary",
     "build_vocabulary",
     "encode",
+    "encode_with_pretrained_tokenizer",
     "get_tokenizer",
     "segment_corpus",
     "tokenize_english",
