@@ -122,3 +122,31 @@ def test_row_chunking_does_not_change_the_result(problem) -> None:
         assert search_global_threshold(sp.csr_matrix(y), s) == expected
         assert search_global_threshold(y, s) == expected
         assert search_global_threshold(y, s, candidates=[0.0, 0.3, 0.7]) == expected_grid
+
+
+def test_threshold_grid_from_configuration():
+    from longtail_mltc.evaluation.thresholds import threshold_grid
+
+    assert threshold_grid(None) is None
+    grid = threshold_grid({"start": 0.05, "stop": 0.95, "step": 0.05})
+    assert grid.size == 19 and grid[0] == 0.05 and grid[-1] == 0.95
+    assert 0.3 in grid.tolist()  # rounded: not 0.30000000000000004
+    np.testing.assert_array_equal(threshold_grid([0.2, 0.7]), [0.2, 0.7])
+    with pytest.raises(ValueError, match="missing \\['step'\\]"):
+        threshold_grid({"start": 0.1, "stop": 0.9})
+    with pytest.raises(ValueError, match="step > 0"):
+        threshold_grid({"start": 0.5, "stop": 0.1, "step": 0.1})
+
+
+def test_configured_grid_picks_its_best_point_on_a_constructed_case():
+    """Scores of 4 positive and 4 negative cells; on the grid {0.1, 0.3, 0.5, 0.7, 0.9}:
+    t = 0.1: 8 predicted, 4 TP → F1 = 8/12; t = 0.3: 6 predicted, 4 TP → 8/10;
+    t = 0.5: 4 predicted, 3 TP → 6/8; t = 0.7: 2 predicted, 2 TP → 4/6; t = 0.9: 0 → 0.
+    The best is 0.3 with F1 0.8."""
+    from longtail_mltc.evaluation.thresholds import threshold_grid
+
+    y = np.array([[1, 0, 1, 0], [0, 1, 1, 0]])
+    s = np.array([[0.8, 0.2, 0.35, 0.6], [0.4, 0.75, 0.55, 0.15]])
+    grid = threshold_grid({"start": 0.1, "stop": 0.9, "step": 0.2})
+    t, f1 = search_global_threshold(y, s, candidates=grid)
+    assert t == pytest.approx(0.3) and f1 == pytest.approx(0.8)

@@ -19,7 +19,7 @@ densified whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,7 +35,7 @@ from longtail_mltc.evaluation.metrics import (
     resolve_chunk_size,
 )
 
-__all__ = ["NO_POSITIVES_THRESHOLD", "search_global_threshold"]
+__all__ = ["NO_POSITIVES_THRESHOLD", "search_global_threshold", "threshold_grid"]
 
 NO_POSITIVES_THRESHOLD = 0.5
 """Returned (with F1 0.0) when ``y_true`` has no positive: every threshold then scores F1 = 0."""
@@ -119,3 +119,23 @@ def _check_candidates(candidates: Sequence[float] | np.ndarray) -> np.ndarray:
     if np.isnan(c).any():
         raise ValueError("candidates must not contain NaN")
     return c
+
+
+def threshold_grid(spec: Sequence[float] | Mapping[str, float] | None) -> np.ndarray | None:
+    """The candidates a configuration names: None (exact search), a list of thresholds, or
+    ``{start, stop, step}``, stop included (``{start: 0.05, stop: 0.95, step: 0.05}`` → 19
+    points, rounded to 10 decimals so 0.3 is 0.3, not 0.30000000000000004)."""
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping):
+        missing = {"start", "stop", "step"} - set(spec)
+        if missing:
+            raise ValueError(
+                f"threshold grid needs start, stop and step; missing {sorted(missing)}"
+            )
+        start, stop, step = (float(spec[k]) for k in ("start", "stop", "step"))
+        if step <= 0 or stop < start:
+            raise ValueError(f"threshold grid needs step > 0 and stop ≥ start, got {dict(spec)}")
+        count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        return np.round(start + step * np.arange(count), 10)
+    return _check_candidates(spec)
