@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-__all__ = ["plot_sweep"]
+__all__ = ["plot_group_bars", "plot_sweep"]
 
 
 def plot_sweep(
@@ -49,4 +50,46 @@ def plot_sweep(
     axes.set_title(title)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
+    return figure
+
+
+def plot_group_bars(
+    table: pd.DataFrame,
+    row: str,
+    metrics: Sequence[str],
+    *,
+    title: str = "",
+) -> Figure:
+    """One panel per group, one bar per row of ``table`` and metric.
+
+    Columns are named ``<group>/<metric>`` (e.g. ``tail/macro_f1``); groups appear in column
+    order. Missing values are drawn as empty bars.
+    """
+    if row not in table.columns:
+        raise ValueError(f"table has no column {row!r}; it has {list(table.columns)}")
+    groups = list(dict.fromkeys(c.split("/")[0] for c in table.columns if "/" in c))
+    groups = [g for g in groups if any(f"{g}/{m}" in table.columns for m in metrics)]
+    if not groups:
+        raise ValueError(f"table has no <group>/<metric> column for metrics {list(metrics)}")
+    columns = min(4, len(groups))
+    rows = -(-len(groups) // columns)
+    figure = Figure(figsize=(3.6 * columns, 3.4 * rows + 0.6), layout="constrained")
+    panels = figure.subplots(rows, columns, squeeze=False, sharey=True).ravel()
+    names = table[row].astype(str).tolist()
+    width = 0.8 / len(metrics)
+    positions = np.arange(len(names))
+    for axes, group in zip(panels, groups, strict=False):
+        for i, metric in enumerate(metrics):
+            column = f"{group}/{metric}"
+            values = table[column].astype(float) if column in table else np.full(len(names), np.nan)
+            axes.bar(positions + (i - (len(metrics) - 1) / 2) * width, values, width, label=metric)
+        axes.set_title(group)
+        axes.set_xticks(positions, names, rotation=60, ha="right", fontsize="small")
+        axes.set_ylim(0, 1)
+        axes.grid(axis="y", alpha=0.3)
+    for axes in panels[len(groups) :]:
+        axes.set_visible(False)
+    panels[0].set_ylabel("F1")
+    panels[0].legend(fontsize="small")
+    figure.suptitle(title)
     return figure

@@ -12,8 +12,13 @@ import numpy as np
 import pandas as pd
 import torch
 
+from longtail_mltc.evaluation.analysis import (
+    confused_label_pairs,
+    document_groups,
+    evaluate_by_document_group,
+)
 from longtail_mltc.evaluation.reporting import evaluate_by_group
-from longtail_mltc.evaluation.thresholds import search_global_threshold
+from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import build_classifier, init_head_bias_from_priors
 from longtail_mltc.training import (
@@ -31,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 PIPELINE = "single"
 VARIANT = "single"
+# METHODS §3.1: Reuters documents with 1 label vs several; `evaluation.document_bins` changes it.
+DEFAULT_DOCUMENT_BINS = (1, 2)
+DEFAULT_CONFUSED_PAIRS = 20
 
 
 def _build_model(
@@ -63,8 +71,11 @@ def train_single_network(
 
     ``loss`` names any loss of the family (METHODS §1.2, §3); ``loss_params[loss]`` overrides
     its METHODS defaults. The name and the full parameter set are tagged on the MLflow run
-    ``<corpus>/<pipeline>/<variant>/<loss>`` (other pipelines reuse this node under their name).
+    ``<corpus>/<pipeline>/<variant>/<loss>`` (other pipelines reuse this node under their name;
+    a ``variant`` entry of ``single`` overrides ``variant``, e.g. the backbone chosen at run
+    time).
     """
+    variant = single.get("variant") or variant
     seed_everything(seed)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
     valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
@@ -107,8 +118,7 @@ def predict_single_network(
     single: dict[str, Any],
 ) -> dict[str, np.ndarray]:
     """Validation and test scores from the saved best weights (what a user reloads, too)."""
-    vocab_size = int(single_model_state["encoder.embedding.weight"].shape[0])
-    model = _build_model(single, vocab_size, len(label_index), None)
+    model = _build_model(single, _vocab_size(single_model_state), len(label_index), None)
     model.load_state_dict(single_model_state)
     batch = single["training"].get("eval_batch_size", 512)
     out: dict[str, np.ndarray] = {}
@@ -116,6 +126,12 @@ def predict_single_network(
         data = encoded_split(corpus_split, encoded_documents, label_index, split)
         out[f"{split}_scores"], _ = predict_scores(model, data, batch)
     return out
+
+
+def _vocab_size(state: Mapping[str, torch.Tensor]) -> int:
+    """Rows of the word embedding; 0 for encoders that bring their own (a transformer)."""
+    embedding = state.get("encoder.embedding.weight")
+    return 0 if embedding is None else int(embedding.shape[0])
 
 
 def evaluate_single_network(
@@ -153,14 +169,21 @@ def _evaluate_and_log(
     run_id: str,
 ) -> dict[str, float]:
     stats = LabelStatistics.from_dict(label_statistics)
-    ks = tuple(single["evaluation"]["ks"])
+    settings = single["evaluation"]
+    ks = tuple(settings["ks"])
     y = split_label_matrices(corpus_split, label_index)
-    threshold, valid_f1 = search_global_threshold(y["valid"], scores["valid_scores"])
+    grid = threshold_grid(settings.get("threshold_grid"))
+    threshold, valid_f1 = search_global_threshold(y["valid"], scores["valid_scores"], grid)
     metrics: dict[str, float] = {"threshold": threshold}
+    bins = settings.get("document_bins", DEFAULT_DOCUMENT_BINS)
     for split in ("valid", "test"):
+        split_scores = scores[f"{split}_scores"]
         metrics.update(
-            evaluate_by_group(
-                y[split], scores[f"{split}_scores"], stats.groups, threshold, ks, prefix=split
+            evaluate_by_group(y[split], split_scores, stats.groups, threshold, ks, prefix=split)
+        )
+        metrics.update(
+            evaluate_by_document_group(
+                y[split], split_scores, document_groups(y[split], bins), threshold, ks, split
             )
         )
     logger.info(
@@ -190,6 +213,13 @@ def _evaluate_and_log(
         },
         "predictions",
     )
+    pairs = confused_label_pairs(
+        y["test"],
+        scores["test_scores"] >= threshold,
+        label_index,
+        top=int(settings.get("confused_pairs_top", DEFAULT_CONFUSED_PAIRS)),
+    )
+    tracking.log_artifacts(run_id, {"confused_pairs.csv": pairs.to_csv(index=False)}, "analysis")
     return metrics
 
 

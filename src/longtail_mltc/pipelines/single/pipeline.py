@@ -26,6 +26,8 @@ def single_network_nodes(
     namespace: str | None = None,
     params: str = "params:single",
     run: tuple[str, str] | None = None,
+    documents: str = "encoded_documents",
+    loss_params: str = "params:loss_params",
 ) -> list[Node]:
     """Train → predict → evaluate one single network.
 
@@ -33,10 +35,18 @@ def single_network_nodes(
     ``namespace``: every node and output lives in it (``<namespace>.single_metrics``...), so
     one run can hold several networks; ``None`` gives the plain ``single_*`` outputs.
     ``params``: the parameter entry shaped like ``single`` (encoder, training...) to use;
-    ``run``: ``(pipeline, variant)`` of the MLflow run name (default ``single``, ``single``).
+    ``run``: ``(pipeline, variant)`` of the MLflow run name (default ``single``, ``single``);
+    a ``variant`` key in the parameters overrides the variant (set at run time).
+    ``documents``: the encoded documents to read (a transformer backbone has its own);
+    ``loss_params``: the per-loss overrides to use.
     """
     prefix = f"{namespace}." if namespace else ""
-    train_inputs = {**_SHARED_INPUTS, "single": params}
+    train_inputs = {
+        **_SHARED_INPUTS,
+        "single": params,
+        "encoded_documents": documents,
+        "loss_params": loss_params,
+    }
     bound: dict[str, str] = {}
     if loss is None:
         train_inputs["loss"] = "params:loss"
@@ -60,7 +70,7 @@ def single_network_nodes(
             inputs=[
                 f"{prefix}single_model_state",
                 "corpus_split",
-                "encoded_documents",
+                documents,
                 "label_index",
                 params,
             ],
