@@ -39,8 +39,9 @@ def _kedro(project: Path, env: dict[str, str], *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def served_viz(tmp_path_factory, reuters_mirror):
-    """Run the HSCNN chain and the N_φ sweep (ci sizes), build the site with dataset previews
-    once and serve it; stop the server (by PID) afterwards."""
+    """Run the HSCNN chain, the N_φ sweep and the balanced-loss study on the Kim CNN backbone
+    (ci sizes), build the site with dataset previews once and serve it; stop the server (by
+    PID) afterwards."""
     project = copy_project(tmp_path_factory.mktemp("viz") / "project")
     env = {
         **os.environ,
@@ -50,6 +51,9 @@ def served_viz(tmp_path_factory, reuters_mirror):
     }
     _kedro(project, env, "run", "--pipeline=hscnn", "--env=ci")
     _kedro(project, env, "run", "--pipeline=hscnn_n_phi", "--env=ci")
+    _kedro(
+        project, env, "run", "--pipeline=balanced_losses", "--env=ci", "--params=backbone=kim_cnn"
+    )
     _kedro(project, env, "viz", "build", "--include-previews")
     assert (project / "build" / "index.html").is_file()
     port = _free_port()
@@ -129,6 +133,25 @@ def test_viz_previews_the_triplets_table_and_the_n_phi_plot(served_viz):
 
         page.goto(f"{served_viz}?pid=hscnn_n_phi", wait_until="networkidle")
         panel = _open_node(page, "hscnn_n_phi_plot")
+        image = panel.locator("img").first
+        image.wait_for(timeout=10_000)
+        assert image.get_attribute("src").startswith("data:image/png;base64,")
+        assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 300
+
+
+def test_viz_previews_the_balanced_loss_table_and_its_bar_chart(served_viz):
+    """The study's loss table is previewed as a table (one row per loss) and its bar chart per
+    group as an image, in the balanced_losses pipeline's view."""
+    with _browser_page() as page:
+        page.goto(f"{served_viz}?pid=balanced_losses", wait_until="networkidle")
+        panel = _open_node(page, "loss_table")
+        table = panel.locator("table").first
+        table.wait_for(timeout=10_000)
+        text = table.inner_text()
+        for expected in ("all/micro_f1", "tail/macro_f1", "labels_2plus/micro_f1", "db_no_focal"):
+            assert expected in text
+
+        panel = _open_node(page, "loss_plot")
         image = panel.locator("img").first
         image.wait_for(timeout=10_000)
         assert image.get_attribute("src").startswith("data:image/png;base64,")

@@ -35,6 +35,13 @@ def encoded_split(
     return EncodedSplit(token_ids[mask], encoded_documents["lengths"][mask], labels)
 
 
+def vocab_size_of(state: Mapping[str, Any]) -> int:
+    """Rows of a saved model's word embedding; 0 for encoders that bring their own (a
+    transformer ignores ``vocab_size``)."""
+    embedding = state.get("encoder.embedding.weight")
+    return 0 if embedding is None else int(embedding.shape[0])
+
+
 def configured_loss(
     loss: str,
     loss_params: Mapping[str, Mapping[str, Any]] | None,

@@ -32,7 +32,7 @@ from longtail_mltc.training import (
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
-from ..model_input import configured_loss, encoded_split, split_label_matrices
+from ..model_input import configured_loss, encoded_split, split_label_matrices, vocab_size_of
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +81,8 @@ def sample_training_pairs(
 def _single_network(
     single: Mapping[str, Any], state: Mapping[str, torch.Tensor], num_labels: int
 ) -> torch.nn.Module:
-    vocab_size = int(state["encoder.embedding.weight"].shape[0])
     model = build_classifier(
-        single["encoder"], num_labels, vocab_size=vocab_size, **single["encoder_params"]
+        single["encoder"], num_labels, vocab_size=vocab_size_of(state), **single["encoder_params"]
     )
     model.load_state_dict(state)
     return model

@@ -30,7 +30,7 @@ from longtail_mltc.training import (
 )
 
 from .. import tracking
-from ..model_input import configured_loss, encoded_split, split_label_matrices
+from ..model_input import configured_loss, encoded_split, split_label_matrices, vocab_size_of
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def predict_single_network(
     single: dict[str, Any],
 ) -> dict[str, np.ndarray]:
     """Validation and test scores from the saved best weights (what a user reloads, too)."""
-    model = _build_model(single, _vocab_size(single_model_state), len(label_index), None)
+    model = _build_model(single, vocab_size_of(single_model_state), len(label_index), None)
     model.load_state_dict(single_model_state)
     batch = single["training"].get("eval_batch_size", 512)
     out: dict[str, np.ndarray] = {}
@@ -126,12 +126,6 @@ def predict_single_network(
         data = encoded_split(corpus_split, encoded_documents, label_index, split)
         out[f"{split}_scores"], _ = predict_scores(model, data, batch)
     return out
-
-
-def _vocab_size(state: Mapping[str, torch.Tensor]) -> int:
-    """Rows of the word embedding; 0 for encoders that bring their own (a transformer)."""
-    embedding = state.get("encoder.embedding.weight")
-    return 0 if embedding is None else int(embedding.shape[0])
 
 
 def evaluate_single_network(
