@@ -1,0 +1,340 @@
+"""Comparing tracked runs: metric tables (Markdown / HTML), per-label F1 and F1 along the tail.
+
+Runs log metrics named ``<split>/<group>/<metric>`` (e.g. ``test/tail/macro_f1``); a comparison
+table has one row per configuration, a label column first and the chosen metric columns after.
+:func:`best_mask` marks each column's best value, which :func:`to_markdown` and :func:`to_html`
+render in bold. :func:`per_label_f1` and :func:`plot_f1_against_count` show where on the label
+frequency axis one method gains over another.
+
+Figures use matplotlib's object API (``Figure``): no pyplot state, headless, the caller saves.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Collection, Mapping, Sequence
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from matplotlib.figure import Figure
+
+from .metrics import LabelMatrix, f1_from_counts, label_confusion_counts, resolve_chunk_size
+
+__all__ = [
+    "best_mask",
+    "comparison_table",
+    "per_label_f1",
+    "plot_f1_against_count",
+    "to_html",
+    "to_markdown",
+]
+
+MISSING = "–"
+"""Text of a missing (NaN) cell: an en dash."""
+
+
+# --------------------------------------------------------------------------------------------
+# tables
+# --------------------------------------------------------------------------------------------
+
+
+def comparison_table(
+    runs: pd.DataFrame, columns: Sequence[str], label: str = "configuration"
+) -> pd.DataFrame:
+    """Column ``label`` then ``columns`` (in that order), one row per run in input order.
+
+    A metric column that ``runs`` lacks is all NaN; a metric a run lacks stays NaN.
+    """
+    if label not in runs.columns:
+        raise ValueError(f"runs has no label column {label!r}; it has {list(runs.columns)}")
+    columns = list(columns)
+    if not columns:
+        raise ValueError("columns is empty: name at least one metric column")
+    if label in columns:
+        raise ValueError(f"columns must not repeat the label column {label!r}")
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise ValueError(f"columns lists {repeated} more than once")
+    return runs.reindex(columns=[label, *columns]).reset_index(drop=True)
+
+
+def best_mask(
+    table: pd.DataFrame, columns: Sequence[str], lower_is_better: Collection[str] = ()
+) -> pd.DataFrame:
+    """Bool frame shaped like ``table``: True where a cell of ``columns`` holds the column's best.
+
+    Best is the maximum, or the minimum for columns in ``lower_is_better``; ties are all marked,
+    NaN is never best (an all-NaN column has no best) and cells outside ``columns`` are False.
+    """
+    columns = list(columns)
+    if not columns:
+        raise ValueError("columns is empty: name at least one metric column")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ValueError(f"table has no column(s) {missing}; it has {list(table.columns)}")
+    unknown = [c for c in lower_is_better if c not in columns]
+    if unknown:
+        raise ValueError(f"lower_is_better names {unknown}, which are not in columns {columns}")
+    mask = pd.DataFrame(False, index=table.index, columns=table.columns)
+    for column in columns:
+        try:
+            values = table[column].astype(float)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"column {column!r} is not numeric: {error}") from error
+        best = values.min() if column in lower_is_better else values.max()  # NaN skipped
+        mask[column] = (values == best).to_numpy()  # NaN == anything is False
+    return mask
+
+
+class _Cell(NamedTuple):
+    text: str  # formatted, not yet escaped
+    best: bool
+    numeric: bool  # right-aligned
+
+
+def _is_missing(value: object) -> bool:
+    return not isinstance(value, str) and pd.api.types.is_scalar(value) and bool(pd.isna(value))
+
+
+def _format(value: object, float_format: str) -> str:
+    if _is_missing(value):
+        return MISSING
+    if isinstance(value, float | np.floating):
+        return float_format.format(value)
+    return str(value)
+
+
+def _numeric_columns(table: pd.DataFrame) -> list[bool]:
+    return [
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+        for dtype in table.dtypes
+    ]
+
+
+def _cells(table: pd.DataFrame, best: pd.DataFrame, float_format: str) -> list[list[_Cell]]:
+    """Formatted body cells, after checking that ``best`` is aligned with ``table``."""
+    if not isinstance(best, pd.DataFrame):
+        raise TypeError(f"best must be a DataFrame (see best_mask); received {type(best)}")
+    if not best.index.equals(table.index):
+        raise ValueError("best must have the same index as table (use best_mask(table, ...))")
+    unknown = [c for c in best.columns if c not in table.columns]
+    if unknown:
+        raise ValueError(f"best has column(s) {unknown} that table lacks")
+    flags = best.reindex(columns=table.columns, fill_value=False).fillna(False).astype(bool)
+    numeric = _numeric_columns(table)
+    return [
+        [
+            _Cell(_format(value, float_format), bool(flag), is_num)
+            for value, flag, is_num in zip(values, marks, numeric, strict=True)
+        ]
+        for values, marks in zip(
+            table.itertuples(index=False, name=None),
+            flags.itertuples(index=False, name=None),
+            strict=True,
+        )
+    ]
+
+
+def _markdown_text(text: str) -> str:
+    """Text safe inside a Markdown table cell: pipes escaped, line breaks as spaces."""
+    return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def to_markdown(table: pd.DataFrame, best: pd.DataFrame, float_format: str = "{:.4f}") -> str:
+    """GitHub-flavoured Markdown pipe table (ends with a newline).
+
+    Floats use ``float_format``, NaN is ``–``, cells marked in ``best`` are bold, numeric
+    columns are right-aligned and ``|`` in any text is escaped as ``\\|``.
+    """
+    # Written by hand: DataFrame.to_markdown needs the optional `tabulate`, which we don't ship.
+    rows = _cells(table, best, float_format)
+    header = [_markdown_text(str(c)) for c in table.columns]
+    rule = ["---:" if numeric else "---" for numeric in _numeric_columns(table)]
+    lines = [header, rule]
+    for row in rows:
+        cells = []
+        for cell in row:
+            text = _markdown_text(cell.text)
+            cells.append(f"**{text}**" if cell.best and text else text)
+        lines.append(cells)
+    return "".join("| " + " | ".join(line) + " |\n" for line in lines)
+
+
+_CSS = """\
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
+thead th { background: #f2f2f2; }
+tbody tr:nth-child(even) { background: #fafafa; }
+td.num, td.best { text-align: right; font-variant-numeric: tabular-nums; }
+td.best { background: #e6f4ea; }"""
+
+
+def to_html(
+    table: pd.DataFrame, best: pd.DataFrame, title: str, float_format: str = "{:.4f}"
+) -> str:
+    """Standalone HTML page holding ``table``; cells marked in ``best`` bold, class ``best``.
+
+    All text (title, headers, cells) is escaped with :func:`html.escape`; NaN is ``–``.
+    """
+    rows = _cells(table, best, float_format)
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
+    body = []
+    for row in rows:
+        cells = []
+        for cell in row:
+            text = html.escape(cell.text)
+            if cell.best:
+                cells.append(f'<td class="best"><strong>{text}</strong></td>')
+            elif cell.numeric:
+                cells.append(f'<td class="num">{text}</td>')
+            else:
+                cells.append(f"<td>{text}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    escaped_title = html.escape(title)
+    heading = f"<h1>{escaped_title}</h1>\n" if title else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n'
+        "<head>\n"
+        '<meta charset="utf-8">\n'
+        f"<title>{escaped_title}</title>\n"
+        f"<style>\n{_CSS}\n</style>\n"
+        "</head>\n"
+        "<body>\n"
+        f"{heading}"
+        "<table>\n"
+        f"<thead><tr>{head}</tr></thead>\n"
+        "<tbody>\n" + "".join(f"{line}\n" for line in body) + "</tbody>\n"
+        "</table>\n"
+        "</body>\n"
+        "</html>\n"
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# per-label F1
+# --------------------------------------------------------------------------------------------
+
+
+def _check_predictions(block: np.ndarray) -> None:
+    if block.dtype == bool:
+        return
+    bad = (block != 0) & (block != 1)
+    if bad.any():
+        raise ValueError(
+            f"y_pred must contain only 0/1 values; received e.g. {block[bad].ravel()[0].item()!r}"
+        )
+
+
+def per_label_f1(
+    y_true: LabelMatrix, y_pred: LabelMatrix, *, chunk_size: int | None = None
+) -> np.ndarray:
+    """F1 of every label column of 0/1 matrices ``[docs × labels]`` (dense or scipy.sparse).
+
+    Counts come from :func:`~.metrics.label_confusion_counts` (summed over row chunks, so a
+    sparse ``y_pred`` is densified one chunk at a time) and F1 from
+    :func:`~.metrics.f1_from_counts`: a label with no positive and no prediction gets 0.0
+    (as ``sklearn.metrics.f1_score(average=None, zero_division=0)``).
+    """
+    truth = y_true.tocsr() if sp.issparse(y_true) else np.asarray(y_true)
+    pred = y_pred.tocsr() if sp.issparse(y_pred) else np.asarray(y_pred)
+    if truth.ndim != 2 or pred.ndim != 2 or truth.shape != pred.shape:
+        raise ValueError(
+            "y_true and y_pred must be 2-D [docs × labels] of the same shape; received "
+            f"y_true {tuple(truth.shape)} and y_pred {tuple(pred.shape)}"
+        )
+    n_docs, n_labels = pred.shape
+    if n_docs == 0 or n_labels == 0:
+        raise ValueError(f"expected at least one document and one label; received {pred.shape}")
+    rows = resolve_chunk_size(chunk_size, n_labels)
+    tp, fp, fn = (np.zeros(n_labels, dtype=np.int64) for _ in range(3))
+    for start in range(0, n_docs, rows):
+        stop = min(start + rows, n_docs)
+        block = pred[start:stop]
+        block = block.toarray() if sp.issparse(block) else block
+        _check_predictions(block)
+        counts = label_confusion_counts(truth[start:stop], block, threshold=0.5)
+        tp += counts.tp
+        fp += counts.fp
+        fn += counts.fn
+    return f1_from_counts(tp, fp, fn)
+
+
+# --------------------------------------------------------------------------------------------
+# figure
+# --------------------------------------------------------------------------------------------
+
+ZERO_COUNT_X = 0.5
+"""Where labels with a training count of 0 are drawn on the log axis."""
+
+
+def _bin_means(x: np.ndarray, y: np.ndarray, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Geometric bin centres and mean ``y`` of the non-empty log-spaced bins of ``x`` (> 0)."""
+    keep = ~np.isnan(y)
+    x, y = x[keep], y[keep]
+    if x.size == 0:
+        return np.empty(0), np.empty(0)
+    lo, hi = x.min(), x.max()
+    if lo == hi:
+        return np.array([lo]), np.array([y.mean()])
+    edges = np.geomspace(lo, hi, bins + 1)
+    index = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
+    sums = np.bincount(index, weights=y, minlength=bins)
+    sizes = np.bincount(index, minlength=bins)
+    filled = sizes > 0
+    centres = np.sqrt(edges[:-1] * edges[1:])
+    return centres[filled], sums[filled] / sizes[filled]
+
+
+def plot_f1_against_count(
+    counts: np.ndarray | Sequence[float],
+    f1_by_run: Mapping[str, np.ndarray],
+    *,
+    title: str = "",
+    bins: int = 8,
+) -> Figure:
+    """Per-label F1 against the label's training count (log x axis), one colour per run.
+
+    Each run is a scatter of its labels plus a line through the mean F1 within ``bins``
+    log-spaced count bins (empty bins skipped). Labels with count 0 are drawn at x = 0.5.
+    """
+    x = np.asarray(counts, dtype=np.float64)
+    if x.ndim != 1 or x.size == 0:
+        raise ValueError(f"counts must be a non-empty 1-D array; received shape {x.shape}")
+    if not np.isfinite(x).all() or (x < 0).any():
+        raise ValueError("counts must be finite and non-negative (training examples per label)")
+    if not f1_by_run:
+        raise ValueError("f1_by_run is empty: give at least one run")
+    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
+        raise ValueError(f"bins must be a positive integer; received {bins!r}")
+    f1s = {}
+    for name, values in f1_by_run.items():
+        f1 = np.asarray(values, dtype=np.float64)
+        if f1.shape != x.shape:
+            raise ValueError(
+                f"f1_by_run[{name!r}] has shape {f1.shape}, but counts has length {x.size}: "
+                "one F1 per label is expected"
+            )
+        f1s[str(name)] = f1
+    x = np.where(x > 0, x, ZERO_COUNT_X)
+
+    figure = Figure(figsize=(7.0, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    for name, f1 in f1s.items():
+        points = axes.scatter(x, f1, s=12, alpha=0.35, linewidths=0, label=name)
+        colour = points.get_facecolor()[0]
+        centres, means = _bin_means(x, f1, int(bins))
+        axes.plot(
+            centres, means, marker="o", linewidth=2.0, color=colour[:3], label=f"{name} (bin mean)"
+        )
+    axes.set_xscale("log")
+    axes.set_xlabel(f"training examples per label (log scale; count 0 drawn at {ZERO_COUNT_X})")
+    axes.set_ylabel("per-label F1")
+    axes.set_ylim(-0.03, 1.03)
+    axes.set_title(title)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize="small")
+    return figure
