@@ -346,3 +346,18 @@ def test_comparison_does_not_import_kedro_or_mlflow() -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
     assert not imported & {"kedro", "mlflow"}
+
+
+def test_per_label_report_rows_follow_the_label_index():
+    from longtail_mltc.evaluation.comparison import per_label_report
+
+    y = np.array([[1, 0, 0], [1, 1, 0], [0, 0, 0]])
+    pred = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1]])
+    table = per_label_report(y, pred, ["a", "b", "c"], [50, 7, 0])
+    # a: TP 1, FN 1 → 2/3; b: TP 1, FP 1 → 2/3; c: FP 1, no positives → 0
+    assert table["label"].tolist() == ["a", "b", "c"]
+    assert table["train_count"].tolist() == [50, 7, 0]
+    assert table["test_support"].tolist() == [2, 1, 0]
+    np.testing.assert_allclose(table["f1"], [2 / 3, 2 / 3, 0.0])
+    with pytest.raises(ValueError, match="one of each per label"):
+        per_label_report(y, pred, ["a", "b"], [50, 7, 0])

@@ -70,6 +70,24 @@ def test_hscnn_twice_same_metrics_all_outputs_rewritten_and_tracked(project):
     assert {"model/model.safetensors", "model/label_index.json"} <= artifacts
     predictions = {a.path for a in client.list_artifacts(run.info.run_id, "predictions")}
     assert "predictions/test_predictions.csv" in predictions
+    # documents with one label vs several (METHODS §3.1), and the per-label F1 artifact whose
+    # mean is the macro-F1 over all labels (a label without test positives counts 0 in both)
+    assert {"test/labels_1/micro_f1", "test/labels_2plus/macro_f1"} <= set(run.data.metrics)
+    (hscnn_run,) = mlflow.search_runs(
+        experiment_names=["longtail_mltc"],
+        filter_string="tags.mlflow.runName = 'reuters/hscnn/hscnn/bce'",
+        output_format="list",
+        max_results=1,
+    )
+    for tracked in (run, hscnn_run):
+        path = mlflow.artifacts.download_artifacts(
+            run_id=tracked.info.run_id, artifact_path="analysis/per_label_f1.csv"
+        )
+        per_label = pd.read_csv(path)
+        assert per_label["label"].tolist() == json.loads(
+            (project / "data/04_feature/reuters/label_index.json").read_text()
+        )
+        assert per_label["f1"].mean() == pytest.approx(tracked.data.metrics["test/all/macro_f1"])
 
     # The saved best weights are a plain safetensors state_dict of the classifier.
     state = load_file(str(project / "data/06_models/reuters/single/model.safetensors"))

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from .metrics import LabelMatrix, f1_from_counts, label_confusion_counts, resolve_chunk_size
 
 __all__ = [
+    "per_label_report",
     "best_mask",
     "comparison_table",
     "per_label_f1",
@@ -338,3 +339,25 @@ def plot_f1_against_count(
     axes.grid(alpha=0.3, which="both")
     axes.legend(fontsize="small")
     return figure
+
+
+def per_label_report(
+    y_true: LabelMatrix,
+    y_pred: LabelMatrix,
+    label_names: Sequence[str],
+    train_counts: np.ndarray | Sequence[int],
+) -> pd.DataFrame:
+    """One row per label: ``label``, ``train_count``, ``test_support`` (documents carrying it)
+    and ``f1`` (:func:`per_label_f1`), in label-index order: what
+    :func:`plot_f1_against_count` draws for a run."""
+    f1 = per_label_f1(y_true, y_pred)
+    counts = np.asarray(train_counts)
+    if counts.shape != f1.shape or len(label_names) != f1.size:
+        raise ValueError(
+            f"{f1.size} labels in the matrices, {len(label_names)} names and "
+            f"{counts.size} training counts: expected one of each per label"
+        )
+    support = np.asarray((y_true != 0).sum(axis=0)).ravel().astype(np.int64)
+    return pd.DataFrame(
+        {"label": list(label_names), "train_count": counts, "test_support": support, "f1": f1}
+    )

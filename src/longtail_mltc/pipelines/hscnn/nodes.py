@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
+from longtail_mltc.evaluation.merge import hybrid_merge
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import HybridSiameseNetwork, build_classifier
 from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
@@ -289,8 +291,40 @@ def evaluate_hscnn_variant(
             "num_labels": len(label_index),
         }
         tracking.log_model(run_id, hscnn_model_state, config, label_index)
+        _log_per_label_f1(
+            run_id,
+            hscnn_predictions,
+            corpus_split,
+            label_index,
+            label_statistics,
+            n_phi=int(hscnn["training"]["n_phi"]),
+            head_threshold=metrics["head_threshold"],
+        )
     tracking.end_configuration_run(run_id)
     return metrics
+
+
+def _log_per_label_f1(
+    run_id: str,
+    predictions: Mapping[str, np.ndarray],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: Mapping[str, Any],
+    n_phi: int,
+    head_threshold: float,
+) -> None:
+    """``analysis/per_label_f1.csv`` of the merged test decisions (the reporting plots)."""
+    counts = LabelStatistics.from_dict(dict(label_statistics)).counts
+    _, decisions, _ = hybrid_merge(
+        predictions["test_single_probs"],
+        predictions["test_siamese_scores"],
+        counts,
+        n_phi,
+        single_threshold=head_threshold,
+    )
+    y_test = split_label_matrices(corpus_split, label_index, ("test",))["test"]
+    table = per_label_report(y_test, decisions, label_index, counts)
+    tracking.log_artifacts(run_id, {"per_label_f1.csv": table.to_csv(index=False)}, "analysis")
 
 
 def evaluate_single_variant(

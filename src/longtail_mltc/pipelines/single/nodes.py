@@ -17,6 +17,7 @@ from longtail_mltc.evaluation.analysis import (
     document_groups,
     evaluate_by_document_group,
 )
+from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
 from longtail_mltc.labels import LabelStatistics
@@ -213,7 +214,17 @@ def _evaluate_and_log(
         label_index,
         top=int(settings.get("confused_pairs_top", DEFAULT_CONFUSED_PAIRS)),
     )
-    tracking.log_artifacts(run_id, {"confused_pairs.csv": pairs.to_csv(index=False)}, "analysis")
+    per_label = per_label_report(
+        y["test"], scores["test_scores"] >= threshold, label_index, stats.counts
+    )
+    tracking.log_artifacts(
+        run_id,
+        {
+            "confused_pairs.csv": pairs.to_csv(index=False),
+            "per_label_f1.csv": per_label.to_csv(index=False),
+        },
+        "analysis",
+    )
     return metrics
 
 
