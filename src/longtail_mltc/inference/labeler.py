@@ -1,0 +1,392 @@
+"""Label raw text with a trained single network, exactly as the training pipeline reads it.
+
+A :class:`TextLabeler` holds a trained classifier, the preprocessing the features pipeline
+applied (tokenizer, vocabulary, maximum length, or a pretrained tokenizer for the transformer
+encoder), the label index and the validation-chosen global threshold. Texts go through the same
+functions as training (:func:`~longtail_mltc.text.tokenize_texts` and
+:func:`~longtail_mltc.text.encode`, or :func:`~longtail_mltc.text.encode_with_pretrained_tokenizer`)
+and the same scoring loop (:func:`~longtail_mltc.training.trainer.predict_scores`), so a
+document scores the same here as in the pipeline's prediction node.
+
+On disk (:meth:`TextLabeler.save_directory` / :meth:`TextLabeler.from_directory`) a labeler is
+the files the tracking layer logs under ``model/`` (``model.safetensors``, ``model_config.json``,
+``label_index.json``) plus ``preprocessing.json`` and, for word-level tokenizers,
+``vocabulary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from longtail_mltc.models.registry import build_classifier
+from longtail_mltc.text.subword import encode_with_pretrained_tokenizer
+from longtail_mltc.text.tokenize import TOKENIZERS, tokenize_texts
+from longtail_mltc.text.vocab import Vocabulary, encode
+from longtail_mltc.training.data import EncodedSplit
+from longtail_mltc.training.trainer import predict_scores
+
+__all__ = ["InvalidInput", "Preprocessing", "TextLabeler"]
+
+PRETRAINED = "pretrained"
+TRANSFORMER = "transformer"
+MODEL_FILE = "model.safetensors"
+CONFIG_FILE = "model_config.json"
+LABELS_FILE = "label_index.json"
+PREPROCESSING_FILE = "preprocessing.json"
+VOCABULARY_FILE = "vocabulary.json"
+_CONFIG_KEYS = ("encoder", "encoder_params", "num_labels", "threshold")
+
+
+class InvalidInput(ValueError):
+    """A prediction request that cannot be labelled (the message names the record)."""
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How documents became token ids in training.
+
+    ``tokenizer``: ``english``, ``whitespace`` or ``jieba`` (word tokens looked up in the
+    training vocabulary, ``max_length`` kept), or ``pretrained`` (the transformer's own
+    tokenizer from ``model_dir``, ``None`` = the default MiniLM, at most ``max_length`` ids).
+    """
+
+    tokenizer: str
+    max_length: int
+    model_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        known = (*TOKENIZERS, PRETRAINED)
+        if self.tokenizer not in known:
+            raise ValueError(f"unknown tokenizer {self.tokenizer!r}; known: {', '.join(known)}")
+        if isinstance(self.max_length, bool) or not isinstance(self.max_length, int):
+            raise TypeError(f"max_length must be an int, got {self.max_length!r}")
+        if self.max_length < 1:
+            raise ValueError(f"max_length must be >= 1, got {self.max_length}")
+        if self.model_dir is not None:
+            if self.tokenizer != PRETRAINED:
+                raise ValueError(
+                    f"model_dir is only used by the {PRETRAINED!r} tokenizer, "
+                    f"not {self.tokenizer!r}"
+                )
+            object.__setattr__(self, "model_dir", str(self.model_dir))
+
+    @property
+    def needs_vocabulary(self) -> bool:
+        """True for word-level tokenizers (ids come from the training vocabulary)."""
+        return self.tokenizer != PRETRAINED
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
+        """Inverse of :meth:`to_dict`; unknown keys are an error."""
+        unknown = set(data) - {"tokenizer", "max_length", "model_dir"}
+        if unknown:
+            raise ValueError(f"unknown preprocessing keys: {sorted(unknown)}")
+        return cls(str(data["tokenizer"]), int(data["max_length"]), data.get("model_dir"))
+
+    @classmethod
+    def from_params(cls, features: Mapping[str, Any], single: Mapping[str, Any]) -> Preprocessing:
+        """The preprocessing training used for ``features`` and the model params ``single``:
+        a transformer encoder reads its own tokenizer (``encoder_params.model_dir`` and
+        ``max_length``, as the balanced-losses pipeline encodes it), any other encoder the
+        features pipeline's ``tokenizer`` and ``max_length``."""
+        if single["encoder"] == TRANSFORMER:
+            params = single.get("encoder_params") or {}
+            return cls(PRETRAINED, int(params["max_length"]), params.get("model_dir"))
+        return cls(str(features["tokenizer"]), int(features["max_length"]))
+
+
+class TextLabeler:
+    """Raw texts → label scores and predicted labels with a trained classifier.
+
+    ``model`` maps token ids ``[B, T]`` to ``len(label_index)`` logits; ``threshold`` is the
+    global decision threshold (a label is predicted when its sigmoid score is ``>=`` it).
+    ``vocabulary`` is required unless ``preprocessing.tokenizer`` is ``pretrained``.
+    ``model_config`` (``encoder`` and ``encoder_params``) is what :meth:`save_directory` needs
+    to rebuild the network; :meth:`from_directory` fills it in.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        preprocessing: Preprocessing,
+        label_index: list[str],
+        threshold: float,
+        vocabulary: Vocabulary | None = None,
+        max_chars: int = 100_000,
+        batch_size: int = 64,
+        *,
+        model_config: Mapping[str, Any] | None = None,
+    ) -> None:
+        if preprocessing.needs_vocabulary and vocabulary is None:
+            raise ValueError(f"tokenizer {preprocessing.tokenizer!r} needs the training vocabulary")
+        if not label_index:
+            raise ValueError("label_index is empty")
+        head = getattr(model, "head", None)
+        if isinstance(head, nn.Linear) and head.out_features != len(label_index):
+            raise ValueError(
+                f"the model has {head.out_features} outputs but label_index names "
+                f"{len(label_index)} labels"
+            )
+        rows = _embedding_rows(model.state_dict())
+        if vocabulary is not None and rows and rows != len(vocabulary):
+            raise ValueError(
+                f"the model's embedding has {rows} rows but the vocabulary {len(vocabulary)} tokens"
+            )
+        threshold = float(threshold)
+        if not math.isfinite(threshold):
+            raise ValueError(f"threshold must be finite, got {threshold}")
+        if max_chars < 1 or batch_size < 1:
+            raise ValueError(
+                f"max_chars and batch_size must be >= 1, got {max_chars} and {batch_size}"
+            )
+        self.model = model.eval()
+        self.preprocessing = preprocessing
+        self.label_index = [str(name) for name in label_index]
+        self.threshold = threshold
+        self.vocabulary = vocabulary if preprocessing.needs_vocabulary else None
+        self.max_chars = int(max_chars)
+        self.batch_size = int(batch_size)
+        self.model_config = None if model_config is None else dict(model_config)
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_index)
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def validate(self, texts: Any) -> list[str]:
+        """The texts as a list of ``str``; :class:`InvalidInput` for anything else.
+
+        Accepts a list, tuple, 1-D numpy array or pandas Series of non-blank strings of at most
+        ``max_chars`` characters each; not a bare string, not an empty collection.
+        """
+        if isinstance(texts, str | bytes):
+            raise InvalidInput(
+                f"expected a list of strings, got a single {type(texts).__name__}: "
+                "wrap one text in a list"
+            )
+        if isinstance(texts, np.ndarray):
+            if texts.ndim != 1:
+                raise InvalidInput(f"expected a 1-D array of strings, got shape {texts.shape}")
+            items = texts.tolist()
+        elif isinstance(texts, pd.Series):
+            items = texts.tolist()
+        elif isinstance(texts, list | tuple):
+            items = list(texts)
+        else:
+            raise InvalidInput(f"expected a list of strings, got {type(texts).__name__}")
+        if not items:
+            raise InvalidInput("expected at least one text, got an empty list")
+        out: list[str] = []
+        for i, text in enumerate(items):
+            if not isinstance(text, str):
+                raise InvalidInput(f"record {i}: expected a string, got {type(text).__name__}")
+            if not text.strip():
+                raise InvalidInput(f"record {i}: empty text")
+            if len(text) > self.max_chars:
+                raise InvalidInput(
+                    f"record {i}: text has {len(text)} characters, more than the limit of "
+                    f"{self.max_chars}"
+                )
+            out.append(str(text))
+        return out
+
+    def encode(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(token_ids [N, T], lengths [N])`` exactly as the training pipeline encodes texts.
+
+        A text without known tokens encodes to ``<unk>`` ids, one without any token (e.g. only
+        punctuation) to length 0: the scoring loop still gives the model one (padding)
+        position, which every encoder reads as an empty document, as in training.
+        """
+        texts = self.validate(texts)
+        prep = self.preprocessing
+        if prep.tokenizer == PRETRAINED:
+            return encode_with_pretrained_tokenizer(texts, prep.model_dir, prep.max_length)
+        assert self.vocabulary is not None  # checked in __init__
+        return encode(tokenize_texts(texts, prep.tokenizer), self.vocabulary, prep.max_length)
+
+    def scores(self, texts: Any) -> np.ndarray:
+        """Sigmoid scores ``[N, C]`` (float32), model in eval mode, batched, without autograd."""
+        ids, lengths = self.encode(texts)
+        empty = sp.csr_matrix((len(lengths), self.num_labels), dtype=np.float32)
+        scores, _ = predict_scores(self.model, EncodedSplit(ids, lengths, empty), self.batch_size)
+        return scores
+
+    def predict(self, texts: Any, top_k: int = 5) -> list[dict[str, Any]]:
+        """Per text: ``labels`` (score >= threshold, by descending score), their ``scores`` and
+        ``top_k`` ``[[name, score], ...]`` of the ``min(top_k, C)`` best labels (plain Python
+        types, JSON-serialisable; ties keep label-index order)."""
+        if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
+            raise InvalidInput(f"top_k must be a positive integer, got {top_k!r}")
+        scores = self.scores(texts)
+        order = np.argsort(-scores, axis=1, kind="stable")
+        k = min(int(top_k), self.num_labels)
+        out: list[dict[str, Any]] = []
+        for row, ranked in zip(scores, order, strict=True):
+            chosen = [int(j) for j in ranked if row[j] >= self.threshold]
+            out.append(
+                {
+                    "labels": [self.label_index[j] for j in chosen],
+                    "scores": [float(row[j]) for j in chosen],
+                    "top_k": [[self.label_index[int(j)], float(row[j])] for j in ranked[:k]],
+                }
+            )
+        return out
+
+    # --- files ------------------------------------------------------------------------------
+
+    def save_directory(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the labeler's files into the directory ``path`` (see the module docstring).
+
+        Written into a temporary sibling directory and renamed into place, so ``path`` never
+        holds a partial labeler. An existing non-empty ``path`` is replaced only with
+        ``overwrite=True``. Needs ``model_config`` (encoder name and parameters).
+        """
+        from safetensors.torch import save_file
+
+        if self.model_config is None or not {"encoder", "encoder_params"} <= set(self.model_config):
+            raise ValueError(
+                "save_directory needs model_config with 'encoder' and 'encoder_params' "
+                "(give it to TextLabeler or load with from_directory)"
+            )
+        target = Path(path)
+        if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
+            raise FileExistsError(f"{target} exists and is not empty (use overwrite=True)")
+        config = {
+            "encoder": self.model_config["encoder"],
+            "encoder_params": dict(self.model_config["encoder_params"]),
+            "num_labels": self.num_labels,
+            "threshold": self.threshold,
+        }
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        try:
+            save_file(state, str(tmp / MODEL_FILE))
+            _write_json(tmp / CONFIG_FILE, config)
+            _write_json(tmp / LABELS_FILE, self.label_index)
+            _write_json(tmp / PREPROCESSING_FILE, self.preprocessing.to_dict())
+            if self.vocabulary is not None:
+                _write_json(tmp / VOCABULARY_FILE, self.vocabulary.to_dict())
+            _replace_directory(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return target
+
+    @classmethod
+    def from_directory(
+        cls,
+        path: str | Path,
+        *,
+        device: str | torch.device = "cpu",
+        max_chars: int = 100_000,
+        batch_size: int = 64,
+    ) -> TextLabeler:
+        """Rebuild a labeler from the files :meth:`save_directory` writes.
+
+        The classifier is built as the pipeline builds it (``build_classifier(encoder,
+        num_labels, vocab_size=<embedding rows or 0>, **encoder_params)``) and loaded strictly.
+        A missing file raises :class:`FileNotFoundError` naming it.
+        """
+        from safetensors.torch import load_file
+
+        root = Path(path)
+        if not root.is_dir():
+            raise FileNotFoundError(f"labeler directory {str(root)!r} does not exist")
+        preprocessing = Preprocessing.from_dict(_read_json(root, PREPROCESSING_FILE))
+        config = _read_json(root, CONFIG_FILE)
+        missing = [key for key in _CONFIG_KEYS if key not in config]
+        if missing:
+            raise ValueError(f"{root / CONFIG_FILE} lacks {missing}")
+        label_index = _read_json(root, LABELS_FILE)
+        num_labels = int(config["num_labels"])
+        if len(label_index) != num_labels:
+            raise ValueError(
+                f"{root / LABELS_FILE} names {len(label_index)} labels but {CONFIG_FILE} says "
+                f"num_labels = {num_labels}"
+            )
+        vocabulary = None
+        if preprocessing.needs_vocabulary:
+            vocabulary = Vocabulary.from_dict(_read_json(root, VOCABULARY_FILE))
+        state = load_file(str(_require(root, MODEL_FILE)), device="cpu")
+        model = build_classifier(
+            config["encoder"],
+            num_labels,
+            vocab_size=_embedding_rows(state),
+            **config["encoder_params"],
+        )
+        model.load_state_dict(state, strict=True)
+        model.to(device)
+        return cls(
+            model,
+            preprocessing,
+            label_index,
+            float(config["threshold"]),
+            vocabulary,
+            max_chars=max_chars,
+            batch_size=batch_size,
+            model_config={"encoder": config["encoder"], "encoder_params": config["encoder_params"]},
+        )
+
+
+def _embedding_rows(state: Mapping[str, Any]) -> int:
+    """Rows of the word embedding (0 for an encoder with its own, e.g. a transformer)."""
+    weight = state.get("encoder.embedding.weight")
+    return 0 if weight is None else int(weight.shape[0])
+
+
+def _require(root: Path, name: str) -> Path:
+    file = root / name
+    if not file.is_file():
+        raise FileNotFoundError(f"labeler directory {str(root)!r} has no {name} ({file})")
+    return file
+
+
+def _read_json(root: Path, name: str) -> Any:
+    with _require(root, name).open(encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def _write_json(file: Path, data: Any) -> None:
+    file.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _replace_directory(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; an existing ``target`` is moved aside first, then removed."""
+    if not target.exists():
+        os.replace(tmp, target)
+        return
+    if target.is_dir() and not any(target.iterdir()):
+        target.rmdir()
+        os.replace(tmp, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+    old.rmdir()
+    os.replace(target, old)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.replace(old, target)  # put the previous labeler back
+        raise
+    if old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
