@@ -39,9 +39,9 @@ def _kedro(project: Path, env: dict[str, str], *args: str) -> None:
 
 @pytest.fixture(scope="module")
 def served_viz(tmp_path_factory, reuters_mirror):
-    """Run the HSCNN chain, the N_φ sweep and the balanced-loss study on the Kim CNN backbone
-    (ci sizes), build the site with dataset previews once and serve it; stop the server (by
-    PID) afterwards."""
+    """Run the HSCNN chain, the N_φ sweep, the balanced-loss study on the Kim CNN backbone
+    (ci sizes) and the reporting pipeline over those runs; build the site with dataset previews
+    once and serve it; stop the server (by PID) afterwards."""
     project = copy_project(tmp_path_factory.mktemp("viz") / "project")
     env = {
         **os.environ,
@@ -54,6 +54,7 @@ def served_viz(tmp_path_factory, reuters_mirror):
     _kedro(
         project, env, "run", "--pipeline=balanced_losses", "--env=ci", "--params=backbone=kim_cnn"
     )
+    _kedro(project, env, "run", "--pipeline=reporting", "--env=ci")
     _kedro(project, env, "viz", "build", "--include-previews")
     assert (project / "build" / "index.html").is_file()
     port = _free_port()
@@ -152,6 +153,25 @@ def test_viz_previews_the_balanced_loss_table_and_its_bar_chart(served_viz):
             assert expected in text
 
         panel = _open_node(page, "loss_plot")
+        image = panel.locator("img").first
+        image.wait_for(timeout=10_000)
+        assert image.get_attribute("src").startswith("data:image/png;base64,")
+        assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 300
+
+
+def test_viz_previews_the_reporting_table_and_the_per_label_plot(served_viz):
+    """The reporting pipeline's comparison table (rows = tracked configurations) and its
+    per-label F1 figure are previewed in the reporting pipeline's view."""
+    with _browser_page() as page:
+        page.goto(f"{served_viz}?pid=reporting", wait_until="networkidle")
+        panel = _open_node(page, "comparison_table")
+        table = panel.locator("table").first
+        table.wait_for(timeout=10_000)
+        text = table.inner_text()
+        for expected in ("reuters/single/single/bce", "reuters/hscnn/hscnn/bce", "best_in"):
+            assert expected in text
+
+        panel = _open_node(page, "per_label_plot")
         image = panel.locator("img").first
         image.wait_for(timeout=10_000)
         assert image.get_attribute("src").startswith("data:image/png;base64,")

@@ -1,0 +1,106 @@
+"""The reporting pipeline reads real tracked runs (the HSCNN chain and the N_φ sweep on
+Reuters-21578 at `--env ci` sizes) and writes the comparison table in three formats and the
+plots, all consistent with the tracking store."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+from kedro_project import reset_mlflow_process_state, run_pipeline
+
+pytestmark = pytest.mark.slow
+
+REPORTS = Path("data/08_reporting/reuters/reporting")
+COMPARED = ("reuters/hscnn/hscnn/bce", "reuters/single/single/bce")
+
+
+class _Cells(HTMLParser):
+    """Text of every <td>, and how many carry class="best"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self.best = 0
+        self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "td":
+            self._in_cell = True
+            self.cells.append("")
+            self.best += ("class", "best") in attrs
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._in_cell = False
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self.cells[-1] += data
+
+
+def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path):
+    # a rerun of hscnn: the table keeps each configuration's newest run
+    for pipeline in ("hscnn", "hscnn_n_phi", "hscnn", "reporting"):
+        run_pipeline(project, pipeline)
+        reset_mlflow_process_state()  # one process, several sessions: as separate `kedro run`s
+
+    table = pd.read_csv(project / REPORTS / "comparison.csv").set_index("configuration")
+    assert tuple(table.index) == COMPARED
+    metric_columns = [c for c in table.columns if c.startswith("test/")]
+    assert metric_columns[:2] == ["test/all/micro_f1", "test/all/macro_f1"]
+    for name in COMPARED:
+        runs = mlflow.search_runs(
+            experiment_names=["longtail_mltc"],
+            filter_string=f"tags.mlflow.runName = '{name}'",
+            order_by=["attributes.start_time DESC"],
+            output_format="list",
+        )
+        assert len(runs) == 2  # hscnn ran twice
+        newest = runs[0]
+        for column in metric_columns:
+            if column in newest.data.metrics:
+                assert table.loc[name, column] == pytest.approx(newest.data.metrics[column])
+        # best_in lists exactly the columns where this row holds the column's maximum
+        best = {c for c in metric_columns if table.loc[name, c] == table[c].max()}
+        listed = table.loc[name, "best_in"]
+        assert (set(listed.split(";")) if isinstance(listed, str) else set()) == best
+
+    markdown = (project / REPORTS / "comparison.md").read_text()
+    n_best = sum(table.loc[n, c] == table[c].max() for n in COMPARED for c in metric_columns)
+    assert markdown.count("**") == 2 * n_best
+    parser = _Cells()
+    parser.feed((project / REPORTS / "comparison.html").read_text())
+    assert parser.best == n_best
+    assert set(COMPARED) <= set(parser.cells)
+
+    for figure in ("groups.png", "sweeps.png", "per_label_f1.png"):
+        assert (project / REPORTS / figure).stat().st_size > 10_000
+    # the N_φ panel found the tracked sweep table (no "no tracked sweep" placeholder there)
+    n_phi = mlflow.search_runs(
+        experiment_names=["longtail_mltc"], filter_string="tags.mlflow.runName = 'hscnn_n_phi'"
+    )
+    assert len(n_phi) == 1
+    from longtail_mltc.pipelines.reporting.nodes import _n_phi_table
+
+    table_n_phi = _n_phi_table("reuters", "longtail_mltc")
+    assert table_n_phi is not None and table_n_phi["n_phi"].is_monotonic_increasing
+    # the comparison is also an artifact of the reporting session run
+    (session,) = mlflow.search_runs(
+        experiment_names=["longtail_mltc"],
+        filter_string="tags.mlflow.runName = 'reporting'",
+        output_format="list",
+    )
+    client = mlflow.MlflowClient()
+    artifacts = {a.path for a in client.list_artifacts(session.info.run_id, "reporting")}
+    expected = ("comparison.csv", "comparison.md", "comparison.html", "per_label_f1.png")
+    assert {f"reporting/{name}" for name in expected} <= artifacts
+
+
+def test_reporting_without_matching_runs_names_the_filter(project: Path):
+    # a fresh tracking store: nothing tracked at all
+    with pytest.raises(Exception, match="no (finished runs match|MLflow experiment)"):
+        run_pipeline(project, "reporting", params={"corpus": "delicious"})
