@@ -151,6 +151,17 @@ def log_model(
     )
 
 
+def log_predictor(run_id: str, labeler: Any) -> None:
+    """``predictor/``: the configuration as an MLflow pyfunc model that labels raw text
+    (:func:`longtail_mltc.serving.save_predictor`); serve it with
+    ``mlflow models serve -m runs:/<run id>/predictor --env-manager local``."""
+    from longtail_mltc.serving import PREDICTOR_PATH, save_predictor
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = save_predictor(labeler, Path(tmp) / PREDICTOR_PATH)
+        MlflowClient().log_artifacts(run_id, str(path), PREDICTOR_PATH)
+
+
 def end_configuration_run(run_id: str, status: str = "FINISHED") -> None:
     MlflowClient().set_terminated(run_id, status)
     _open_runs.discard(run_id)

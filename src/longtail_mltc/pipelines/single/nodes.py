@@ -20,8 +20,10 @@ from longtail_mltc.evaluation.analysis import (
 from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
+from longtail_mltc.inference import Preprocessing, TextLabeler
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import build_classifier, init_head_bias_from_priors
+from longtail_mltc.text import Vocabulary
 from longtail_mltc.training import (
     MetricLogger,
     TrainConfig,
@@ -137,8 +139,11 @@ def evaluate_single_network(
     label_index: list[str],
     label_statistics: dict[str, Any],
     single: dict[str, Any],
+    vocabulary: dict[str, Any],
+    features: dict[str, Any],
 ) -> dict[str, float]:
-    """Global threshold from validation micro-F1, applied to test; metrics per label group."""
+    """Global threshold from validation micro-F1, applied to test; metrics per label group;
+    the run's raw-text predictor (``predictor/``, an MLflow pyfunc model)."""
     run_id = single_training_summary["mlflow_run_id"]
     with tracking.failed_on_error(run_id):
         metrics = _evaluate_and_log(
@@ -150,8 +155,36 @@ def evaluate_single_network(
             single,
             run_id,
         )
+        labeler = build_labeler(
+            single_model_state, label_index, metrics["threshold"], single, vocabulary, features
+        )
+        tracking.log_predictor(run_id, labeler)
     tracking.end_configuration_run(run_id)
     return metrics
+
+
+def build_labeler(
+    model_state: dict[str, torch.Tensor],
+    label_index: list[str],
+    threshold: float,
+    single: Mapping[str, Any],
+    vocabulary: Mapping[str, Any],
+    features: Mapping[str, Any],
+) -> TextLabeler:
+    """The trained network with the preprocessing training used, as a raw-text labeler."""
+    model = _build_model(single, vocab_size_of(model_state), len(label_index), None)
+    model.load_state_dict(model_state)
+    preprocessing = Preprocessing.from_params(features, single)
+    return TextLabeler(
+        model,
+        preprocessing,
+        label_index,
+        threshold,
+        vocabulary=Vocabulary.from_dict(dict(vocabulary))
+        if preprocessing.needs_vocabulary
+        else None,
+        model_config={"encoder": single["encoder"], "encoder_params": single["encoder_params"]},
+    )
 
 
 def _evaluate_and_log(

@@ -88,6 +88,8 @@ def single_network_nodes(
                 "label_index",
                 "label_statistics",
                 params,
+                "vocabulary",
+                "params:features",
             ],
             outputs=f"{prefix}single_metrics",
             name="evaluate_single_network",
