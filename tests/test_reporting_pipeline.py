@@ -42,7 +42,7 @@ class _Cells(HTMLParser):
             self.cells[-1] += data
 
 
-def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path):
+def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path, monkeypatch):
     # a rerun of hscnn: the table keeps each configuration's newest run
     for pipeline in ("hscnn", "hscnn_n_phi", "hscnn", "reporting"):
         run_pipeline(project, pipeline)
@@ -98,6 +98,36 @@ def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path):
     artifacts = {a.path for a in client.list_artifacts(session.info.run_id, "reporting")}
     expected = ("comparison.csv", "comparison.md", "comparison.html", "per_label_f1.png")
     assert {f"reporting/{name}" for name in expected} <= artifacts
+
+    # the notebook reproduces the table and the plots from the same tracked runs
+    output = project / "notebook_output"
+    monkeypatch.setenv("LONGTAIL_MLTC_NOTEBOOK_OUTPUT", str(output))
+    notebook = _execute_notebook(project)
+    texts = "".join(
+        str(out.get("data", {}).get("text/markdown", "")) + str(out.get("text", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for out in cell.outputs
+    )  # fmt: skip
+    assert all(name in texts for name in COMPARED)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(output / "comparison.csv"),
+        pd.read_csv(project / REPORTS / "comparison.csv").drop(columns="best_in"),
+    )
+    for figure in ("groups.png", "sweeps.png", "per_label_f1.png"):
+        assert (output / figure).stat().st_size > 10_000
+
+
+def _execute_notebook(project: Path):
+    """Run notebooks/compare_runs.ipynb top to bottom in a fresh kernel from the project root."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = Path(__file__).resolve().parents[1] / "notebooks" / "compare_runs.ipynb"
+    notebook = nbformat.read(source, as_version=4)
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(project)}}
+    )
+    client.execute()  # raises CellExecutionError naming the cell on any error
+    return notebook
 
 
 def test_reporting_without_matching_runs_names_the_filter(project: Path):
