@@ -51,9 +51,10 @@ def served_viz(tmp_path_factory, reuters_mirror):
     }
     _kedro(project, env, "run", "--pipeline=hscnn", "--env=ci")
     _kedro(project, env, "run", "--pipeline=hscnn_n_phi", "--env=ci")
-    _kedro(
-        project, env, "run", "--pipeline=balanced_losses", "--env=ci", "--params=backbone=kim_cnn"
-    )
+    # the backbone as a global (conf/local), so that `kedro viz build`, which takes no
+    # --params, resolves the study's kim_cnn paths for its previews
+    (project / "conf" / "local" / "globals.yml").write_text("backbone: kim_cnn\n")
+    _kedro(project, env, "run", "--pipeline=balanced_losses", "--env=ci")
     _kedro(project, env, "run", "--pipeline=reporting", "--env=ci")
     _kedro(project, env, "viz", "build", "--include-previews")
     assert (project / "build" / "index.html").is_file()
@@ -144,7 +145,9 @@ def test_viz_previews_the_balanced_loss_table_and_its_bar_chart(served_viz):
     """The study's loss table is previewed as a table (one row per loss) and its bar chart per
     group as an image, in the balanced_losses pipeline's view."""
     with _browser_page() as page:
-        page.goto(f"{served_viz}?pid=balanced_losses", wait_until="networkidle")
+        # the study's nodes live in the namespace balanced_losses, collapsed by default
+        url = f"{served_viz}?pid=balanced_losses&expandAllPipelines=true"
+        page.goto(url, wait_until="networkidle")
         panel = _open_node(page, "loss_table")
         table = panel.locator("table").first
         table.wait_for(timeout=10_000)

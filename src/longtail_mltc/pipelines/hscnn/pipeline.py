@@ -194,6 +194,7 @@ def create_n_phi_pipeline() -> Pipeline:
                     "label_statistics",
                     "params:hscnn",
                     "params:hscnn_sweeps.n_phi",
+                    "params:corpus",  # in the figure's title, and a param of the tracked run
                 ],
                 outputs=["hscnn_n_phi_table", "hscnn_n_phi_plot"],
                 name="sweep_n_phi",

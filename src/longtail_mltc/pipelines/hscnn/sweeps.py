@@ -67,8 +67,12 @@ def sweep_n_phi(
     label_statistics: dict[str, Any],
     hscnn: dict[str, Any],
     n_phi_values: list[int],
+    corpus: str = "",
 ) -> tuple[pd.DataFrame, Figure]:
-    """Test metrics of the merged HSCNN for each N_φ, beside the single network alone."""
+    """Test metrics of the merged HSCNN for each N_φ, beside the single network alone.
+
+    ``corpus`` titles the figure; as a node input it is also a parameter of the tracked run,
+    which is how the reporting pipeline finds this corpus's sweep."""
     ks = hscnn["evaluation"]["ks"]
     args = (split_label_matrices(corpus_split, label_index), label_statistics)  # built once
     rows = []
@@ -91,7 +95,7 @@ def sweep_n_phi(
         "n_phi",
         PLOTTED,
         baselines={f"{m} (single network)": first[f"single {m}"] for m in PLOTTED},
-        title="HSCNN: test F1 against the head/tail threshold N_φ",
+        title=f"{corpus}{': ' if corpus else ''}HSCNN: test F1 against the N_φ head/tail split",
         x_label="N_φ (labels with fewer training documents go to the Siamese part)",
     )
     return table, figure
