@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -54,5 +55,8 @@ def reset_mlflow_process_state() -> None:
     """MLflow caches the active run and experiment per process; each test has its own store."""
     while mlflow.active_run() is not None:
         mlflow.end_run()
-    mlflow.set_tracking_uri(None)
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(None)  # also unsets MLFLOW_TRACKING_URI: restore the test's store
+    if uri is not None:
+        os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.tracking.fluent._active_experiment_id = None  # no public API unsets it

@@ -51,10 +51,12 @@ def served_viz(tmp_path_factory, reuters_mirror):
     }
     _kedro(project, env, "run", "--pipeline=hscnn", "--env=ci")
     _kedro(project, env, "run", "--pipeline=hscnn_n_phi", "--env=ci")
-    # the backbone as a global (conf/local), so that `kedro viz build`, which takes no
-    # --params, resolves the study's kim_cnn paths for its previews
+    _kedro(
+        project, env, "run", "--pipeline=balanced_losses", "--env=ci", "--params=backbone=kim_cnn"
+    )
+    # `kedro viz build` takes no --params and reads conf/local: the backbone as a global there
+    # makes it resolve the study's kim_cnn paths for the previews
     (project / "conf" / "local" / "globals.yml").write_text("backbone: kim_cnn\n")
-    _kedro(project, env, "run", "--pipeline=balanced_losses", "--env=ci")
     _kedro(project, env, "run", "--pipeline=reporting", "--env=ci")
     _kedro(project, env, "viz", "build", "--include-previews")
     assert (project / "build" / "index.html").is_file()
