@@ -154,7 +154,8 @@ def test_viz_previews_the_balanced_loss_table_and_its_bar_chart(served_viz):
         table = panel.locator("table").first
         table.wait_for(timeout=10_000)
         text = table.inner_text()
-        for expected in ("all/micro_f1", "tail/macro_f1", "labels_2plus/micro_f1", "db_no_focal"):
+        # the panel previews the first rows: the group sizes, then bce, wce, ...
+        for expected in ("all/micro_f1", "tail/macro_f1", "labels_2plus/micro_f1", "bce"):
             assert expected in text
 
         panel = _open_node(page, "loss_plot")
@@ -168,7 +169,8 @@ def test_viz_previews_the_reporting_table_and_the_per_label_plot(served_viz):
     """The reporting pipeline's comparison table (rows = tracked configurations) and its
     per-label F1 figure are previewed in the reporting pipeline's view."""
     with _browser_page() as page:
-        page.goto(f"{served_viz}?pid=reporting", wait_until="networkidle")
+        # the reporting nodes share the namespace reporting, collapsed by default
+        page.goto(f"{served_viz}?pid=reporting&expandAllPipelines=true", wait_until="networkidle")
         panel = _open_node(page, "comparison_table")
         table = panel.locator("table").first
         table.wait_for(timeout=10_000)
