@@ -100,7 +100,9 @@ def _open_node(page, name: str):
     """Click the flowchart node called ``name``; return the metadata panel."""
     node = page.locator(".pipeline-node", has_text=name).first
     node.wait_for(timeout=30_000)
-    node.click()
+    # dispatched to the node itself: kedro-viz's feature-hints card can cover nodes of a
+    # large (expanded) flowchart and would take a pointer click
+    node.dispatch_event("click")
     panel = page.locator(".pipeline-metadata")
     panel.get_by_text(name).first.wait_for(timeout=10_000)
     return panel
