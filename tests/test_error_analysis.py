@@ -16,6 +16,7 @@ from longtail_mltc.evaluation.analysis import (
     confused_label_pairs,
     document_groups,
     evaluate_by_document_group,
+    prediction_table,
 )
 from longtail_mltc.evaluation.metrics import evaluate
 
@@ -268,3 +269,23 @@ def test_confused_label_pairs_match_brute_force(data) -> None:
     # descending count, ties by (true, predicted) index
     keys = [(-c, names.index(t), names.index(q)) for t, q, c in got.iloc[:, :3].values]
     assert keys == sorted(keys)
+
+
+def test_prediction_table_hand_example() -> None:
+    scores = np.array([[0.9, 0.2, 0.6], [0.1, 0.3, 0.3]], dtype=np.float32)
+    decisions = np.array([[True, False, False], [False, True, True]])  # not a threshold rule
+    table = prediction_table(
+        ["d1", "d2"], [["a"], ["b", "c"]], scores, decisions, ["a", "b", "c"], 2
+    )
+    assert table.columns.tolist() == [
+        "doc_id", "true_labels", "predicted_labels", "top2_labels", "top2_scores"
+    ]  # fmt: skip
+    assert table.to_dict("list") == {
+        "doc_id": ["d1", "d2"],
+        "true_labels": ["a", "b;c"],
+        "predicted_labels": ["a", "b;c"],
+        "top2_labels": ["a;c", "b;c"],  # ties keep label order
+        "top2_scores": ["0.9000;0.6000", "0.3000;0.3000"],
+    }
+    with pytest.raises(ValueError, match=r"must both be \(2, 3\)"):
+        prediction_table(["d1", "d2"], [[], []], scores, decisions[:, :2], ["a", "b", "c"])

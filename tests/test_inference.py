@@ -170,6 +170,7 @@ def test_save_and_load_round_trip(labeler, tmp_path):
     ]
     config = json.loads((target / "model_config.json").read_text())
     assert config == {
+        "kind": "single",
         "encoder": "kim_cnn",
         "encoder_params": KIM_PARAMS,
         "num_labels": 4,

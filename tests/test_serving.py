@@ -45,37 +45,65 @@ def _labels(predictions: list[dict]) -> list[set[str]]:
     return [set(p["labels"]) for p in predictions]
 
 
+RUNS = ("reuters/single/single/bce", "reuters/hscnn/hscnn/bce")
+
+
 @pytest.fixture
-def trained(project: Path):
-    """ingestion → features → label_stats → single at ci sizes; the single run."""
-    for pipeline in ("ingestion", "features", "label_stats", "single"):
-        run_pipeline(project, pipeline)
-        reset_mlflow_process_state()
-    (run,) = mlflow.search_runs(
-        experiment_names=["longtail_mltc"],
-        filter_string="tags.mlflow.runName = 'reuters/single/single/bce'",
-        output_format="list",
-    )
-    return run
+def trained(project: Path) -> dict[str, object]:
+    """The hscnn chain (ingestion → … → single → HSCNN) at ci sizes: its single and HSCNN runs."""
+    run_pipeline(project, "hscnn")
+    reset_mlflow_process_state()
+    runs = {}
+    for name in RUNS:
+        (runs[name],) = mlflow.search_runs(
+            experiment_names=["longtail_mltc"],
+            filter_string=f"tags.mlflow.runName = '{name}'",
+            output_format="list",
+        )
+    return runs
 
 
-def test_served_model_predict_pipeline_and_evaluation_agree(project: Path, trained, tmp_path):
-    run_id = trained.info.run_id
-    split = pd.read_parquet(project / "data/03_primary/reuters/corpus_split.parquet")
-    test = split[split["split"] == "test"].head(N_DOCS)
-    texts = test["text"].tolist()
-    evaluation = pd.read_csv(
+def _evaluation_labels(run_id: str) -> pd.DataFrame:
+    table = pd.read_csv(
         mlflow.artifacts.download_artifacts(
             run_id=run_id, artifact_path="predictions/test_predictions.csv"
         ),
         keep_default_na=False,
         dtype=str,
     ).set_index("doc_id")
-    expected = [set(filter(None, evaluation.loc[d, "predicted_labels"].split(";")))
-                for d in test["doc_id"]]  # fmt: skip
+    return table["predicted_labels"].map(lambda v: set(filter(None, v.split(";"))))
+
+
+def _documents(project: Path, hybrid_predictions: pd.Series) -> pd.DataFrame:
+    """``N_DOCS`` test documents, led by those the HSCNN evaluation gave a tail label (the
+    Siamese part's decisions), so the comparison covers both halves of the hybrid merge."""
+    split = pd.read_parquet(project / "data/03_primary/reuters/corpus_split.parquet")
+    test = split[split["split"] == "test"].set_index("doc_id", drop=False)
+    stats = json.loads((project / "data/04_feature/reuters/label_statistics.json").read_text())
+    tail = {stats["label_index"][c] for c in stats["hybrid"]["tail"]}  # N_c < N_phi
+    with_tail = [d for d in test.index if hybrid_predictions[d] & tail]
+    assert with_tail, "the ci HSCNN decides no tail label: the merge would not be exercised"
+    chosen = with_tail[: N_DOCS // 2] + [d for d in test.index if d not in with_tail]
+    return test.loc[chosen[:N_DOCS]]
+
+
+def test_served_models_predict_pipeline_and_evaluation_agree(project: Path, trained, tmp_path):
+    """For the single network and the HSCNN (hybrid merge): the served model, the predict
+    pipeline and the run's evaluation predictions give the same labels."""
+    hybrid = _evaluation_labels(trained[RUNS[1]].info.run_id)
+    test = _documents(project, hybrid)
+    for name, run in trained.items():
+        _check_agreement(project, run.info.run_id, test, tmp_path / name.replace("/", "_"))
+
+
+def _check_agreement(project: Path, run_id: str, test: pd.DataFrame, tmp_path: Path) -> None:
+    texts = test["text"].tolist()
+    evaluation = _evaluation_labels(run_id)
+    expected = [evaluation[d] for d in test["doc_id"]]
     assert any(expected), "the ci model predicts nothing: the comparison would be vacuous"
 
     # the predict pipeline on a CSV of the same documents
+    tmp_path.mkdir(parents=True)
     source = tmp_path / "texts.csv"
     test[["doc_id", "text"]].to_csv(source, index=False)
     run_pipeline(

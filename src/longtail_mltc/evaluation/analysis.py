@@ -4,6 +4,8 @@
   vs several; PubMed: ≤ 9, 10-14, ≥ 15).
 * :func:`evaluate_by_document_group` runs :func:`~longtail_mltc.evaluation.metrics.evaluate`
   (the single METHODS §4 implementation) on each group's rows over all labels.
+* :func:`prediction_table`: one row per document with its true and predicted labels and its
+  top-scored labels (the ``predictions/test_predictions.csv`` artifact of a run).
 * :func:`confused_label_pairs` ranks the pairs (true label b, false-positive label a) by the
   number of documents that carry b and wrongly receive a, computed as the sparse product
   ``Yᵀ · FP`` (no loop over documents).
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +22,12 @@ import scipy.sparse as sp
 
 from .metrics import DEFAULT_KS, LabelMatrix, evaluate
 
-__all__ = ["confused_label_pairs", "document_groups", "evaluate_by_document_group"]
+__all__ = [
+    "confused_label_pairs",
+    "document_groups",
+    "evaluate_by_document_group",
+    "prediction_table",
+]
 
 PAIR_COLUMNS = [
     "true_label",
@@ -245,4 +253,39 @@ def confused_label_pairs(
             "true_label_docs": docs_per_label[true_idx],
         },
         columns=PAIR_COLUMNS,
+    )
+
+
+def prediction_table(
+    doc_ids: Sequence[Any],
+    true_labels: Sequence[Sequence[str]],
+    scores: np.ndarray,
+    decisions: np.ndarray,
+    label_index: Sequence[str],
+    top: int = 5,
+) -> pd.DataFrame:
+    """Per document: ``doc_id``, ``true_labels`` and ``predicted_labels`` (``;``-joined; the
+    predicted ones in label-index order), ``top<k>_labels`` and ``top<k>_scores`` (4 decimals)."""
+    scores = np.asarray(scores)
+    decisions = np.asarray(decisions, dtype=bool)
+    n_docs = len(doc_ids)
+    if scores.shape != decisions.shape or scores.shape != (n_docs, len(label_index)):
+        raise ValueError(
+            f"scores {scores.shape} and decisions {decisions.shape} must both be "
+            f"({n_docs}, {len(label_index)}): documents × labels"
+        )
+    if len(true_labels) != n_docs:
+        raise ValueError(f"{len(true_labels)} true label lists for {n_docs} documents")
+    names = np.asarray(label_index, dtype=object)
+    k = min(top, len(label_index))
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    best_scores = np.take_along_axis(scores, best, 1)
+    return pd.DataFrame(
+        {
+            "doc_id": list(doc_ids),
+            "true_labels": [";".join(labels) for labels in true_labels],
+            "predicted_labels": [";".join(names[row]) for row in decisions],
+            f"top{k}_labels": [";".join(names[row]) for row in best],
+            f"top{k}_scores": [";".join(f"{v:.4f}" for v in row) for row in best_scores],
+        }
     )

@@ -11,7 +11,9 @@ document scores the same here as in the pipeline's prediction node.
 On disk (:meth:`TextLabeler.save_directory` / :meth:`TextLabeler.from_directory`) a labeler is
 the files the tracking layer logs under ``model/`` (``model.safetensors``, ``model_config.json``,
 ``label_index.json``) plus ``preprocessing.json`` and, for word-level tokenizers,
-``vocabulary.json``.
+``vocabulary.json``. ``model_config.json``'s ``kind`` names the labeler class (``single`` here;
+``hscnn``: :class:`~longtail_mltc.inference.HybridTextLabeler`, which adds its support set), so
+:meth:`TextLabeler.from_directory` loads either.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from longtail_mltc.text.vocab import Vocabulary, encode
 from longtail_mltc.training.data import EncodedSplit
 from longtail_mltc.training.trainer import predict_scores
 
-__all__ = ["InvalidInput", "Preprocessing", "TextLabeler"]
+__all__ = ["InvalidInput", "Preprocessing", "StoredLabeler", "TextLabeler"]
 
 PRETRAINED = "pretrained"
 TRANSFORMER = "transformer"
@@ -116,12 +118,23 @@ class Preprocessing:
 class TextLabeler:
     """Raw texts → label scores and predicted labels with a trained classifier.
 
+    Subclasses (e.g. :class:`~longtail_mltc.inference.HybridTextLabeler`) set ``KIND``, which
+    :meth:`save_directory` records, so :meth:`TextLabeler.from_directory` loads any of them.
+
     ``model`` maps token ids ``[B, T]`` to ``len(label_index)`` logits; ``threshold`` is the
     global decision threshold (a label is predicted when its sigmoid score is ``>=`` it).
     ``vocabulary`` is required unless ``preprocessing.tokenizer`` is ``pretrained``.
     ``model_config`` (``encoder`` and ``encoder_params``) is what :meth:`save_directory` needs
     to rebuild the network; :meth:`from_directory` fills it in.
     """
+
+    KIND = "single"
+    STATE_PREFIX = ""  # where the word embedding sits in the model's state dict
+    _kinds: dict[str, type[TextLabeler]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        TextLabeler._kinds[cls.KIND] = cls
 
     def __init__(
         self,
@@ -145,7 +158,7 @@ class TextLabeler:
                 f"the model has {head.out_features} outputs but label_index names "
                 f"{len(label_index)} labels"
             )
-        rows = _embedding_rows(model.state_dict())
+        rows = _embedding_rows(model.state_dict(), self.STATE_PREFIX)
         if vocabulary is not None and rows and rows != len(vocabulary):
             raise ValueError(
                 f"the model's embedding has {rows} rows but the vocabulary {len(vocabulary)} tokens"
@@ -223,25 +236,34 @@ class TextLabeler:
         assert self.vocabulary is not None  # checked in __init__
         return encode(tokenize_texts(texts, prep.tokenizer), self.vocabulary, prep.max_length)
 
-    def scores(self, texts: Any) -> np.ndarray:
-        """Sigmoid scores ``[N, C]`` (float32), model in eval mode, batched, without autograd."""
+    def encoded_split(self, texts: Any) -> EncodedSplit:
+        """The texts as an :class:`EncodedSplit` without labels (what the scoring loops read)."""
         ids, lengths = self.encode(texts)
         empty = sp.csr_matrix((len(lengths), self.num_labels), dtype=np.float32)
-        scores, _ = predict_scores(self.model, EncodedSplit(ids, lengths, empty), self.batch_size)
+        return EncodedSplit(ids, lengths, empty)
+
+    def scores(self, texts: Any) -> np.ndarray:
+        """Sigmoid scores ``[N, C]`` (float32), model in eval mode, batched, without autograd."""
+        scores, _ = predict_scores(self.model, self.encoded_split(texts), self.batch_size)
         return scores
 
+    def decide(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores [N, C], decisions bool [N, C])``: here ``score >= threshold``."""
+        scores = self.scores(texts)
+        return scores, scores >= self.threshold
+
     def predict(self, texts: Any, top_k: int = 5) -> list[dict[str, Any]]:
-        """Per text: ``labels`` (score >= threshold, by descending score), their ``scores`` and
+        """Per text: ``labels`` (:meth:`decide`, by descending score), their ``scores`` and
         ``top_k`` ``[[name, score], ...]`` of the ``min(top_k, C)`` best labels (plain Python
         types, JSON-serialisable; ties keep label-index order)."""
         if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
             raise InvalidInput(f"top_k must be a positive integer, got {top_k!r}")
-        scores = self.scores(texts)
+        scores, decisions = self.decide(texts)
         order = np.argsort(-scores, axis=1, kind="stable")
         k = min(int(top_k), self.num_labels)
         out: list[dict[str, Any]] = []
-        for row, ranked in zip(scores, order, strict=True):
-            chosen = [int(j) for j in ranked if row[j] >= self.threshold]
+        for row, decided, ranked in zip(scores, decisions, order, strict=True):
+            chosen = [int(j) for j in ranked if decided[j]]
             out.append(
                 {
                     "labels": [self.label_index[j] for j in chosen],
@@ -253,6 +275,25 @@ class TextLabeler:
 
     # --- files ------------------------------------------------------------------------------
 
+    def config(self) -> dict[str, Any]:
+        """``model_config.json``: what rebuilds the network and how it decides."""
+        if self.model_config is None or not {"encoder", "encoder_params"} <= set(self.model_config):
+            raise ValueError(
+                "save_directory needs model_config with 'encoder' and 'encoder_params' "
+                "(give it to TextLabeler or load with from_directory)"
+            )
+        return {
+            "kind": self.KIND,
+            "encoder": self.model_config["encoder"],
+            "encoder_params": dict(self.model_config["encoder_params"]),
+            "num_labels": self.num_labels,
+            "threshold": self.threshold,
+        }
+
+    def tensor_files(self) -> dict[str, dict[str, torch.Tensor]]:
+        """The safetensors files of the labeler (file name → tensors)."""
+        return {MODEL_FILE: _cpu_state(self.model)}
+
     def save_directory(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the labeler's files into the directory ``path`` (see the module docstring).
 
@@ -262,25 +303,15 @@ class TextLabeler:
         """
         from safetensors.torch import save_file
 
-        if self.model_config is None or not {"encoder", "encoder_params"} <= set(self.model_config):
-            raise ValueError(
-                "save_directory needs model_config with 'encoder' and 'encoder_params' "
-                "(give it to TextLabeler or load with from_directory)"
-            )
+        config = self.config()
         target = Path(path)
         if target.exists() and not overwrite and (not target.is_dir() or any(target.iterdir())):
             raise FileExistsError(f"{target} exists and is not empty (use overwrite=True)")
-        config = {
-            "encoder": self.model_config["encoder"],
-            "encoder_params": dict(self.model_config["encoder_params"]),
-            "num_labels": self.num_labels,
-            "threshold": self.threshold,
-        }
-        state = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
         try:
-            save_file(state, str(tmp / MODEL_FILE))
+            for name, tensors in self.tensor_files().items():
+                save_file(tensors, str(tmp / name))
             _write_json(tmp / CONFIG_FILE, config)
             _write_json(tmp / LABELS_FILE, self.label_index)
             _write_json(tmp / PREPROCESSING_FILE, self.preprocessing.to_dict())
@@ -302,12 +333,58 @@ class TextLabeler:
     ) -> TextLabeler:
         """Rebuild a labeler from the files :meth:`save_directory` writes.
 
-        The classifier is built as the pipeline builds it (``build_classifier(encoder,
-        num_labels, vocab_size=<embedding rows or 0>, **encoder_params)``) and loaded strictly.
-        A missing file raises :class:`FileNotFoundError` naming it.
+        The ``kind`` in ``model_config.json`` picks the class (``TextLabeler.from_directory``
+        loads any kind; a subclass only its own). A missing file raises
+        :class:`FileNotFoundError` naming it.
         """
-        from safetensors.torch import load_file
+        stored = StoredLabeler.read(path)
+        kind = str(stored.config.get("kind", TextLabeler.KIND))
+        target = TextLabeler._kinds.get(kind)
+        if target is None:
+            raise ValueError(
+                f"{stored.root / CONFIG_FILE}: unknown labeler kind {kind!r}; known: "
+                f"{', '.join(sorted(TextLabeler._kinds))}"
+            )
+        if not issubclass(target, cls):
+            raise ValueError(f"{stored.root} holds a {kind!r} labeler, not a {cls.__name__}")
+        return target.from_stored(
+            stored, device=torch.device(device), max_chars=max_chars, batch_size=batch_size
+        )
 
+    @classmethod
+    def from_stored(
+        cls, stored: StoredLabeler, *, device: torch.device, max_chars: int, batch_size: int
+    ) -> TextLabeler:
+        """The classifier is built as the pipeline builds it (``build_classifier(encoder,
+        num_labels, vocab_size=<embedding rows or 0>, **encoder_params)``), loaded strictly."""
+        model = stored.classifier(stored.tensors(MODEL_FILE))
+        return cls(
+            model.to(device),
+            stored.preprocessing,
+            stored.label_index,
+            float(stored.config["threshold"]),
+            stored.vocabulary,
+            max_chars=max_chars,
+            batch_size=batch_size,
+            model_config=stored.model_config,
+        )
+
+
+TextLabeler._kinds[TextLabeler.KIND] = TextLabeler
+
+
+@dataclass(frozen=True)
+class StoredLabeler:
+    """The files of a labeler directory, read and checked (shared by every kind)."""
+
+    root: Path
+    preprocessing: Preprocessing
+    config: dict[str, Any]
+    label_index: list[str]
+    vocabulary: Vocabulary | None
+
+    @classmethod
+    def read(cls, path: str | Path) -> StoredLabeler:
         root = Path(path)
         if not root.is_dir():
             raise FileNotFoundError(f"labeler directory {str(root)!r} does not exist")
@@ -317,39 +394,46 @@ class TextLabeler:
         if missing:
             raise ValueError(f"{root / CONFIG_FILE} lacks {missing}")
         label_index = _read_json(root, LABELS_FILE)
-        num_labels = int(config["num_labels"])
-        if len(label_index) != num_labels:
+        if len(label_index) != int(config["num_labels"]):
             raise ValueError(
                 f"{root / LABELS_FILE} names {len(label_index)} labels but {CONFIG_FILE} says "
-                f"num_labels = {num_labels}"
+                f"num_labels = {config['num_labels']}"
             )
         vocabulary = None
         if preprocessing.needs_vocabulary:
             vocabulary = Vocabulary.from_dict(_read_json(root, VOCABULARY_FILE))
-        state = load_file(str(_require(root, MODEL_FILE)), device="cpu")
+        return cls(root, preprocessing, config, label_index, vocabulary)
+
+    @property
+    def model_config(self) -> dict[str, Any]:
+        return {"encoder": self.config["encoder"], "encoder_params": self.config["encoder_params"]}
+
+    def tensors(self, name: str) -> dict[str, torch.Tensor]:
+        """A safetensors file of the directory, on the CPU."""
+        from safetensors.torch import load_file
+
+        return load_file(str(_require(self.root, name)), device="cpu")
+
+    def classifier(self, state: Mapping[str, torch.Tensor], prefix: str = "") -> nn.Module:
+        """The configured classifier with ``state`` (keys under ``prefix``) loaded strictly."""
+        own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
         model = build_classifier(
-            config["encoder"],
-            num_labels,
-            vocab_size=_embedding_rows(state),
-            **config["encoder_params"],
+            self.config["encoder"],
+            int(self.config["num_labels"]),
+            vocab_size=_embedding_rows(own),
+            **self.config["encoder_params"],
         )
-        model.load_state_dict(state, strict=True)
-        model.to(device)
-        return cls(
-            model,
-            preprocessing,
-            label_index,
-            float(config["threshold"]),
-            vocabulary,
-            max_chars=max_chars,
-            batch_size=batch_size,
-            model_config={"encoder": config["encoder"], "encoder_params": config["encoder_params"]},
-        )
+        model.load_state_dict(own, strict=True)
+        return model
 
 
-def _embedding_rows(state: Mapping[str, Any]) -> int:
+def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+
+
+def _embedding_rows(state: Mapping[str, Any], prefix: str = "") -> int:
     """Rows of the word embedding (0 for an encoder with its own, e.g. a transformer)."""
-    weight = state.get("encoder.embedding.weight")
+    weight = state.get(f"{prefix}encoder.embedding.weight")
     return 0 if weight is None else int(weight.shape[0])
 
 

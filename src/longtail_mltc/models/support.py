@@ -36,12 +36,16 @@ __all__ = [
     "DEFAULT_MAX_ELEMENTS",
     "Prototypes",
     "SupportRepresentations",
+    "SupportSet",
     "encode_documents",
+    "encode_support",
     "evaluating",
     "label_prototypes",
     "score_labels",
     "score_labels_majority",
     "score_tail_labels",
+    "scorer_from_support",
+    "select_labels",
     "support_scorer",
     "support_representations",
 ]
@@ -266,6 +270,80 @@ def encode_documents(
     return restored
 
 
+class SupportSet(NamedTuple):
+    """Encoded support documents: each distinct document once, and every label's rows of it."""
+
+    representations: torch.Tensor  # [U, width]: the distinct support documents
+    index: torch.Tensor  # int64 [L, K]: rows of ``representations``, -1 = padding
+
+
+def encode_support(
+    model: HybridSiameseNetwork,
+    train_token_ids: TokenIds,
+    support: np.ndarray,
+    *,
+    batch_size: int = 512,
+    pad_id: int | None = 0,
+) -> SupportSet:
+    """Encode the distinct support documents of ``support`` (training-row indices) once.
+
+    What a packaged predictor stores instead of the training corpus: the scores of
+    :func:`scorer_from_support` on this set equal those of :func:`support_scorer`.
+    """
+    s = _check_support(support, len(train_token_ids)).numpy()
+    rows, inverse = np.unique(s[s >= 0], return_inverse=True)
+    local = np.full_like(s, -1)
+    local[s >= 0] = inverse
+    if isinstance(train_token_ids, torch.Tensor):
+        train_ids: TokenIds = train_token_ids[torch.as_tensor(rows)]
+    else:
+        train_ids = np.asarray(train_token_ids)[rows]
+    if rows.size:
+        reps = encode_documents(model, train_ids, batch_size, pad_id)
+    else:
+        reps = torch.zeros(0, model.comparison.width, device=_device(model))
+    return SupportSet(reps, torch.as_tensor(local, dtype=torch.int64))
+
+
+def select_labels(support: SupportSet, rows: np.ndarray | torch.Tensor) -> SupportSet:
+    """The support set of the labels at ``rows`` of ``support.index``, keeping only the
+    representations they use (a gather: their prototypes and votes are unchanged)."""
+    index = support.index[torch.as_tensor(np.asarray(rows), dtype=torch.int64)]
+    valid = index >= 0
+    used, inverse = torch.unique(index[valid], return_inverse=True)
+    local = torch.full_like(index, -1)
+    local[valid] = inverse
+    return SupportSet(support.representations[used.to(support.representations.device)], local)
+
+
+def scorer_from_support(
+    head: ComparisonHead,
+    support: SupportSet,
+    label_ids: np.ndarray | torch.Tensor,
+    *,
+    majority: bool = False,
+    chunk_labels: int | None = None,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``representations [B, w] → [B, L]`` scores of ``label_ids`` against an encoded support set.
+
+    ``support.index[l]`` are the support rows of label ``label_ids[l]``. ``majority=False``:
+    prototype similarity (§1.7); ``True``: vote share (see module doc). Labels without support
+    documents score 0.
+    """
+    device = _device(head)
+    reps = support.representations.to(device)
+    if majority:
+        per_support = support_representations(reps, support.index)
+        return lambda docs: score_labels_majority(
+            head, docs, per_support, label_ids, chunk_labels, max_elements=max_elements
+        )
+    prototypes = label_prototypes(reps, support.index)
+    return lambda docs: score_labels(
+        head, docs, prototypes, label_ids, chunk_labels, max_elements=max_elements
+    )
+
+
 def support_scorer(
     model: HybridSiameseNetwork,
     train_token_ids: TokenIds,
@@ -281,29 +359,16 @@ def support_scorer(
     """Encode the distinct support documents once; return ``representations [B, w] → [B, L]``.
 
     ``support[l]`` holds training-row indices (into ``train_token_ids``) of label
-    ``label_ids[l]``. ``majority=False``: prototype similarity (§1.7); ``True``: vote share
-    (see module doc). Labels without support documents score 0.
+    ``label_ids[l]``: :func:`encode_support` then :func:`scorer_from_support`.
     """
-    s = _check_support(support, len(train_token_ids)).numpy()
-    rows, inverse = np.unique(s[s >= 0], return_inverse=True)
-    local = np.full_like(s, -1)
-    local[s >= 0] = inverse
-    if isinstance(train_token_ids, torch.Tensor):
-        train_ids: TokenIds = train_token_ids[torch.as_tensor(rows)]
-    else:
-        train_ids = np.asarray(train_token_ids)[rows]
-    if rows.size:
-        support_reps = encode_documents(model, train_ids, batch_size, pad_id)
-    else:
-        support_reps = torch.zeros(0, model.comparison.width, device=_device(model))
-    if majority:
-        per_support = support_representations(support_reps, local)
-        return lambda docs: score_labels_majority(
-            model.comparison, docs, per_support, label_ids, chunk_labels, max_elements=max_elements
-        )
-    prototypes = label_prototypes(support_reps, local)
-    return lambda docs: score_labels(
-        model.comparison, docs, prototypes, label_ids, chunk_labels, max_elements=max_elements
+    encoded = encode_support(model, train_token_ids, support, batch_size=batch_size, pad_id=pad_id)
+    return scorer_from_support(
+        model.comparison,
+        encoded,
+        label_ids,
+        majority=majority,
+        chunk_labels=chunk_labels,
+        max_elements=max_elements,
     )
 
 

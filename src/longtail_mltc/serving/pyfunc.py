@@ -3,9 +3,10 @@
 ``mlflow models serve -m runs:/<run id>/predictor --env-manager local -h 127.0.0.1`` answers
 ``POST /invocations`` with ``{"inputs": ["text", ...]}`` or
 ``{"dataframe_records": [{"text": "..."}]}``; each prediction is the labels over the run's
-threshold with their scores and the top 5. Bad requests (empty or non-string text, text over
-the size limit, no ``text`` column) are answered with HTTP 400 and a message naming the record;
-the server keeps running.
+threshold with their scores and the top 5 (for an HSCNN run: the hybrid merge's decisions,
+:class:`longtail_mltc.inference.HybridTextLabeler`). Bad requests (empty or non-string text,
+text over the size limit, no ``text`` column) are answered with HTTP 400 and a message naming
+the record; the server keeps running.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def _texts(model_input: Any) -> list[Any]:
 
 
 class LabelerModel(mlflow.pyfunc.PythonModel):
-    """pyfunc wrapper around :class:`TextLabeler` (artifact ``labeler``: its directory)."""
+    """pyfunc wrapper around a :class:`TextLabeler` of any kind (artifact ``labeler``: its
+    directory)."""
 
     def load_context(self, context) -> None:
         self.labeler = TextLabeler.from_directory(context.artifacts["labeler"])

@@ -54,7 +54,14 @@ from tqdm.auto import tqdm
 from ..evaluation.merge import hybrid_merge, tail_label_mask
 from ..evaluation.metrics import LabelMatrix, f1_from_counts, label_confusion_counts
 from ..models.siamese import HybridSiameseNetwork, multitask_loss
-from ..models.support import DEFAULT_MAX_ELEMENTS, evaluating, support_scorer
+from ..models.support import (
+    DEFAULT_MAX_ELEMENTS,
+    SupportSet,
+    encode_support,
+    evaluating,
+    scorer_from_support,
+    select_labels,
+)
 from ..sampling import Pairs, Triplets, support_indices
 from .callbacks import Callback
 from .data import EncodedSplit, collate, sequential_batches
@@ -63,10 +70,13 @@ from .trainer import EarlyStopping, FitResult, make_optimizer, resolve_device
 __all__ = [
     "HSCNNTrainConfig",
     "HybridPrediction",
+    "encode_and_score",
     "encode_rows",
+    "encode_tail_support",
     "fit_hscnn",
     "hybrid_micro_f1s",
     "predict_hybrid",
+    "tail_scorer",
     "tail_support",
 ]
 
@@ -166,23 +176,54 @@ def tail_support(train: EncodedSplit, config: HSCNNTrainConfig) -> np.ndarray:
     return support_indices(train.labels, config.support_k, seed=config.seed)
 
 
-def _tail_scorer(
+def encode_tail_support(
     model: HybridSiameseNetwork,
     train: EncodedSplit,
-    support: np.ndarray,
+    label_counts: np.ndarray,
+    config: HSCNNTrainConfig,
+    support: np.ndarray | None = None,
+) -> tuple[np.ndarray, SupportSet]:
+    """The tail labels (``N_c < N_φ``, ascending) and their encoded support documents (§1.7).
+
+    ``support``: ``[C, K]`` training-row indices (-1 padded; only tail rows are read), default
+    :func:`tail_support`. What :func:`predict_hybrid` scores against, and what a packaged
+    predictor stores in place of the training corpus.
+    """
+    counts = np.asarray(label_counts)
+    tail = np.flatnonzero(tail_label_mask(counts, config.n_phi))
+    chosen = tail_support(train, config) if support is None else support
+    chosen = _check_support(chosen, counts.size, len(train))
+    encoded = encode_support(
+        model, train.token_ids, chosen[tail], batch_size=config.eval_batch_size
+    )
+    return tail, encoded
+
+
+def tail_scorer(
+    model: HybridSiameseNetwork,
     tail: np.ndarray,
+    support: SupportSet,
     config: HSCNNTrainConfig,
 ) -> TailScorer:
     """The tail labels' scorer (§1.7): prototypes, or the vote share when ``majority_vote``."""
-    return support_scorer(
-        model,
-        train.token_ids,
-        support[tail],
+    return scorer_from_support(
+        model.comparison,
+        support,
         torch.as_tensor(tail, dtype=torch.int64),
         majority=config.majority_vote,
-        batch_size=config.eval_batch_size,
         max_elements=config.max_score_elements,
     )
+
+
+def _support_of(encoded: tuple[np.ndarray, SupportSet], labels: np.ndarray) -> SupportSet:
+    """The rows of ``labels`` (ascending) from an encoded support set of ``encoded[0]``."""
+    known, support = encoded
+    if np.array_equal(known, labels):
+        return support
+    rows = np.searchsorted(known, labels)
+    if rows.size and (rows.max() >= known.size or not np.array_equal(known[rows], labels)):
+        raise ValueError("the encoded support set does not cover every tail label")
+    return select_labels(support, rows)
 
 
 def _check_support(support: np.ndarray, n_labels: int, n_train: int) -> np.ndarray:
@@ -194,14 +235,18 @@ def _check_support(support: np.ndarray, n_labels: int, n_train: int) -> np.ndarr
     return s
 
 
-def _encode_and_score(
+def encode_and_score(
     model: HybridSiameseNetwork,
     split: EncodedSplit,
     scorer: TailScorer | None,
     n_tail: int,
     batch_size: int,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One encoder pass per document → head probabilities [D, C] and tail scores [D, T]."""
+    """One encoder pass per document → head probabilities [D, C] and tail scores [D, T].
+
+    Documents are encoded ``batch_size`` at a time in order of length (rows come back in the
+    given order); ``scorer``: :func:`tail_scorer` (``None`` when no label is tail).
+    """
     device = next(model.parameters()).device
     order = np.argsort(split.lengths, kind="stable")  # similar lengths → little padding
     probs = np.empty(split.labels.shape, dtype=np.float32)
@@ -226,6 +271,7 @@ def predict_hybrid(
     support: np.ndarray | None = None,
     *,
     single_probs: np.ndarray | None = None,
+    encoded_support: tuple[np.ndarray, SupportSet] | None = None,
 ) -> HybridPrediction:
     """Single probabilities, tail similarities and their hybrid merge for ``split`` (§1.7, §1.8).
 
@@ -233,6 +279,8 @@ def predict_hybrid(
     ``N_c`` ``[C]``; ``support``: ``[C, K]`` training-row indices (-1 padded; only tail rows are
     read), default :func:`tail_support`. ``single_probs``: precomputed single-network
     probabilities ``[D, C]`` to use instead of the model's own head (Naive, /MT; module doc).
+    ``encoded_support``: :func:`encode_tail_support`'s result to reuse across splits (its labels
+    must cover the tail at ``config.n_phi``; ``support`` is then not read).
     Each document is encoded once per call; all (document, tail label) pairs of a batch are
     scored at once under inference mode. The model is moved to ``config.device``.
     """
@@ -252,10 +300,10 @@ def predict_hybrid(
     tail = np.flatnonzero(is_tail)
     scorer = None
     if tail.size:
-        chosen = tail_support(train, config) if support is None else support
-        chosen = _check_support(chosen, n_labels, len(train))
-        scorer = _tail_scorer(model, train, chosen, tail, config)
-    probs, tail_scores = _encode_and_score(model, split, scorer, tail.size, config.eval_batch_size)
+        if encoded_support is None:
+            encoded_support = encode_tail_support(model, train, counts, config, support)
+        scorer = tail_scorer(model, tail, _support_of(encoded_support, tail), config)
+    probs, tail_scores = encode_and_score(model, split, scorer, tail.size, config.eval_batch_size)
     if single_probs is not None:
         probs = np.asarray(single_probs, dtype=np.float32)
     siamese = np.full(probs.shape, np.nan, dtype=np.float32)

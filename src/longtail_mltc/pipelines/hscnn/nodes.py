@@ -18,19 +18,25 @@ import numpy as np
 import pandas as pd
 import torch
 
+from longtail_mltc.evaluation.analysis import prediction_table
 from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
-from longtail_mltc.evaluation.merge import hybrid_merge
+from longtail_mltc.evaluation.merge import hybrid_merge, tail_label_mask
+from longtail_mltc.inference import HybridTextLabeler, Preprocessing
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import HybridSiameseNetwork, build_classifier
+from longtail_mltc.models.support import SupportSet, select_labels
 from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
+from longtail_mltc.text import Vocabulary
 from longtail_mltc.training import (
     HSCNNTrainConfig,
     MetricLogger,
     fit_hscnn,
     predict_hybrid,
+    resolve_device,
     seed_everything,
 )
+from longtail_mltc.training.hscnn import encode_tail_support
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
@@ -40,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 PIPELINE = "hscnn"
 SPLITS = ("valid", "test")
+SUPPORT_REPRESENTATIONS = "support_representations"
+SUPPORT_INDEX = "support_index"
 
 
 # ---- sampling (§1.5, §1.9) ---------------------------------------------------------------------
@@ -201,7 +209,9 @@ def predict_hscnn_variant(
 
     Every label with a training document is scored (not only those under ``N_φ``), so the merge
     and the N_φ sweep can pick any threshold without predicting again. Keys:
-    ``<split>_single_probs`` and ``<split>_siamese_scores`` ``[D, C]``.
+    ``<split>_single_probs`` and ``<split>_siamese_scores`` ``[D, C]``, and the encoded support
+    set every label was scored against (``support_representations`` ``[U, width]``,
+    ``support_index`` ``[C, K]``), which the run's predictor packages.
     """
     spec = get_variant(variant)
     classifier = _single_network(single, _hscnn_state(hscnn_model_state), len(label_index))
@@ -211,10 +221,17 @@ def predict_hscnn_variant(
     config = _train_config(hscnn, seed)
     every_label = replace(config, n_phi=int(stats.counts.max()) + 1)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
-    out: dict[str, np.ndarray] = {}
+    model.to(resolve_device(config.device))
+    support = encode_tail_support(model, train, stats.counts, every_label)
+    out: dict[str, np.ndarray] = {
+        SUPPORT_REPRESENTATIONS: support[1].representations.cpu().numpy(),
+        SUPPORT_INDEX: support[1].index.numpy(),
+    }
     for split in SPLITS:
         data = encoded_split(corpus_split, encoded_documents, label_index, split)
-        prediction = predict_hybrid(model, train, data, stats.counts, every_label)
+        prediction = predict_hybrid(
+            model, train, data, stats.counts, every_label, encoded_support=support
+        )
         probs = single_scores[f"{split}_scores"] if spec.head_from_single else None
         out[f"{split}_single_probs"] = np.asarray(
             prediction.single_probs if probs is None else probs, dtype=np.float32
@@ -265,66 +282,136 @@ def evaluate_hscnn_variant(
     hscnn_model_state: dict[str, torch.Tensor],
     hscnn_training_summary: dict[str, Any],
     single_scores: dict[str, np.ndarray],
+    single_model_state: dict[str, torch.Tensor],
     corpus_split: pd.DataFrame,
     label_index: list[str],
     label_statistics: dict[str, Any],
+    single: dict[str, Any],
     hscnn: dict[str, Any],
+    vocabulary: dict[str, Any],
+    features: dict[str, Any],
 ) -> dict[str, float]:
-    """Merge at ``hscnn.training.n_phi``, evaluate, log into the variant's run and close it."""
+    """Merge at ``hscnn.training.n_phi``, evaluate, and log into the variant's run: metrics,
+    weights, the merged test predictions (``predictions/test_predictions.csv``), per-label F1
+    and the raw-text predictor (``predictor/``, with the hybrid merge); then close the run."""
     run_id = hscnn_training_summary["mlflow_run_id"]
+    variant = hscnn_training_summary["variant"]
+    n_phi = int(hscnn["training"]["n_phi"])
     with tracking.failed_on_error(run_id):
         metrics = hybrid_metrics(
             hscnn_predictions,
             single_scores,
             split_label_matrices(corpus_split, label_index),
             label_statistics,
-            int(hscnn["training"]["n_phi"]),
+            n_phi,
             hscnn["evaluation"]["ks"],
         )
-        name = f"{hscnn_training_summary['variant']}/{hscnn_training_summary['loss']}"
-        _log_summary(name, metrics)
+        _log_summary(f"{variant}/{hscnn_training_summary['loss']}", metrics)
         tracking.log_final_metrics(run_id, metrics)
         config = {
-            "variant": hscnn_training_summary["variant"],
-            "n_phi": int(hscnn["training"]["n_phi"]),
+            "variant": variant,
+            "n_phi": n_phi,
             "head_threshold": metrics["head_threshold"],
             "num_labels": len(label_index),
         }
         tracking.log_model(run_id, hscnn_model_state, config, label_index)
-        _log_per_label_f1(
-            run_id,
-            hscnn_predictions,
-            corpus_split,
-            label_index,
-            label_statistics,
-            n_phi=int(hscnn["training"]["n_phi"]),
-            head_threshold=metrics["head_threshold"],
+        counts = LabelStatistics.from_dict(dict(label_statistics)).counts
+        scores, decisions, _ = hybrid_merge(
+            hscnn_predictions["test_single_probs"],
+            hscnn_predictions["test_siamese_scores"],
+            counts,
+            n_phi,
+            single_threshold=metrics["head_threshold"],
         )
+        _log_test_decisions(run_id, scores, decisions, corpus_split, label_index, counts)
+        labeler = build_hybrid_labeler(
+            hscnn_model_state,
+            single_model_state,
+            hscnn_predictions,
+            label_index,
+            counts,
+            metrics["head_threshold"],
+            single,
+            hscnn,
+            variant,
+            vocabulary,
+            features,
+        )
+        tracking.log_predictor(run_id, labeler)
     tracking.end_configuration_run(run_id)
     return metrics
 
 
-def _log_per_label_f1(
+def _log_test_decisions(
     run_id: str,
-    predictions: Mapping[str, np.ndarray],
+    scores: np.ndarray,
+    decisions: np.ndarray,
     corpus_split: pd.DataFrame,
     label_index: list[str],
-    label_statistics: Mapping[str, Any],
-    n_phi: int,
-    head_threshold: float,
+    counts: np.ndarray,
 ) -> None:
-    """``analysis/per_label_f1.csv`` of the merged test decisions (the reporting plots)."""
-    counts = LabelStatistics.from_dict(dict(label_statistics)).counts
-    _, decisions, _ = hybrid_merge(
-        predictions["test_single_probs"],
-        predictions["test_siamese_scores"],
-        counts,
-        n_phi,
-        single_threshold=head_threshold,
-    )
+    """``predictions/test_predictions.csv`` and ``analysis/per_label_f1.csv`` (the reporting
+    plots) of the merged test decisions."""
+    test = corpus_split.loc[corpus_split["split"] == "test"]
     y_test = split_label_matrices(corpus_split, label_index, ("test",))["test"]
-    table = per_label_report(y_test, decisions, label_index, counts)
-    tracking.log_artifacts(run_id, {"per_label_f1.csv": table.to_csv(index=False)}, "analysis")
+    table = prediction_table(
+        test["doc_id"].to_numpy(), test["labels"].tolist(), scores, decisions, label_index
+    )
+    tracking.log_artifacts(
+        run_id, {"test_predictions.csv": table.to_csv(index=False)}, "predictions"
+    )
+    per_label = per_label_report(y_test, decisions, label_index, counts)
+    tracking.log_artifacts(run_id, {"per_label_f1.csv": per_label.to_csv(index=False)}, "analysis")
+
+
+def build_hybrid_labeler(
+    hscnn_model_state: Mapping[str, torch.Tensor],
+    single_model_state: Mapping[str, torch.Tensor],
+    hscnn_predictions: Mapping[str, np.ndarray],
+    label_index: list[str],
+    label_counts: np.ndarray,
+    head_threshold: float,
+    single: Mapping[str, Any],
+    hscnn: Mapping[str, Any],
+    variant: str,
+    vocabulary: Mapping[str, Any],
+    features: Mapping[str, Any],
+) -> HybridTextLabeler:
+    """The trained variant as a raw-text labeler with the hybrid merge at ``hscnn.training.n_phi``.
+
+    Its support set is the tail labels' part of the one :func:`predict_hscnn_variant` scored
+    with, so its prototypes are exactly the evaluation's. The Naive and /MT variants decide head
+    labels with the single network (§1.9), which the labeler then carries.
+    """
+    spec = get_variant(variant)
+    n_labels = len(label_index)
+    model = HybridSiameseNetwork(
+        _single_network(single, _hscnn_state(hscnn_model_state), n_labels), gated=spec.gated
+    )
+    model.load_state_dict(hscnn_model_state)
+    training = hscnn["training"]
+    n_phi = int(training["n_phi"])
+    tail = np.flatnonzero(tail_label_mask(label_counts, n_phi))
+    encoded = SupportSet(
+        torch.from_numpy(np.asarray(hscnn_predictions[SUPPORT_REPRESENTATIONS])),
+        torch.from_numpy(np.asarray(hscnn_predictions[SUPPORT_INDEX])),
+    )
+    preprocessing = Preprocessing.from_params(features, single)
+    return HybridTextLabeler(
+        model,
+        preprocessing,
+        label_index,
+        head_threshold,
+        label_counts,
+        n_phi,
+        select_labels(encoded, tail),
+        Vocabulary.from_dict(dict(vocabulary)) if preprocessing.needs_vocabulary else None,
+        majority_vote=bool(training.get("majority_vote", False)),
+        head_model=(
+            _single_network(single, single_model_state, n_labels) if spec.head_from_single else None
+        ),
+        model_config={"encoder": single["encoder"], "encoder_params": single["encoder_params"]},
+    )
 
 
 def evaluate_single_variant(

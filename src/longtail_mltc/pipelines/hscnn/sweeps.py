@@ -116,6 +116,8 @@ def sweep_triplet_counts(
     loss_params: Mapping[str, Mapping[str, Any]] | None,
     loss: str,
     triplet_counts: list[int],
+    vocabulary: dict[str, Any],
+    features: dict[str, Any],
 ) -> tuple[pd.DataFrame, Figure]:
     """Train the full HSCNN once per triplet count; test metrics per count and a plot."""
     data = (corpus_split, encoded_documents, label_index)
@@ -141,8 +143,8 @@ def sweep_triplet_counts(
             state, single_scores, *data, label_statistics, single, settings, seed, "hscnn"
         )
         metrics = evaluate_hscnn_variant(
-            predictions, state, summary, single_scores, corpus_split, label_index,
-            label_statistics, settings,
+            predictions, state, summary, single_scores, single_model_state, corpus_split,
+            label_index, label_statistics, single, settings, vocabulary, features,
         )  # fmt: skip
         rows.append(
             {

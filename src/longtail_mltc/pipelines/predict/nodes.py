@@ -54,7 +54,8 @@ def _predictor_uri(run_id: str) -> str:
     if PREDICTOR_PATH not in artifacts:
         raise ValueError(
             f"run {run_id} ({run.info.run_name}) has no {PREDICTOR_PATH}/ model: only "
-            "single-network runs tracked by this version carry one"
+            "single-network and HSCNN runs tracked by this version carry one (the hscnn "
+            "pipeline's Single-variant run names its single run in the tag single_run_id)"
         )
     return f"runs:/{run_id}/{PREDICTOR_PATH}"
 

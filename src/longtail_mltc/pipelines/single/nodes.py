@@ -16,6 +16,7 @@ from longtail_mltc.evaluation.analysis import (
     confused_label_pairs,
     document_groups,
     evaluate_by_document_group,
+    prediction_table,
 )
 from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.reporting import evaluate_by_group
@@ -234,9 +235,13 @@ def _evaluate_and_log(
     tracking.log_artifacts(
         run_id,
         {
-            "test_predictions.csv": _predictions_table(
-                test, scores["test_scores"], label_index, threshold
-            ),
+            "test_predictions.csv": prediction_table(
+                test["doc_id"].to_numpy(),
+                test["labels"].tolist(),
+                scores["test_scores"],
+                scores["test_scores"] >= threshold,
+                label_index,
+            ).to_csv(index=False),
             "test_scores.npz": _npz_bytes(scores=scores["test_scores"]),
         },
         "predictions",
@@ -259,27 +264,6 @@ def _evaluate_and_log(
         "analysis",
     )
     return metrics
-
-
-def _predictions_table(
-    test: pd.DataFrame, scores: np.ndarray, label_index: list[str], threshold: float
-) -> str:
-    names = np.asarray(label_index, dtype=object)
-    predicted = [";".join(names[row >= threshold]) for row in scores]
-    top = np.argsort(-scores, axis=1)[:, :5]
-    table = pd.DataFrame(
-        {
-            "doc_id": test["doc_id"].to_numpy(),
-            "true_labels": [";".join(labels) for labels in test["labels"]],
-            "predicted_labels": predicted,
-            "top5_labels": [";".join(names[row]) for row in top],
-            "top5_scores": [
-                ";".join(f"{s:.4f}" for s in np.take_along_axis(scores, top, 1)[i])
-                for i in range(len(top))
-            ],
-        }
-    )
-    return table.to_csv(index=False)
 
 
 def _npz_bytes(**arrays: np.ndarray) -> bytes:
