@@ -34,7 +34,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from longtail_mltc.models.registry import build_classifier
+from longtail_mltc.models.registry import TRANSFORMER_ENCODER, build_classifier
 from longtail_mltc.text.subword import encode_with_pretrained_tokenizer
 from longtail_mltc.text.tokenize import TOKENIZERS, tokenize_texts
 from longtail_mltc.text.vocab import Vocabulary, encode
@@ -44,7 +44,6 @@ from longtail_mltc.training.trainer import predict_scores
 __all__ = ["InvalidInput", "Preprocessing", "StoredLabeler", "TextLabeler"]
 
 PRETRAINED = "pretrained"
-TRANSFORMER = "transformer"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "model_config.json"
 LABELS_FILE = "label_index.json"
@@ -109,7 +108,7 @@ class Preprocessing:
         a transformer encoder reads its own tokenizer (``encoder_params.model_dir`` and
         ``max_length``, as the balanced-losses pipeline encodes it), any other encoder the
         features pipeline's ``tokenizer`` and ``max_length``."""
-        if single["encoder"] == TRANSFORMER:
+        if single["encoder"] == TRANSFORMER_ENCODER:
             params = single.get("encoder_params") or {}
             return cls(PRETRAINED, int(params["max_length"]), params.get("model_dir"))
         return cls(str(features["tokenizer"]), int(features["max_length"]))

@@ -15,12 +15,14 @@ from .cnn_rnn import CNNRNNEncoder
 from .rnn import RNNAttentionEncoder
 from .transformer import TransformerEncoder
 
+TRANSFORMER_ENCODER = "transformer"  # reads its own tokenizer's ids, not the vocabulary's
+
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
     "kim_cnn": KimCNNEncoder,
     "altxml": AltXMLEncoder,
     "rnn_att": RNNAttentionEncoder,
     "cnn_rnn": CNNRNNEncoder,
-    "transformer": TransformerEncoder,
+    TRANSFORMER_ENCODER: TransformerEncoder,
 }
 
 

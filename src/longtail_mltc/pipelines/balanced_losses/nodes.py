@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from longtail_mltc.evaluation.analysis import confused_label_pairs
 from longtail_mltc.evaluation.plots import plot_group_bars
 from longtail_mltc.labels import LabelStatistics
+from longtail_mltc.models.registry import TRANSFORMER_ENCODER
 from longtail_mltc.text import encode_with_pretrained_tokenizer
 
 from ..model_input import split_label_matrices
@@ -25,7 +26,6 @@ logger = logging.getLogger(__name__)
 PIPELINE = "balanced_losses"
 LABEL_GROUPS: tuple[str, ...] = ("all", "head", "medium", "tail")
 TABLE_METRICS: tuple[str, ...] = ("micro_f1", "macro_f1")
-TRANSFORMER = "transformer"
 
 
 def select_backbone(balanced_losses: Mapping[str, Any], backbone: str) -> dict[str, Any]:
@@ -56,7 +56,7 @@ def backbone_documents(
 ) -> dict[str, np.ndarray]:
     """The documents as the backbone reads them: the project's vocabulary ids, or, for a
     transformer, its own tokenizer's ids (+1, 0 = padding) cut at ``max_length``."""
-    if backbone_config["encoder"] != TRANSFORMER:
+    if backbone_config["encoder"] != TRANSFORMER_ENCODER:
         return encoded_documents
     params = backbone_config["encoder_params"]
     token_ids, lengths = encode_with_pretrained_tokenizer(
