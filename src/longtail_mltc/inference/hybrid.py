@@ -108,7 +108,17 @@ class HybridTextLabeler(TextLabeler):
             )
         self.support = SupportSet(reps, index)
         self.majority_vote = bool(majority_vote)
-        self.max_score_elements = int(max_score_elements)
+        # prototypes (or per-support representations) are built once, not per request; the
+        # model must therefore sit on its final device before the labeler is made
+        self._tail_scorer = None
+        if self.tail.size:
+            self._tail_scorer = scorer_from_support(
+                model.comparison,
+                self.support,
+                torch.as_tensor(self.tail, dtype=torch.int64),
+                majority=self.majority_vote,
+                max_elements=int(max_score_elements),
+            )
         if head_model is not None:
             head = getattr(head_model, "head", None)
             if not isinstance(head, nn.Linear) or head.out_features != self.num_labels:
@@ -123,17 +133,8 @@ class HybridTextLabeler(TextLabeler):
     def decide(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
         """Merged scores and hybrid decisions (§1.8), scored as the evaluation scores a split."""
         split = self.encoded_split(texts)
-        scorer = None
-        if self.tail.size:
-            scorer = scorer_from_support(
-                self.model.comparison,
-                self.support,
-                torch.as_tensor(self.tail, dtype=torch.int64),
-                majority=self.majority_vote,
-                max_elements=self.max_score_elements,
-            )
         probs, tail_scores = encode_and_score(
-            self.model, split, scorer, self.tail.size, self.batch_size
+            self.model, split, self._tail_scorer, self.tail.size, self.batch_size
         )
         if self.head_model is not None:
             probs, _ = predict_scores(self.head_model, split, self.batch_size)

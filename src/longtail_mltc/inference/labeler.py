@@ -34,7 +34,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from longtail_mltc.models.registry import TRANSFORMER_ENCODER, build_classifier
+from longtail_mltc.models.registry import TRANSFORMER_ENCODER, embedding_rows, load_classifier
 from longtail_mltc.text.subword import encode_with_pretrained_tokenizer
 from longtail_mltc.text.tokenize import TOKENIZERS, tokenize_texts
 from longtail_mltc.text.vocab import Vocabulary, encode
@@ -157,7 +157,7 @@ class TextLabeler:
                 f"the model has {head.out_features} outputs but label_index names "
                 f"{len(label_index)} labels"
             )
-        rows = _embedding_rows(model.state_dict(), self.STATE_PREFIX)
+        rows = embedding_rows(model.state_dict(), self.STATE_PREFIX)
         if vocabulary is not None and rows and rows != len(vocabulary):
             raise ValueError(
                 f"the model's embedding has {rows} rows but the vocabulary {len(vocabulary)} tokens"
@@ -416,24 +416,16 @@ class StoredLabeler:
     def classifier(self, state: Mapping[str, torch.Tensor], prefix: str = "") -> nn.Module:
         """The configured classifier with ``state`` (keys under ``prefix``) loaded strictly."""
         own = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-        model = build_classifier(
+        return load_classifier(
             self.config["encoder"],
             int(self.config["num_labels"]),
-            vocab_size=_embedding_rows(own),
+            own,
             **self.config["encoder_params"],
         )
-        model.load_state_dict(own, strict=True)
-        return model
 
 
 def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-
-
-def _embedding_rows(state: Mapping[str, Any], prefix: str = "") -> int:
-    """Rows of the word embedding (0 for an encoder with its own, e.g. a transformer)."""
-    weight = state.get(f"{prefix}encoder.embedding.weight")
-    return 0 if weight is None else int(weight.shape[0])
 
 
 def _require(root: Path, name: str) -> Path:

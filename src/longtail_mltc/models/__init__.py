@@ -5,7 +5,7 @@ from .altxml import AltXMLEncoder, alternating_attention
 from .classifier import MultiLabelClassifier, init_head_bias_from_priors
 from .cnn import KimCNNEncoder
 from .cnn_rnn import CNNRNNEncoder
-from .registry import ENCODERS, build_classifier, build_encoder
+from .registry import ENCODERS, build_classifier, build_encoder, embedding_rows, load_classifier
 from .rnn import RNNAttentionEncoder, masked_softmax
 from .sgm import SGM, SGMDecoding, label_sequence_targets, sequence_loss
 from .siamese import (
@@ -46,10 +46,12 @@ __all__ = [
     "alternating_attention",
     "build_classifier",
     "build_encoder",
+    "embedding_rows",
     "encode_documents",
     "init_head_bias_from_priors",
     "label_prototypes",
     "label_sequence_targets",
+    "load_classifier",
     "masked_softmax",
     "multitask_loss",
     "score_labels",

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from longtail_mltc.labels import LabelStatistics, to_label_matrix
 from longtail_mltc.losses import build_loss, loss_parameters
+from longtail_mltc.models import load_classifier
 from longtail_mltc.training import EncodedSplit
 
 
@@ -35,11 +37,12 @@ def encoded_split(
     return EncodedSplit(token_ids[mask], encoded_documents["lengths"][mask], labels)
 
 
-def vocab_size_of(state: Mapping[str, Any]) -> int:
-    """Rows of a saved model's word embedding; 0 for encoders that bring their own (a
-    transformer ignores ``vocab_size``)."""
-    embedding = state.get("encoder.embedding.weight")
-    return 0 if embedding is None else int(embedding.shape[0])
+def trained_classifier(
+    single: Mapping[str, Any], state: Mapping[str, Any], num_labels: int
+) -> torch.nn.Module:
+    """The ``single`` params' classifier with a saved ``state`` loaded (vocabulary size from its
+    embedding)."""
+    return load_classifier(single["encoder"], num_labels, state, **single["encoder_params"])
 
 
 def configured_loss(

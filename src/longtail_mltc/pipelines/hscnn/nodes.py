@@ -24,7 +24,7 @@ from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
 from longtail_mltc.evaluation.merge import hybrid_merge, tail_label_mask
 from longtail_mltc.inference import HybridTextLabeler, Preprocessing
 from longtail_mltc.labels import LabelStatistics
-from longtail_mltc.models import HybridSiameseNetwork, build_classifier
+from longtail_mltc.models import HybridSiameseNetwork
 from longtail_mltc.models.support import SupportSet, select_labels
 from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
 from longtail_mltc.text import Vocabulary
@@ -40,7 +40,12 @@ from longtail_mltc.training.hscnn import encode_tail_support
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
-from ..model_input import configured_loss, encoded_split, split_label_matrices, vocab_size_of
+from ..model_input import (
+    configured_loss,
+    encoded_split,
+    split_label_matrices,
+    trained_classifier,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -88,20 +93,20 @@ def sample_training_pairs(
 # ---- models ------------------------------------------------------------------------------------
 
 
-def _single_network(
-    single: Mapping[str, Any], state: Mapping[str, torch.Tensor], num_labels: int
-) -> torch.nn.Module:
-    model = build_classifier(
-        single["encoder"], num_labels, vocab_size=vocab_size_of(state), **single["encoder_params"]
-    )
-    model.load_state_dict(state)
-    return model
-
-
 def _hscnn_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """The classifier part of a saved HSCNN state, as a single network's state dict."""
     prefix = "classifier."
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def _trained_hscnn(
+    single: Mapping[str, Any], state: Mapping[str, torch.Tensor], num_labels: int, gated: bool
+) -> HybridSiameseNetwork:
+    """A saved HSCNN (classifier + comparison head) rebuilt and loaded strictly."""
+    classifier = trained_classifier(single, _hscnn_state(state), num_labels)
+    model = HybridSiameseNetwork(classifier, gated=gated)
+    model.load_state_dict(state)
+    return model
 
 
 def _train_config(hscnn: Mapping[str, Any], seed: int) -> HSCNNTrainConfig:
@@ -139,7 +144,7 @@ def train_hscnn_variant(
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
     valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
     records = (Triplets if spec.triplets else Pairs).from_frame(examples)
-    classifier = _single_network(single, single_model_state, len(label_index))
+    classifier = trained_classifier(single, single_model_state, len(label_index))
     model = HybridSiameseNetwork(classifier, gated=spec.gated)
     stats = LabelStatistics.from_dict(label_statistics)
     loss_fn, effective = configured_loss(loss, loss_params, stats)
@@ -214,9 +219,7 @@ def predict_hscnn_variant(
     ``support_index`` ``[C, K]``), which the run's predictor packages.
     """
     spec = get_variant(variant)
-    classifier = _single_network(single, _hscnn_state(hscnn_model_state), len(label_index))
-    model = HybridSiameseNetwork(classifier, gated=spec.gated)
-    model.load_state_dict(hscnn_model_state)
+    model = _trained_hscnn(single, hscnn_model_state, len(label_index), spec.gated)
     stats = LabelStatistics.from_dict(label_statistics)
     config = _train_config(hscnn, seed)
     every_label = replace(config, n_phi=int(stats.counts.max()) + 1)
@@ -385,10 +388,10 @@ def build_hybrid_labeler(
     """
     spec = get_variant(variant)
     n_labels = len(label_index)
-    model = HybridSiameseNetwork(
-        _single_network(single, _hscnn_state(hscnn_model_state), n_labels), gated=spec.gated
-    )
-    model.load_state_dict(hscnn_model_state)
+    model = _trained_hscnn(single, hscnn_model_state, n_labels, spec.gated)
+    head_model = None
+    if spec.head_from_single:  # Naive and /MT: head labels from the untouched single network
+        head_model = trained_classifier(single, single_model_state, n_labels)
     training = hscnn["training"]
     n_phi = int(training["n_phi"])
     tail = np.flatnonzero(tail_label_mask(label_counts, n_phi))
@@ -407,9 +410,7 @@ def build_hybrid_labeler(
         select_labels(encoded, tail),
         Vocabulary.from_dict(dict(vocabulary)) if preprocessing.needs_vocabulary else None,
         majority_vote=bool(training.get("majority_vote", False)),
-        head_model=(
-            _single_network(single, single_model_state, n_labels) if spec.head_from_single else None
-        ),
+        head_model=head_model,
         model_config={"encoder": single["encoder"], "encoder_params": single["encoder_params"]},
     )
 

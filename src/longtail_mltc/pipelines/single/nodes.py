@@ -34,7 +34,12 @@ from longtail_mltc.training import (
 )
 
 from .. import tracking
-from ..model_input import configured_loss, encoded_split, split_label_matrices, vocab_size_of
+from ..model_input import (
+    configured_loss,
+    encoded_split,
+    split_label_matrices,
+    trained_classifier,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -122,8 +127,7 @@ def predict_single_network(
     single: dict[str, Any],
 ) -> dict[str, np.ndarray]:
     """Validation and test scores from the saved best weights (what a user reloads, too)."""
-    model = _build_model(single, vocab_size_of(single_model_state), len(label_index), None)
-    model.load_state_dict(single_model_state)
+    model = trained_classifier(single, single_model_state, len(label_index))
     batch = single["training"].get("eval_batch_size", 512)
     out: dict[str, np.ndarray] = {}
     for split in ("valid", "test"):
@@ -173,8 +177,7 @@ def build_labeler(
     features: Mapping[str, Any],
 ) -> TextLabeler:
     """The trained network with the preprocessing training used, as a raw-text labeler."""
-    model = _build_model(single, vocab_size_of(model_state), len(label_index), None)
-    model.load_state_dict(model_state)
+    model = trained_classifier(single, model_state, len(label_index))
     preprocessing = Preprocessing.from_params(features, single)
     return TextLabeler(
         model,
