@@ -4,11 +4,13 @@ Run: ``PYTHONPATH=src python benchmarks/bench_metrics.py`` (about 30-60 s, ~2 GB
 
 1. ``evaluate`` on 20,000 docs × 2,000 labels (sparse long-tailed ``y_true``, float32 scores)
    versus scikit-learn ``precision_recall_fscore_support`` (micro + macro) plus a per-document
-   Python loop for P@k / nDCG@k (k = 1, 3, 5) timed on 2,000 docs and extrapolated per doc.
+   Python loop for P@k / nDCG@k (k = 1, 3, 5) timed on 2,000 docs and extrapolated per doc;
+   also ``evaluate`` with ``inverse_propensities`` (adds PSP@k / PSnDCG@k) relative to plain.
 2. ``search_global_threshold`` (exact, and on a 200-point grid) on a 2,000 × 2,000 validation set
    versus a loop over 200 candidate thresholds calling ``sklearn.metrics.f1_score``
    (timed on 20 candidates, extrapolated).
-3. Scale check: ``evaluate`` on 4,000 docs × 18,000 labels, extrapolated to 800,000 docs.
+3. Scale check: ``evaluate`` on 4,000 docs × 18,000 labels, extrapolated to 800,000 docs
+   (plain and with propensity-scored metrics).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import scipy.sparse as sp
 from _timing import best_time
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 
-from longtail_mltc.evaluation.metrics import evaluate, resolve_chunk_size
+from longtail_mltc.evaluation.metrics import evaluate, inverse_propensities, resolve_chunk_size
 from longtail_mltc.evaluation.thresholds import search_global_threshold
 
 KS = (1, 3, 5)
@@ -59,6 +61,11 @@ def loop_ranking(y: sp.csr_matrix, s: np.ndarray, ks: tuple[int, ...]) -> dict[s
     return {key: value / kept for key, value in sums.items()}
 
 
+def propensities_of(y: sp.csr_matrix) -> np.ndarray:
+    """Inverse propensities (A = 0.55, B = 1.5) from the label counts of ``y`` itself."""
+    return inverse_propensities(np.asarray(y.sum(axis=0)).ravel(), y.shape[0])
+
+
 def sklearn_prf(y: sp.csr_matrix, s: np.ndarray, threshold: float) -> dict[str, float]:
     pred = sp.csr_matrix(s >= threshold)
     out = {}
@@ -73,6 +80,10 @@ def bench_evaluate() -> None:
     y, s = make_data(n_docs, n_labels)
     print(f"[evaluate] {n_docs:,} docs × {n_labels:,} labels, nnz={y.nnz:,}, scores float32")
     t_ours, ours = best_time(lambda: evaluate(y, s, threshold=0.5, ks=KS), repeat=3)
+    w = propensities_of(y)
+    t_ps, ours_ps = best_time(
+        lambda: evaluate(y, s, threshold=0.5, ks=KS, inverse_propensities=w), repeat=3
+    )
     t_prf, ref = best_time(lambda: sklearn_prf(y, s, 0.5), repeat=1)
     t_loop, ref_rank = best_time(lambda: loop_ranking(y[:n_loop], s[:n_loop], KS), repeat=1)
     t_loop_full = t_loop * n_docs / n_loop
@@ -80,6 +91,10 @@ def bench_evaluate() -> None:
     diff = max(abs(ours[key] - value) for key, value in ref.items())
     diff_rank = max(abs(ours_sub[key] - value) for key, value in ref_rank.items())
     print(f"  evaluate (all 13 metrics, one pass)   {t_ours:8.3f} s")
+    print(
+        f"  evaluate + PSP@k/PSnDCG@k (19 metrics) {t_ps:8.3f} s = {t_ps / t_ours:.2f}x plain "
+        f"(PSP@1={ours_ps['psp_at_1']:.3f}, PSP@5={ours_ps['psp_at_5']:.3f})"
+    )
     print(f"  sklearn precision_recall_fscore_support micro+macro {t_prf:8.3f} s")
     print(
         f"  per-doc loop P@k/nDCG@k: {t_loop:.3f} s on {n_loop:,} docs "
@@ -128,6 +143,12 @@ def bench_scale() -> None:
     print(f"[scale] {n_docs:,} × {n_labels:,}: evaluate {t:.2f} s (chunks of {rows} rows)")
     minutes = t * target / n_docs / 60
     print(f"  extrapolated to {target:,} docs: {minutes:.1f} min (P@1={out['p_at_1']:.3f})")
+    w = propensities_of(y)
+    t_ps, out_ps = best_time(lambda: evaluate(y, s, ks=KS, inverse_propensities=w), repeat=1)
+    print(
+        f"  with PSP@k/PSnDCG@k: {t_ps:.2f} s = {t_ps / t:.2f}x plain "
+        f"(PSP@1={out_ps['psp_at_1']:.3f})"
+    )
 
 
 def main() -> None:

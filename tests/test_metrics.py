@@ -16,6 +16,7 @@ from sklearn.metrics import multilabel_confusion_matrix, precision_recall_fscore
 from longtail_mltc.evaluation import metrics, thresholds
 from longtail_mltc.evaluation.metrics import (
     evaluate,
+    inverse_propensities,
     label_confusion_counts,
     ndcg_at_k,
     precision_at_k,
@@ -74,6 +75,32 @@ def reference_ranking(y: np.ndarray, s: np.ndarray, k: int) -> tuple[float, floa
     if kept == 0:
         return 0.0, 0.0, 0
     return p_sum / kept, ndcg_sum / kept, kept
+
+
+def reference_propensity(
+    y: np.ndarray, s: np.ndarray, w: np.ndarray, k: int
+) -> tuple[float, float]:
+    """(PSP@k, PSnDCG@k) by a plain loop, as pyxclib's ``psprecision`` / ``psndcg``.
+
+    pyxclib averages (1/k)·sum over the top k of y·w (and of the best ranking) over documents
+    and divides the two means: a ratio of sums over documents; nDCG terms are divided by the
+    document's plain IDCG@k first.
+    """
+    psp_num = psp_den = nd_num = nd_den = 0.0
+    for y_row, s_row in zip(y, s, strict=True):
+        n_pos = int(y_row.sum())
+        if n_pos == 0:
+            continue
+        gains = [y_row[label] * w[label] for label in ranked(s_row)[:k]]
+        best = sorted((y_row * w).tolist(), reverse=True)[:k]
+        idcg = sum(1.0 / math.log2(r + 2) for r in range(min(k, n_pos)))
+        psp_num += sum(gains)
+        psp_den += sum(best)
+        nd_num += sum(g / math.log2(r + 2) for r, g in enumerate(gains)) / idcg
+        nd_den += sum(g / math.log2(r + 2) for r, g in enumerate(best)) / idcg
+    if psp_den == 0.0:
+        return 0.0, 0.0
+    return psp_num / psp_den, nd_num / nd_den
 
 
 def sklearn_prf(y: np.ndarray, s: np.ndarray, threshold: float) -> dict[str, float]:
@@ -308,6 +335,160 @@ def test_automatic_chunk_size() -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# propensity-scored metrics (PSP@k, PSnDCG@k)
+# ----------------------------------------------------------------------------------------------
+
+LN100 = math.log(100)  # 4.605170185988091
+# inverse_propensities([0, 1, 3, 7], 100, a=1, b=1): C = (ln 100 - 1)·2^1 = 7.210340371976182,
+# 1/p = 1 + C/(N_l + 1) -> [2 ln100 - 1, ln100, (ln100 + 1)/2, (ln100 + 3)/4]
+#                        = [8.210340371976183, 4.605170185988091, 2.802585092994046, 1.901292546]
+W_HAND = np.array([2 * LN100 - 1, LN100, (LN100 + 1) / 2, (LN100 + 3) / 4])
+
+
+@st.composite
+def weights(draw, n_labels: int) -> np.ndarray:
+    """Inverse propensities: from random counts, or few distinct values (ties in y·w)."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        n_train = draw(st.integers(3, 10_000))
+        return inverse_propensities(rng.integers(0, n_train + 1, n_labels), n_train)
+    return rng.choice([1.0, 1.5, 4.0], size=n_labels)
+
+
+def test_inverse_propensities_by_hand() -> None:
+    np.testing.assert_allclose(
+        inverse_propensities(np.array([0, 1, 3, 7]), 100, a=1.0, b=1.0), W_HAND, rtol=1e-15
+    )
+    # defaults A = 0.55, B = 1.5, N = 1000: C = (ln 1000 - 1)·2.5^0.55; N_l = 1 gives
+    # 1 + C·2.5^-0.55 = ln 1000 for any A; the other values computed with `bc -l`
+    out = inverse_propensities([0, 1, 10, 999], 1000)
+    expected = [8.824188577703568, math.log(1000), 3.552147023508369, 1.218861867463205]
+    np.testing.assert_allclose(out, expected, rtol=1e-14)
+    assert out.dtype == np.float64
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.integers(0, 10**6), min_size=1, max_size=20),
+    st.integers(3, 10**7),
+    st.floats(0.05, 2.0),
+    st.floats(0.01, 5.0),
+)
+def test_inverse_propensities_decrease_with_frequency_and_exceed_one(counts, n, a, b) -> None:
+    counts = np.sort(np.minimum(counts, n))
+    w = inverse_propensities(counts, n, a=a, b=b)
+    assert np.all(w > 1.0)
+    assert np.all(np.diff(w) <= 0.0)  # non-increasing in N_l (ties: equal counts)
+    assert np.all(np.diff(w)[np.diff(counts) > 0] < 0.0)  # strictly where N_l grows
+
+
+def test_propensity_hand_computed_example() -> None:
+    out = evaluate(Y, S, inverse_propensities=W_HAND)
+    plain = evaluate(Y, S)
+    ps_keys = [f"{m}_at_{k}" for m in ("psp", "psndcg") for k in (1, 3, 5)]
+    assert list(out) == METRIC_KEYS[:-2] + ps_keys + METRIC_KEYS[-2:]
+    assert {key: out[key] for key in plain} == plain  # nothing else changes
+    w0, w1, w2, w3 = W_HAND
+    # positives: d0 {L0, L2}, d1 {L1}, d2 {L0, L1, L3}; w0 > w1 > w2 > w3;
+    # rankings: d0 = L0 L2 L1 L3, d1 = L2 L1 L0 L3, d2 = L0 L3 L2 L1
+    # PSP@1: hits d0 L0, d2 L0 -> 2·w0; best w0 + w1 + w0
+    #   = (4 ln100 - 2)/(5 ln100 - 2) = 16.42068074/21.02585093 = 0.780975799679507537...
+    assert out["psp_at_1"] == pytest.approx(2 * w0 / (2 * w0 + w1), rel=1e-12)
+    assert out["psp_at_1"] == pytest.approx(0.7809757996795075, rel=1e-12)
+    # PSP@3: hits d0 L0 L2, d1 L1, d2 L0 L3 -> 2·w0 + w1 + w2 + w3 = (23 ln100 - 3)/4;
+    #   best d0 w0 + w2, d1 w1, d2 w0 + w1 + w3 -> one more w1 = (27 ln100 - 3)/4
+    #   PSP@3 = (23 ln100 - 3)/(27 ln100 - 3) = 0.848189037216900744...
+    assert out["psp_at_3"] == pytest.approx(0.8481890372169007, rel=1e-12)
+    # PSP@5 > 4 labels: every positive is in the top 4 -> 1
+    assert out["psp_at_5"] == 1.0
+    # PSnDCG@1 = PSP@1 (IDCG@1 = 1 for every kept document)
+    assert out["psndcg_at_1"] == pytest.approx(out["psp_at_1"], rel=1e-12)
+    # PSnDCG@3, discounts 1, L3 = 1/log2 3, 1/2; IDCG: d0 1 + L3, d1 1, d2 1 + L3 + 1/2
+    #   d0: DCG (w0 + w2·L3) = best             -> 6.118335061464531 each after / IDCG
+    #   d1: DCG w1·L3 = 2.905538890600089       best w1 = 4.605170185988091
+    #   d2: DCG (w0 + w3·L3)/(1.5 + L3) = 4.415876400446182
+    #       best (w0 + w1·L3 + w3/2)/(1.5 + L3) = 5.662563730972914
+    #   PSnDCG@3 = 13.439750352510803 / 16.386068978425536 = 0.820193688321832531...
+    d0 = (w0 + w2 * L3) / (1 + L3)
+    num = d0 + w1 * L3 + (w0 + w3 * L3) / (1.5 + L3)
+    den = d0 + w1 + (w0 + w1 * L3 + w3 / 2) / (1.5 + L3)
+    assert out["psndcg_at_3"] == pytest.approx(num / den, rel=1e-12)
+    assert out["psndcg_at_3"] == pytest.approx(0.8201936883218325, rel=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(max_docs=20), st.data())
+def test_propensity_matches_loop_reference(problem, data) -> None:
+    y, s, _ = problem
+    w = data.draw(weights(y.shape[1]))
+    ks = data.draw(st.sampled_from([(1, 3, 5), (2,), (1, 4, 10)]))
+    n_labels = y.shape[1]
+    idx = np.asarray(data.draw(st.permutations(range(n_labels)))[: data.draw(st.integers(1, 9))])
+    for subset in (None, idx):
+        cols = np.arange(n_labels) if subset is None else idx
+        for y_in, chunk_size in ((y, None), (sp.csr_matrix(y), 1), (sp.csr_array(y), 3)):
+            out = evaluate(
+                y_in, s, ks=ks, label_subset=subset, chunk_size=chunk_size, inverse_propensities=w
+            )
+            for k in ks:
+                psp, psndcg = reference_propensity(y[:, cols], s[:, cols], w[cols], k)
+                assert out[f"psp_at_{k}"] == pytest.approx(psp, rel=1e-12, abs=1e-15)
+                assert out[f"psndcg_at_{k}"] == pytest.approx(psndcg, rel=1e-12, abs=1e-15)
+
+
+@settings(max_examples=50, deadline=None)
+@given(problems(max_docs=30), st.data())
+def test_propensity_chunking_sparse_and_subset_invariance(problem, data) -> None:
+    y, s, threshold = problem
+    w = data.draw(weights(y.shape[1]))
+    expected = evaluate(y, s, threshold=threshold, chunk_size=1, inverse_propensities=w)
+    for y_in, chunk_size in ((y, None), (sp.csr_matrix(y), 7), (sp.coo_matrix(y), None)):
+        out = evaluate(y_in, s, threshold=threshold, chunk_size=chunk_size, inverse_propensities=w)
+        assert out.keys() == expected.keys()
+        for key, value in expected.items():  # float sums: equal up to rounding
+            assert out[key] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+    idx = np.asarray(data.draw(st.permutations(range(y.shape[1]))))[: max(1, y.shape[1] // 2)]
+    sliced = evaluate(y[:, idx], s[:, idx], threshold=threshold, inverse_propensities=w[idx])
+    assert evaluate(y, s, threshold=threshold, label_subset=idx, inverse_propensities=w) == sliced
+
+
+@settings(max_examples=50, deadline=None)
+@given(problems(max_docs=20), st.data())
+def test_propensity_properties(problem, data) -> None:
+    y, s, _ = problem
+    w = data.draw(weights(y.shape[1]))
+    ks = (1, 2, 3, 5, 10)
+    out = evaluate(y, s, ks=ks, inverse_propensities=w)
+    ideal = evaluate(y, y * w, ks=ks, inverse_propensities=w)  # scores = y·w: best ranking
+    const = evaluate(y, s, ks=ks, inverse_propensities=np.full(y.shape[1], 2.5))
+    kept = y.sum(axis=1) > 0
+    for k in ks:
+        assert 0.0 <= out[f"psp_at_{k}"] <= 1.0
+        assert 0.0 <= out[f"psndcg_at_{k}"] <= 1.0 + 1e-12
+        assert ideal[f"psp_at_{k}"] == ideal[f"psndcg_at_{k}"] == float(kept.any())
+        # constant w: PSP@k = sum of hits / sum of min(k, |y|) (not P@k = mean hits / k);
+        # PSnDCG@k = nDCG@k (the best DCG is w·IDCG for every document)
+        hits = sum(y[d, ranked(s[d])[:k]].sum() for d in np.flatnonzero(kept))
+        cap = np.minimum(y.sum(axis=1), k).sum()
+        assert const[f"psp_at_{k}"] == pytest.approx(hits / cap if cap else 0.0, rel=1e-12)
+        assert const[f"psndcg_at_{k}"] == pytest.approx(const[f"ndcg_at_{k}"], rel=1e-12)
+
+
+def test_propensity_rows_without_positives_and_none_at_all() -> None:
+    y = np.vstack([Y, [0, 0, 0, 0]])
+    s = np.vstack([S, [0.95, 0.0, 0.0, 0.0]])
+    base = evaluate(Y, S, inverse_propensities=W_HAND)
+    out = evaluate(y, s, inverse_propensities=W_HAND, chunk_size=1)
+    for key in ("psp_at_1", "psp_at_3", "psndcg_at_3", "psndcg_at_5"):
+        assert out[key] == pytest.approx(base[key], rel=1e-12)
+    empty = evaluate(np.zeros((2, 3)), np.ones((2, 3)), inverse_propensities=np.ones(3))
+    assert empty["psp_at_1"] == 0.0 and empty["psndcg_at_5"] == 0.0
+    assert not any(key.startswith("ps") for key in evaluate(Y, S))  # keys as without PS
+    no_ks = evaluate(Y, S, ks=(), inverse_propensities=W_HAND)
+    assert list(no_ks) == [key for key in METRIC_KEYS if "_at_" not in key]
+
+
+# ----------------------------------------------------------------------------------------------
 # errors
 # ----------------------------------------------------------------------------------------------
 
@@ -329,11 +510,38 @@ def test_automatic_chunk_size() -> None:
         (Y, S, {"label_subset": [True, False]}, r"length 4"),
         (Y, S, {"threshold": float("nan")}, r"threshold must not be NaN"),
         (Y, S, {"chunk_size": 0}, r"chunk_size"),
+        (Y, S, {"inverse_propensities": np.ones(3)}, r"one entry per column of y_true \(4\)"),
+        (Y, S, {"inverse_propensities": np.ones((1, 4))}, r"1-D"),
+        (Y, S, {"inverse_propensities": np.array([1, 0, 1, 1.0])}, r"finite and > 0"),
+        (Y, S, {"inverse_propensities": np.array([1, np.nan, 1, 1])}, r"finite and > 0"),
+        (Y, S, {"inverse_propensities": np.ones(4, dtype=bool)}, r"real numbers"),
     ],
 )
 def test_errors(y, s, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         evaluate(y, s, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (([[1, 2]], 10), {}, r"1-D"),
+        (([], 10), {}, r"non-empty"),
+        (([1, -1], 10), {}, r"non-negative"),
+        (([1, np.inf], 10), {}, r"finite"),
+        (([True, False], 10), {}, r"real numbers"),
+        (([1, 2], 2), {}, r"n_docs must be an integer >= 3"),
+        (([1, 2], 10.0), {}, r"n_docs must be an integer"),
+        (([1, 11], 10), {}, r"cannot exceed n_docs \(10\)"),
+        (([1, 2], 10), {"a": 0.0}, r"a must be finite and > 0"),
+        (([1, 2], 10), {"a": np.nan}, r"a must be finite"),
+        (([1, 2], 10), {"b": -1.0}, r"b must be finite and > -1"),
+        (([0, 2], 10), {"b": 0.0}, r"count 0 needs b > 0"),
+    ],
+)
+def test_inverse_propensities_errors(args, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        inverse_propensities(np.asarray(args[0]), args[1], **kwargs)
 
 
 def test_sparse_scores_rejected() -> None:

@@ -21,15 +21,27 @@ Conventions (METHODS §4, decided here where the specification leaves a choice):
   subset are skipped for **both** P@k and nDCG@k (``n_docs`` counts the documents kept; if none
   is kept both metrics are 0.0). If ``k`` exceeds the number of labels ``L`` the top
   ``min(k, L)`` labels are used but P@k keeps the ``1/k`` divisor.
+* **Propensity-scored ranking** (Jain, Prabhu & Varma 2016) - with inverse propensities
+  ``w_l = 1/p_l`` (:func:`inverse_propensities`) and the same ranking and tie rule,
+  ``PSP@k = sum_d sum_{l in top-k} y_l w_l / sum_d (sum of the k largest y_l w_l of d)`` and
+  ``PSnDCG@k = sum_d DCG_w(d)/IDCG_d@k / sum_d DCG_w*(d)/IDCG_d@k``, where ``DCG_w`` discounts
+  ``y w`` at ranks ``1..k`` by ``1/log2(r+1)``, ``DCG_w*`` is the same for the best ordering of
+  ``y w`` and ``IDCG_d@k`` is the plain nDCG normaliser above: ratios of sums over the documents,
+  as ``xclib.evaluation.xc_metrics.psprecision`` / ``psndcg`` of pyxclib (the reference toolkit).
+  Documents without positives in the subset add nothing; 0.0 if no document is kept;
+  ``k > L`` uses the top ``min(k, L)`` (the ``1/k`` factors of pyxclib cancel in the ratio).
 * **Bounded memory** - documents are processed in row chunks (at most 2**24 cells each by
   default: ~115 MB peak of temporaries with float32 scores); a sparse ``y_true`` is densified one
   chunk at a time (as ``bool``); top-k uses ``np.partition`` per chunk (O(labels) per row).
   Per-label TP/FP/FN and the ranking hit counts accumulate as int64, so results are
-  bit-identical whatever the chunk size.
+  bit-identical whatever the chunk size. The propensity-scored sums are float sums (float64)
+  instead: equal across chunk sizes up to rounding only. They reuse the chunk's top-k indices;
+  the best ordering comes from the chunk's positive cells (O(nnz log nnz), no dense ``y w``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -43,6 +55,7 @@ __all__ = [
     "LabelSubset",
     "evaluate",
     "f1_from_counts",
+    "inverse_propensities",
     "label_confusion_counts",
     "ndcg_at_k",
     "precision_at_k",
@@ -213,6 +226,26 @@ def _exact_thresholds(thresholds: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return cast
 
 
+def _as_weights(
+    inverse_propensities: np.ndarray, n_all: int, cols: np.ndarray | None
+) -> np.ndarray:
+    """Inverse propensities (float64, > 0, finite) of the subset columns."""
+    w = np.asarray(inverse_propensities)
+    if w.ndim != 1 or w.size != n_all:
+        raise ValueError(
+            f"inverse_propensities must be 1-D with one entry per column of y_true ({n_all}); "
+            f"received shape {w.shape}"
+        )
+    if w.dtype == bool or not (
+        np.issubdtype(w.dtype, np.integer) or np.issubdtype(w.dtype, np.floating)
+    ):
+        raise ValueError(f"inverse_propensities must be real numbers; received dtype {w.dtype}")
+    w = w.astype(np.float64)
+    if not (np.isfinite(w).all() and (w > 0).all()):
+        raise ValueError("inverse_propensities must be finite and > 0")
+    return w if cols is None else w[cols]
+
+
 # --------------------------------------------------------------------------------------------
 # chunking
 # --------------------------------------------------------------------------------------------
@@ -308,13 +341,29 @@ def _first_k_at_boundary(scores: np.ndarray, kth: np.ndarray, k: int) -> np.ndar
     return above | (equal & (np.cumsum(equal, axis=1) <= slots[:, None]))
 
 
-def _accumulate_ranking(chunk: _Chunk, n_pos: np.ndarray, k_max: int, hits: np.ndarray) -> int:
+class _Propensity(NamedTuple):
+    """Inverse propensities of the subset columns and the running PS sums (float64)."""
+
+    w: np.ndarray  # [n_labels]
+    ks: tuple[int, ...]
+    sums: np.ndarray  # [4 × len(ks)]: PSP num, PSP den, PSnDCG num, PSnDCG den (updated in place)
+
+
+def _accumulate_ranking(
+    chunk: _Chunk,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    k_max: int,
+    hits: np.ndarray,
+    ps: _Propensity | None = None,
+) -> int:
     """Add one chunk's hit counts to ``hits`` and return the number of documents kept.
 
     ``hits[j, r]`` counts kept documents with ``min(|y|, k_max) == j`` and a positive at rank
-    ``r + 1``; ``n_pos`` is the number of positives per document. Integer counts make the final
-    averages independent of chunking.
+    ``r + 1``; ``rows``/``cols`` locate the chunk's positive cells. Integer counts make the final
+    averages independent of chunking. With ``ps`` the propensity-scored sums are added too.
     """
+    n_pos = np.bincount(rows, minlength=chunk.s.shape[0])
     keep = n_pos > 0
     n_keep = int(keep.sum())
     if n_keep == 0 or hits.shape[1] == 0:
@@ -322,12 +371,69 @@ def _accumulate_ranking(chunk: _Chunk, n_pos: np.ndarray, k_max: int, hits: np.n
     y, s = chunk.y, chunk.s
     if n_keep < keep.size:
         y, s, n_pos = y[keep], s[keep], n_pos[keep]
+        rows = (np.cumsum(keep) - 1)[rows]  # positions among the kept rows
     k_sel = hits.shape[1]
-    hit = np.take_along_axis(y, _top_k_indices(s, k_sel), axis=1)
+    top = _top_k_indices(s, k_sel)
+    hit = np.take_along_axis(y, top, axis=1)
     cap = np.minimum(n_pos, k_max)
     flat = (cap[:, None] * k_sel + np.arange(k_sel))[hit]
     hits += np.bincount(flat, minlength=hits.size).reshape(hits.shape)
+    if ps is not None:
+        _accumulate_propensity(ps, top, hit, rows, cols, n_pos)
     return n_keep
+
+
+def _largest_per_row(rows: np.ndarray, values: np.ndarray, n_pos: np.ndarray, k: int) -> np.ndarray:
+    """``[len(n_pos) × k]``: the ``k`` largest ``values`` of each row, descending, 0-padded.
+
+    ``rows`` gives the row of each value and ``n_pos`` the number of values per row.
+    """
+    order = np.lexsort((-values, rows))  # by row, then by descending value
+    rows, values = rows[order], values[order]
+    rank = np.arange(rows.size) - (np.cumsum(n_pos) - n_pos)[rows]
+    sel = rank < k
+    out = np.zeros((n_pos.size, k), dtype=np.float64)
+    out[rows[sel], rank[sel]] = values[sel]
+    return out
+
+
+def _accumulate_propensity(
+    ps: _Propensity,
+    top: np.ndarray,
+    hit: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n_pos: np.ndarray,
+) -> None:
+    """Add the PSP / PSnDCG numerators and denominators of one chunk's kept rows to ``ps``.
+
+    ``top``/``hit``: top-k indices and their 0/1 labels (kept rows); ``rows``/``cols``: positive
+    cells (rows among the kept ones); ``n_pos``: positives per kept row.
+    """
+    k_sel = top.shape[1]
+    gains = np.where(hit, ps.w[top], 0.0)  # y·w in the predicted order
+    best = _largest_per_row(rows, ps.w[cols], n_pos, k_sel)  # y·w in the best order
+    disc = _discounts(k_sel)
+    ideal = np.concatenate([[1.0], np.cumsum(disc)])  # ideal[j]: IDCG with j positives
+    for i, k in enumerate(ps.ks):
+        k_eff = min(k, k_sel)
+        inv_idcg = 1.0 / ideal[np.minimum(n_pos, k_eff)]
+        g, g_best = gains[:, :k_eff], best[:, :k_eff]
+        # PSP: sum the hits' gains sorted like ``best``; elementwise <= ``best`` in the same
+        # summation order, so the float numerator never exceeds the denominator (PSP <= 1)
+        ps.sums[0, i] += -np.sort(-g, axis=1).sum()
+        ps.sums[1, i] += g_best.sum()
+        ps.sums[2, i] += (g @ disc[:k_eff]) @ inv_idcg
+        ps.sums[3, i] += (g_best @ disc[:k_eff]) @ inv_idcg
+
+
+def _propensity_metrics(ps: _Propensity) -> tuple[dict[int, float], dict[int, float]]:
+    """PSP@k and PSnDCG@k from the accumulated sums (0.0 where no document was kept)."""
+    ratio = _safe_divide(ps.sums[[0, 2]], ps.sums[[1, 3]])
+    return (
+        {k: float(ratio[0, i]) for i, k in enumerate(ps.ks)},
+        {k: float(ratio[1, i]) for i, k in enumerate(ps.ks)},
+    )
 
 
 def _discounts(n: int) -> np.ndarray:
@@ -367,8 +473,12 @@ def _accumulate(
     threshold: float | None,
     k_max: int | None,
     chunk_size: int | None,
+    ps: _Propensity | None = None,
 ) -> tuple[LabelCounts | None, np.ndarray, int]:
-    """One pass over the chunks; ``threshold``/``k_max`` None skip confusion/ranking counts."""
+    """One pass over the chunks; ``threshold``/``k_max`` None skip confusion/ranking counts.
+
+    ``ps`` (needs ``k_max``) accumulates the propensity-scored sums in place.
+    """
     n = inp.n_labels
     tp, n_pred, n_pos = (np.zeros(n, dtype=np.int64) for _ in range(3))
     hits = np.zeros(((k_max or 0) + 1, min(k_max or 0, n)), dtype=np.int64)
@@ -382,8 +492,7 @@ def _accumulate(
             n_pos += np.bincount(cols, minlength=n)
             tp += np.bincount(cols[pred.ravel()[chunk.positives]], minlength=n)
         if k_max is not None:
-            n_pos_doc = np.bincount(rows, minlength=chunk.s.shape[0])
-            n_docs += _accumulate_ranking(chunk, n_pos_doc, k_max, hits)
+            n_docs += _accumulate_ranking(chunk, rows, cols, k_max, hits, ps)
     counts = None if thr is None else LabelCounts(tp, n_pred - tp, n_pos - tp)
     return counts, hits, n_docs
 
@@ -476,6 +585,65 @@ def ndcg_at_k(
     return ndcg_at[int(k)]
 
 
+def inverse_propensities(
+    label_counts: np.ndarray, n_docs: int, a: float = 0.55, b: float = 1.5
+) -> np.ndarray:
+    """Inverse propensities ``1/p_l`` of Jain, Prabhu & Varma (2016) (METHODS §4).
+
+    ``1/p_l = 1 + C·(N_l + B)^(-A)`` with ``C = (ln N - 1)·(B + 1)^A`` (natural log, as
+    ``xclib.evaluation.xc_metrics.compute_inv_propesity`` of pyxclib), ``N = n_docs`` training
+    documents and ``N_l = label_counts[l]`` training documents with label ``l``.
+
+    Args:
+        label_counts: 1-D, finite, non-negative counts per label (0 allowed when ``b > 0``),
+            each at most ``n_docs``; e.g. ``np.asarray(y_train.sum(axis=0)).ravel()``.
+        n_docs: number of training documents, an integer ``>= 3``. Smaller ``N`` is rejected:
+            ``ln N - 1 < 0`` would make ``C < 0`` and the "inverse propensities" < 1 or even
+            negative, which has no meaning as a propensity.
+        a: exponent ``A``, finite and ``> 0`` (0.55 by default; 0.5 Wikipedia, 0.6 Amazon in
+            the paper).
+        b: offset ``B``, finite with ``B > -1`` (so that ``(B + 1)^A`` is real) and
+            ``N_l + B > 0`` for every label (1.5 by default; 0.4 Wikipedia, 2.6 Amazon).
+
+    Returns:
+        float64 array, one entry per label; every entry is ``> 1`` and the entries decrease
+        strictly as ``N_l`` grows (rarer labels weigh more; up to float rounding for huge N_l).
+    """
+    counts = np.asarray(label_counts)
+    if counts.ndim != 1 or counts.size == 0:
+        raise ValueError(
+            "label_counts must be a non-empty 1-D array (one count per label); received shape "
+            f"{counts.shape} (for a matrix sum use np.asarray(y.sum(axis=0)).ravel())"
+        )
+    if counts.dtype == bool or not (
+        np.issubdtype(counts.dtype, np.integer) or np.issubdtype(counts.dtype, np.floating)
+    ):
+        raise ValueError(f"label_counts must be real numbers; received dtype {counts.dtype}")
+    counts = counts.astype(np.float64)
+    if not np.isfinite(counts).all() or counts.min() < 0:
+        raise ValueError("label_counts must be finite and non-negative")
+    if isinstance(n_docs, bool) or not isinstance(n_docs, int | np.integer) or n_docs < 3:
+        raise ValueError(
+            f"n_docs must be an integer >= 3 (C = (ln N - 1)(B + 1)^A > 0); received {n_docs!r}"
+        )
+    if counts.max() > n_docs:
+        raise ValueError(
+            f"label_counts cannot exceed n_docs ({n_docs}); received max {counts.max():g}"
+        )
+    a, b = float(a), float(b)
+    if not (math.isfinite(a) and a > 0):
+        raise ValueError(f"a must be finite and > 0; received {a}")
+    if not (math.isfinite(b) and b > -1):
+        raise ValueError(f"b must be finite and > -1; received {b}")
+    if counts.min() + b <= 0:
+        raise ValueError(
+            f"label_counts + b must be > 0 for every label (a label with count 0 needs b > 0); "
+            f"received b = {b} and min count {counts.min():g}"
+        )
+    c = (math.log(n_docs) - 1.0) * (b + 1.0) ** a
+    return 1.0 + c * (counts + b) ** -a
+
+
 def evaluate(
     y_true: LabelMatrix,
     scores: np.ndarray,
@@ -484,6 +652,7 @@ def evaluate(
     label_subset: LabelSubset = None,
     *,
     chunk_size: int | None = None,
+    inverse_propensities: np.ndarray | None = None,
 ) -> dict[str, float]:
     """All METHODS §4 metrics for one label subset in a single chunked pass.
 
@@ -496,21 +665,34 @@ def evaluate(
         label_subset: column indices (order kept, used for tie-breaking) or a bool mask; every
             metric is restricted to these columns (ranking among them only).
         chunk_size: rows per chunk; None picks ``min(8192, 2**24 // n_labels)``.
+        inverse_propensities: optional ``1/p_l`` per column of ``y_true`` (full width, e.g. from
+            :func:`inverse_propensities` on the training labels; finite, > 0), restricted to
+            ``label_subset`` like everything else. Adds ``psp_at_{k}`` and ``psndcg_at_{k}``.
 
     Returns:
         ``micro_/macro_ precision, recall, f1``, ``macro_f1_present``, ``p_at_{k}``,
-        ``ndcg_at_{k}``, ``n_docs`` (documents kept for ranking: ≥ 1 positive in the subset)
-        and ``n_labels`` (labels in the subset), all as float. Treatment of zero division,
-        absent labels, ties and ``k > n_labels``: see the module docstring.
+        ``ndcg_at_{k}``, [``psp_at_{k}``, ``psndcg_at_{k}`` only with ``inverse_propensities``],
+        ``n_docs`` (documents kept for ranking: ≥ 1 positive in the subset) and ``n_labels``
+        (labels in the subset), all as float. Treatment of zero division, absent labels, ties,
+        ``k > n_labels`` and the propensity-scored definitions (pyxclib's ``psprecision`` /
+        ``psndcg``): see the module docstring.
     """
     ks = _check_ks(ks)
     inp = _prepare(y_true, scores, label_subset)
-    counts, hits, n_docs = _accumulate(inp, threshold, max(ks, default=0), chunk_size)
+    ps = None
+    if inverse_propensities is not None:
+        w = _as_weights(inverse_propensities, inp.s.shape[1], inp.s_cols)
+        ps = _Propensity(w, ks, np.zeros((4, len(ks)), dtype=np.float64))
+    counts, hits, n_docs = _accumulate(inp, threshold, max(ks, default=0), chunk_size, ps)
     assert counts is not None
     out = prf_from_counts(counts)
     p_at, ndcg_at = _ranking_metrics(hits, n_docs, ks, inp.n_labels)
     out.update({f"p_at_{k}": p_at[k] for k in ks})
     out.update({f"ndcg_at_{k}": ndcg_at[k] for k in ks})
+    if ps is not None:
+        psp_at, psndcg_at = _propensity_metrics(ps)
+        out.update({f"psp_at_{k}": psp_at[k] for k in ks})
+        out.update({f"psndcg_at_{k}": psndcg_at[k] for k in ks})
     out["n_docs"] = float(n_docs)
     out["n_labels"] = float(inp.n_labels)
     return out
