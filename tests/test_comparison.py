@@ -19,10 +19,12 @@ from sklearn.metrics import f1_score
 
 from longtail_mltc.evaluation import comparison
 from longtail_mltc.evaluation.comparison import (
+    aggregate_seeds,
     best_mask,
     comparison_table,
     per_label_f1,
     plot_f1_against_count,
+    seed_std,
     to_html,
     to_markdown,
 )
@@ -107,6 +109,128 @@ def test_best_mask_rejects_invalid_input() -> None:
         best_mask(table, [MICRO], lower_is_better=[LOSS])
     with pytest.raises(ValueError, match="not numeric"):
         best_mask(table, ["configuration"])
+
+
+# --------------------------------------------------------------------------------------------
+# aggregate_seeds: mean ± sample std across a configuration's seeds
+# --------------------------------------------------------------------------------------------
+
+
+def seed_runs() -> pd.DataFrame:
+    """ "cnn" with seeds 1, 2, 3 (listed 3, 1, 2), "svm" with seed 7, "old" without a seed."""
+    return pd.DataFrame(
+        {
+            "configuration": ["cnn", "svm", "cnn", "old", "cnn"],
+            "seed": [3, 7, 1, math.nan, 2],
+            MICRO: [0.86, 0.85, 0.80, 0.70, 0.83],
+            TAIL: [0.30, 0.10, math.nan, 0.20, 0.20],
+            "run_id": ["r1", "r2", "r3", "r4", "r5"],
+        }
+    )
+
+
+def test_aggregate_seeds_means_and_sample_std_computed_by_hand() -> None:
+    summary = aggregate_seeds(seed_runs(), [MICRO, TAIL])
+    assert list(summary.columns) == [
+        "configuration", "n_seeds", "seeds", MICRO, TAIL, f"{MICRO}__std", f"{TAIL}__std",
+    ]  # fmt: skip
+    assert summary["configuration"].tolist() == ["cnn", "svm", "old"]  # first appearance
+    cnn, svm, old = (summary.iloc[i] for i in range(3))
+    # cnn micro: mean (0.86 + 0.80 + 0.83) / 3 = 0.83; deviations +0.03, -0.03, 0 →
+    # sum of squares 0.0018, / (3 - 1) = 0.0009, sqrt → 0.03
+    assert cnn[MICRO] == pytest.approx(0.83, abs=1e-12)
+    assert cnn[f"{MICRO}__std"] == pytest.approx(0.03, abs=1e-12)
+    # cnn tail: seed 1 logged none; mean of 0.30 and 0.20, std sqrt(2 * 0.05² / 1)
+    assert cnn[TAIL] == pytest.approx(0.25, abs=1e-12)
+    assert cnn[f"{TAIL}__std"] == pytest.approx(math.sqrt(0.005), abs=1e-12)
+    assert (cnn["n_seeds"], cnn["seeds"]) == (3, "1;2;3")
+    # one seed: the value itself, no standard deviation
+    assert (svm["n_seeds"], svm["seeds"], svm[MICRO]) == (1, "7", 0.85)
+    assert math.isnan(svm[f"{MICRO}__std"]) and math.isnan(svm[f"{TAIL}__std"])
+    # no seed recorded: one seed, no seed list
+    assert old["n_seeds"] == 1 and pd.isna(old["seeds"]) and old[MICRO] == 0.70
+
+
+def test_aggregate_seeds_best_is_decided_on_the_means() -> None:
+    summary = aggregate_seeds(seed_runs(), [MICRO])
+    best = best_mask(summary, [MICRO])
+    # svm's 0.85 beats cnn's mean 0.83, though cnn's seed 3 reached 0.86
+    assert best[MICRO].tolist() == [False, True, False]
+
+
+def test_aggregate_seeds_seed_order_text_and_per_run_groups() -> None:
+    runs = pd.DataFrame(
+        {"configuration": ["a", "a", "a"], "seed": ["10", "2", " 1 "], MICRO: [0.1, 0.2, 0.3]}
+    )
+    assert aggregate_seeds(runs, [MICRO])["seeds"].tolist() == ["1;2;10"]  # numeric order
+    floats = pd.DataFrame({"configuration": ["a", "a"], "seed": [1.0, 2.0], MICRO: [0.1, 0.2]})
+    assert aggregate_seeds(floats, [MICRO])["seeds"].tolist() == ["1;2"]
+    no_seeds = pd.DataFrame({"configuration": ["a", "b"], MICRO: [0.1, 0.2]})  # no seed column
+    assert aggregate_seeds(no_seeds, [MICRO])["n_seeds"].tolist() == [1, 1]
+    # group by run: every run its own row under its configuration's name
+    per_run = aggregate_seeds(seed_runs(), [MICRO], group="run_id")
+    assert per_run["configuration"].tolist() == ["cnn", "svm", "cnn", "old", "cnn"]
+    assert per_run[MICRO].tolist() == [0.86, 0.85, 0.80, 0.70, 0.83]
+    assert per_run["n_seeds"].tolist() == [1] * 5 and per_run[f"{MICRO}__std"].isna().all()
+
+
+def test_aggregate_seeds_rejects_invalid_input() -> None:
+    repeated = pd.DataFrame(
+        {"configuration": ["a", "a", "b", "b"], "seed": [1, 1, None, None], MICRO: [0.1] * 4}
+    )
+    with pytest.raises(ValueError, match=r"more than one run .*\('a', '1'\), \('b', 'no seed'\)"):
+        aggregate_seeds(repeated, [MICRO])
+    with pytest.raises(ValueError, match="group column 'run'"):
+        aggregate_seeds(seed_runs(), [MICRO], group="run")
+    with pytest.raises(ValueError, match="clash"):
+        aggregate_seeds(seed_runs().assign(n_seeds=1), [MICRO, "n_seeds"])
+    with pytest.raises(ValueError, match="'configuration'"):
+        aggregate_seeds(seed_runs(), [MICRO], label="name")
+    with pytest.raises(ValueError, match="numeric"):
+        aggregate_seeds(seed_runs().assign(bad="x"), [MICRO, "bad"])
+    with pytest.raises(ValueError, match="__std"):
+        seed_std(seed_runs(), [MICRO])
+
+
+def seed_summary_shown() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The shown columns of the seed summary, its best mask and its spread."""
+    summary = aggregate_seeds(seed_runs(), [MICRO, TAIL])
+    shown = ["configuration", "n_seeds", MICRO, TAIL]
+    best = best_mask(summary, [MICRO, TAIL])
+    return summary[shown], best[shown], seed_std(summary, [MICRO, TAIL])
+
+
+def test_to_markdown_shows_mean_plus_minus_std() -> None:
+    table, best, spread = seed_summary_shown()
+    assert to_markdown(table, best, spread=spread) == (
+        "| configuration | n_seeds | test/all/micro_f1 | test/tail/macro_f1 |\n"
+        "| --- | ---: | ---: | ---: |\n"
+        "| cnn | 3 | 0.8300 ± 0.0300 | **0.2500 ± 0.0707** |\n"
+        "| svm | 1 | **0.8500** | 0.1000 |\n"
+        "| old | 1 | 0.7000 | 0.2000 |\n"
+    )
+    assert to_markdown(table, best, float_format="{:.2f}", spread=spread).splitlines()[2] == (
+        "| cnn | 3 | 0.83 ± 0.03 | **0.25 ± 0.07** |"
+    )
+    with pytest.raises(ValueError, match="spread must have the same index"):
+        to_markdown(table, best, spread=spread.iloc[:2])
+    with pytest.raises(ValueError, match="spread has column"):
+        to_markdown(table, best, spread=spread.assign(other=0.1))
+    with pytest.raises(TypeError, match="spread must be a DataFrame"):
+        to_markdown(table, best, spread=spread[MICRO])
+
+
+def test_to_html_shows_mean_plus_minus_std() -> None:
+    table, best, spread = seed_summary_shown()
+    parser = _TableParser()
+    parser.feed(to_html(table, best, title="seeds", spread=spread))
+    parser.close()
+    assert parser.rows == [
+        ["cnn", "3", "0.8300 ± 0.0300", "0.2500 ± 0.0707"],
+        ["svm", "1", "0.8500", "0.1000"],
+        ["old", "1", "0.7000", "0.2000"],
+    ]
+    assert parser.best == best.to_numpy().tolist()
 
 
 # --------------------------------------------------------------------------------------------

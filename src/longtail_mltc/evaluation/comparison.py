@@ -2,9 +2,11 @@
 
 Runs log metrics named ``<split>/<group>/<metric>`` (e.g. ``test/tail/macro_f1``); a comparison
 table has one row per configuration, a label column first and the chosen metric columns after.
-:func:`best_mask` marks each column's best value, which :func:`to_markdown` and :func:`to_html`
-render in bold. :func:`per_label_f1` and :func:`plot_f1_against_count` show where on the label
-frequency axis one method gains over another.
+:func:`aggregate_seeds` folds a configuration run with several seeds into one row (mean and
+sample standard deviation per metric). :func:`best_mask` marks each column's best value, which
+:func:`to_markdown` and :func:`to_html` render in bold (``mean ± std`` where given a spread).
+:func:`per_label_f1` and :func:`plot_f1_against_count` show where on the label frequency axis
+one method gains over another.
 
 Figures use matplotlib's object API (``Figure``): no pyplot state, headless, the caller saves.
 """
@@ -24,16 +26,24 @@ from .metrics import LabelMatrix, f1_from_counts, label_confusion_counts, resolv
 
 __all__ = [
     "per_label_report",
+    "aggregate_seeds",
     "best_mask",
     "comparison_table",
     "per_label_f1",
     "plot_f1_against_count",
+    "seed_std",
     "to_html",
     "to_markdown",
 ]
 
 MISSING = "–"
 """Text of a missing (NaN) cell: an en dash."""
+
+STD_SUFFIX = "__std"
+"""Suffix of the standard-deviation column of a metric in an :func:`aggregate_seeds` table."""
+
+N_SEEDS, SEEDS = "n_seeds", "seeds"
+"""Columns of an :func:`aggregate_seeds` table: how many seeds a row averages, and which."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -59,6 +69,105 @@ def comparison_table(
     if repeated:
         raise ValueError(f"columns lists {repeated} more than once")
     return runs.reindex(columns=[label, *columns]).reset_index(drop=True)
+
+
+def _seed_text(value: object) -> str | None:
+    """A seed as text (``3``, ``3.0`` and ``"3"`` all give ``"3"``); None when missing."""
+    if _is_missing(value):
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _seed_order(seed: str) -> tuple[int, int, str]:
+    """Integers in numeric order (``2`` before ``10``), then any other text."""
+    try:
+        return (0, int(seed), "")
+    except ValueError:
+        return (1, 0, seed)
+
+
+def aggregate_seeds(
+    runs: pd.DataFrame,
+    columns: Sequence[str],
+    label: str = "configuration",
+    seed: str = "seed",
+    group: str | None = None,
+) -> pd.DataFrame:
+    """One row per configuration: each metric's mean and sample standard deviation over seeds.
+
+    ``runs`` holds one row per run: the configuration name in ``label``, the run's seed in
+    ``seed`` and metrics in ``columns``. Runs with the same ``group`` value (default: the
+    ``label`` column) form one row; a group may hold at most one run per seed, and runs without
+    a seed (missing value or no ``seed`` column) count as one seed. Rows keep the order in which
+    their group first appears.
+
+    Columns of the result: ``label``; ``n_seeds`` (runs averaged); ``seeds`` (the seeds in
+    numeric order joined by ``;``, None when no run has one); ``columns``, each the mean across
+    the group's runs; then ``<column>__std`` for each, the sample standard deviation
+    (``ddof=1``), NaN with a single seed. Missing metric values are skipped (pandas' mean and
+    std); a metric column ``runs`` lacks is all NaN, as in :func:`comparison_table`.
+    """
+    table = comparison_table(runs, columns, label)  # validates label and columns
+    columns = list(columns)
+    reserved = {N_SEEDS, SEEDS} | {c + STD_SUFFIX for c in columns}
+    clashing = sorted(reserved.intersection(columns))
+    if clashing:
+        raise ValueError(f"columns {clashing} clash with the columns aggregate_seeds adds")
+    group = label if group is None else group
+    if group not in runs.columns:
+        raise ValueError(f"runs has no group column {group!r}; it has {list(runs.columns)}")
+    keys = runs[group].reset_index(drop=True)
+    seeds = (
+        runs[seed].map(_seed_text).reset_index(drop=True)
+        if seed in runs.columns
+        else pd.Series([None] * len(runs), dtype=object)
+    )
+    repeated = pd.DataFrame({"group": keys, "seed": seeds}).duplicated(keep=False)
+    if repeated.any():
+        pairs = sorted(
+            {
+                (str(k), _seed_text(s) or "no seed")
+                for k, s in zip(keys[repeated], seeds[repeated], strict=True)
+            }
+        )
+        raise ValueError(
+            f"more than one run per {group} and seed: {pairs}; keep one run per configuration "
+            "and seed (e.g. its newest) before aggregating"
+        )
+    try:
+        metrics = table[columns].astype(float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"metric columns must be numeric: {error}") from error
+    grouped = metrics.groupby(keys, sort=False, dropna=False)
+    means = grouped.mean()
+    stds = grouped.std(ddof=1)
+    labels = table[label].groupby(keys, sort=False, dropna=False).first()
+    seed_lists = seeds.groupby(keys, sort=False, dropna=False).agg(
+        lambda values: ";".join(sorted(values.dropna(), key=_seed_order)) or None
+    )
+    result = pd.DataFrame(
+        {
+            label: labels.to_numpy(),
+            N_SEEDS: grouped.size().to_numpy(dtype=np.int64),
+            SEEDS: seed_lists.reindex(means.index).to_numpy(dtype=object),
+        }
+    )
+    for column in columns:
+        result[column] = means[column].to_numpy()
+    for column in columns:
+        result[column + STD_SUFFIX] = stds[column].to_numpy()
+    return result
+
+
+def seed_std(summary: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The ``<column>__std`` columns of an :func:`aggregate_seeds` table, named ``column``: the
+    ``spread`` that :func:`to_markdown` and :func:`to_html` render as ``mean ± std``."""
+    missing = [c + STD_SUFFIX for c in columns if c + STD_SUFFIX not in summary.columns]
+    if missing:
+        raise ValueError(f"summary has no column(s) {missing}: use aggregate_seeds")
+    return pd.DataFrame({c: summary[c + STD_SUFFIX] for c in columns}, index=summary.index)
 
 
 def best_mask(
@@ -114,8 +223,21 @@ def _numeric_columns(table: pd.DataFrame) -> list[bool]:
     ]
 
 
-def _cells(table: pd.DataFrame, best: pd.DataFrame, float_format: str) -> list[list[_Cell]]:
-    """Formatted body cells, after checking that ``best`` is aligned with ``table``."""
+def _format_with_spread(value: object, spread: object, float_format: str) -> str:
+    """``mean ± std`` when both are present numbers, else the value alone."""
+    text = _format(value, float_format)
+    if _is_missing(value) or _is_missing(spread) or not isinstance(value, float | np.floating):
+        return text
+    return f"{text} ± {float_format.format(float(spread))}"
+
+
+def _cells(
+    table: pd.DataFrame,
+    best: pd.DataFrame,
+    float_format: str,
+    spread: pd.DataFrame | None = None,
+) -> list[list[_Cell]]:
+    """Formatted body cells, after checking that ``best`` (and ``spread``) align with ``table``."""
     if not isinstance(best, pd.DataFrame):
         raise TypeError(f"best must be a DataFrame (see best_mask); received {type(best)}")
     if not best.index.equals(table.index):
@@ -123,15 +245,26 @@ def _cells(table: pd.DataFrame, best: pd.DataFrame, float_format: str) -> list[l
     unknown = [c for c in best.columns if c not in table.columns]
     if unknown:
         raise ValueError(f"best has column(s) {unknown} that table lacks")
+    if spread is None:
+        spread = pd.DataFrame(index=table.index)
+    if not isinstance(spread, pd.DataFrame):
+        raise TypeError(f"spread must be a DataFrame (see seed_std); received {type(spread)}")
+    if not spread.index.equals(table.index):
+        raise ValueError("spread must have the same index as table (use seed_std(summary, ...))")
+    unknown = [c for c in spread.columns if c not in table.columns]
+    if unknown:
+        raise ValueError(f"spread has column(s) {unknown} that table lacks")
     flags = best.reindex(columns=table.columns, fill_value=False).fillna(False).astype(bool)
+    spreads = spread.reindex(columns=table.columns).astype(object)
     numeric = _numeric_columns(table)
     return [
         [
-            _Cell(_format(value, float_format), bool(flag), is_num)
-            for value, flag, is_num in zip(values, marks, numeric, strict=True)
+            _Cell(_format_with_spread(value, std, float_format), bool(flag), is_num)
+            for value, std, flag, is_num in zip(values, stds, marks, numeric, strict=True)
         ]
-        for values, marks in zip(
+        for values, stds, marks in zip(
             table.itertuples(index=False, name=None),
+            spreads.itertuples(index=False, name=None),
             flags.itertuples(index=False, name=None),
             strict=True,
         )
@@ -143,14 +276,21 @@ def _markdown_text(text: str) -> str:
     return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
-def to_markdown(table: pd.DataFrame, best: pd.DataFrame, float_format: str = "{:.4f}") -> str:
+def to_markdown(
+    table: pd.DataFrame,
+    best: pd.DataFrame,
+    float_format: str = "{:.4f}",
+    spread: pd.DataFrame | None = None,
+) -> str:
     """GitHub-flavoured Markdown pipe table (ends with a newline).
 
     Floats use ``float_format``, NaN is ``–``, cells marked in ``best`` are bold, numeric
-    columns are right-aligned and ``|`` in any text is escaped as ``\\|``.
+    columns are right-aligned and ``|`` in any text is escaped as ``\\|``. ``spread`` (same
+    index as ``table``, columns among the table's; see :func:`seed_std`) adds `` ± std`` to
+    a float cell whose spread is present (a single seed's NaN shows the value alone).
     """
     # Written by hand: DataFrame.to_markdown needs the optional `tabulate`, which we don't ship.
-    rows = _cells(table, best, float_format)
+    rows = _cells(table, best, float_format, spread)
     header = [_markdown_text(str(c)) for c in table.columns]
     rule = ["---:" if numeric else "---" for numeric in _numeric_columns(table)]
     lines = [header, rule]
@@ -174,13 +314,18 @@ td.best { background: #e6f4ea; }"""
 
 
 def to_html(
-    table: pd.DataFrame, best: pd.DataFrame, title: str, float_format: str = "{:.4f}"
+    table: pd.DataFrame,
+    best: pd.DataFrame,
+    title: str,
+    float_format: str = "{:.4f}",
+    spread: pd.DataFrame | None = None,
 ) -> str:
     """Standalone HTML page holding ``table``; cells marked in ``best`` bold, class ``best``.
 
-    All text (title, headers, cells) is escaped with :func:`html.escape`; NaN is ``–``.
+    All text (title, headers, cells) is escaped with :func:`html.escape`; NaN is ``–``;
+    ``spread`` as in :func:`to_markdown` (``mean ± std``).
     """
-    rows = _cells(table, best, float_format)
+    rows = _cells(table, best, float_format, spread)
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     body = []
     for row in rows:

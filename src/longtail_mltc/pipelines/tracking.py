@@ -80,6 +80,8 @@ def start_configuration_run(
         "loss": loss,
         "git_commit": git_commit(),
     }
+    if "seed" in params:  # runs of one configuration with several seeds (kedro run-seeds)
+        tags["seed"] = str(params["seed"])
     name = run_name(corpus, pipeline, variant, loss)
     parent = mlflow.active_run()
     if parent is not None:  # the kedro-mlflow session run

@@ -18,9 +18,11 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from longtail_mltc.evaluation.comparison import (
+    N_SEEDS,
+    aggregate_seeds,
     best_mask,
-    comparison_table,
     plot_f1_against_count,
+    seed_std,
     to_html,
     to_markdown,
 )
@@ -29,7 +31,8 @@ from longtail_mltc.evaluation.plots import plot_group_bars
 logger = logging.getLogger(__name__)
 
 LABEL = "configuration"
-DESCRIPTION = ("run_id", "pipeline", "variant", "encoder", "loss", "start_time")
+SEED = "seed"  # the run's tag (tracking.start_configuration_run); missing on older runs
+DESCRIPTION = ("run_id", "pipeline", "variant", "encoder", "loss", SEED, "start_time")
 SWEEP_PARAM = "params.hscnn.n_triplets"
 N_PHI_ARTIFACT = "hscnn_sweeps/n_phi.csv"
 PER_LABEL_ARTIFACT = "analysis/per_label_f1.csv"
@@ -61,9 +64,11 @@ def _filter_string(filters: Mapping[str, Any], corpus: str) -> str:
 
 def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
     """One row per tracked configuration run that passes ``reporting.filters``: its name
-    (``configuration``), id, tags, start time, test metrics and the triplet count.
+    (``configuration``), id, tags (``seed`` among them), start time, test metrics and the
+    triplet count, sorted by configuration, then seed.
 
-    With ``latest_only`` a configuration run several times keeps its newest finished run.
+    With ``latest_only`` a configuration run several times with the same seed keeps its newest
+    finished run (runs without a seed tag count as one seed), so each of its seeds keeps one.
     Raises with the filter and the tracking URI when nothing matches.
     """
     filters = reporting.get("filters") or {}
@@ -92,10 +97,18 @@ def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
     runs = pd.concat([runs, metrics.rename(columns=lambda c: c[len("metrics.") :])], axis=1)
     if reporting.get("latest_only", True):
         before = len(runs)
-        runs = runs.drop_duplicates(subset=LABEL, keep="first")  # newest first
+        runs = runs.drop_duplicates(subset=[LABEL, SEED], keep="first")  # newest first
         if len(runs) < before:
-            logger.info("reporting: kept the newest of %d repeated runs", before - len(runs))
-    runs = runs.sort_values([LABEL]).reset_index(drop=True)
+            logger.info(
+                "reporting: kept the newest run per configuration and seed (%d older dropped)",
+                before - len(runs),
+            )
+    runs = runs.sort_values(
+        [LABEL, SEED, "start_time"],
+        ascending=[True, True, False],
+        key=lambda c: pd.to_numeric(c, errors="coerce") if c.name == SEED else c,
+        na_position="last",
+    ).reset_index(drop=True)
     logger.info("reporting: %d configuration runs match %s", len(runs), query)
     return runs
 
@@ -110,21 +123,37 @@ def render_comparison(
     runs: pd.DataFrame, reporting: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, str, str]:
     """The comparison table (rows = configurations) as CSV data, Markdown and an HTML page,
-    the best value per column marked (``best`` column list in the CSV, bold elsewhere)."""
+    the best value per column marked (``best_in`` column list in the CSV, bold elsewhere).
+
+    A configuration tracked with several seeds is one row (:func:`aggregate_seeds`): the CSV
+    holds each metric's mean, its ``<metric>__std`` (sample std, empty for one seed),
+    ``n_seeds`` and ``seeds``; Markdown and HTML show ``mean ± std`` and ``n_seeds``. The best
+    value is decided on the means. Without ``latest_only`` every run is its own row.
+    """
     columns = table_columns(reporting)
-    table = comparison_table(runs, columns, label=LABEL)
-    best = best_mask(table, columns, lower_is_better=reporting.get("lower_is_better", ()))
-    markdown = to_markdown(table, best)
-    page = to_html(table, best, title=reporting.get("title") or "longtail-mltc: run comparison")
-    csv = table.copy()
-    csv["best_in"] = [";".join(c for c in columns if best.loc[i, c]) for i in range(len(table))]
+    per_run = not reporting.get("latest_only", True)
+    summary = aggregate_seeds(
+        runs, columns, label=LABEL, seed=SEED, group="run_id" if per_run else None
+    )
+    best = best_mask(summary, columns, lower_is_better=reporting.get("lower_is_better", ()))
+    shown = [LABEL, N_SEEDS, *columns]
+    spread = seed_std(summary, columns)
+    markdown = to_markdown(summary[shown], best[shown], spread=spread)
+    page = to_html(
+        summary[shown],
+        best[shown],
+        title=reporting.get("title") or "longtail-mltc: run comparison",
+        spread=spread,
+    )
+    csv = summary.copy()
+    csv["best_in"] = [";".join(c for c in columns if best.loc[i, c]) for i in summary.index]
     return csv, markdown, page
 
 
 def plot_group_comparison(
     comparison_table: pd.DataFrame, reporting: Mapping[str, Any], corpus: str
 ) -> Figure:
-    """Bars per label group: every configuration's configured metrics."""
+    """Bars per label group: every configuration's configured metrics (means across seeds)."""
     renamed = comparison_table.rename(
         columns=lambda c: c[len("test/") :] if c.startswith("test/") else c
     )
@@ -160,15 +189,22 @@ def _n_phi_table(corpus: str, experiment: str) -> pd.DataFrame | None:
 
 def plot_sweep_curves(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: str) -> Figure:
     """Left: test F1 against N_φ (the tracked ``hscnn_n_phi`` table); right: against the
-    number of training triplets (HSCNN runs with different ``hscnn.n_triplets``). A panel
-    without tracked data says which pipeline produces it."""
+    number of training triplets (HSCNN runs with different ``hscnn.n_triplets``; a
+    configuration's seeds averaged). A panel without tracked data says which pipeline
+    produces it."""
     metric_names = [f"test/all/{m}" for m in reporting["metrics"]]
     figure = Figure(figsize=(11.0, 4.2), layout="constrained")
     left, right = figure.subplots(1, 2)
     n_phi = _n_phi_table(corpus, reporting["experiment"])
     _curves(left, n_phi, "n_phi", metric_names, "N_φ", "kedro run --pipeline=hscnn_n_phi")
     hscnn = runs[(runs["pipeline"] == "hscnn") & (runs["variant"] == "hscnn")]
-    hscnn = hscnn.dropna(subset=["n_triplets"]).groupby("n_triplets", as_index=False).first()
+    hscnn = (
+        hscnn.dropna(subset=["n_triplets"])
+        .groupby([LABEL, "n_triplets"], as_index=False)[[m for m in metric_names if m in hscnn]]
+        .mean()  # across seeds
+        .groupby("n_triplets", as_index=False)
+        .first()
+    )
     triplets = hscnn if hscnn["n_triplets"].nunique() > 1 else None
     _curves(
         right,
@@ -205,18 +241,21 @@ def _has_per_label_report(run_id: str) -> bool:
 
 
 def _chosen_runs(runs: pd.DataFrame, reporting: Mapping[str, Any]) -> pd.DataFrame:
-    """``reporting.per_label_runs`` (configuration names) or, by default, the best run by test
-    micro-F1 of each of the first two pipelines among the runs with a per-label report (runs
-    tracked before those reports existed have none)."""
+    """``reporting.per_label_runs`` (configuration names; of one run with several seeds, the
+    seed with the best test micro-F1) or, by default, the best run by test micro-F1 of each of
+    the first two pipelines among the runs with a per-label report (runs tracked before those
+    reports existed have none)."""
     names = reporting.get("per_label_runs")
     if names:
         missing = [n for n in names if n not in set(runs[LABEL])]
         if missing:
             raise ValueError(
                 f"reporting.per_label_runs names {missing}, not among the collected runs "
-                f"{sorted(runs[LABEL])}"
+                f"{sorted(set(runs[LABEL]))}"
             )
-        chosen = runs.set_index(LABEL).loc[list(names)].reset_index()
+        best_seed = runs.sort_values("test/all/micro_f1", ascending=False, na_position="last")
+        best_seed = best_seed.drop_duplicates(subset=LABEL)
+        chosen = best_seed.set_index(LABEL).loc[list(names)].reset_index()
         without = [r[LABEL] for _, r in chosen.iterrows() if not _has_per_label_report(r.run_id)]
         if without:
             raise ValueError(
@@ -227,6 +266,14 @@ def _chosen_runs(runs: pd.DataFrame, reporting: Mapping[str, Any]) -> pd.DataFra
     ranked = runs.sort_values("test/all/micro_f1", ascending=False, na_position="last")
     with_report = ranked[[_has_per_label_report(r) for r in ranked["run_id"]]]
     return with_report.drop_duplicates(subset="pipeline").head(2)
+
+
+def _legend(run: pd.Series, runs: pd.DataFrame) -> str:
+    """The run's configuration name, with its seed when the configuration has several."""
+    seeds = runs.loc[runs[LABEL] == run[LABEL], SEED]
+    if seeds.nunique(dropna=False) > 1 and not pd.isna(run[SEED]):
+        return f"{run[LABEL]} (seed {run[SEED]})"
+    return str(run[LABEL])
 
 
 def plot_per_label_f1(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: str) -> Figure:
@@ -250,7 +297,7 @@ def plot_per_label_f1(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: 
         if counts is not None and not np.array_equal(counts, table["train_count"]):
             raise ValueError(f"run {run[LABEL]} was trained on other label counts")
         counts = table["train_count"].to_numpy()
-        f1_by_run[run[LABEL]] = table["f1"].to_numpy()
+        f1_by_run[_legend(run, runs)] = table["f1"].to_numpy()
     return plot_f1_against_count(
         counts, f1_by_run, title=f"{corpus}: per-label test F1 against training count"
     )
