@@ -109,6 +109,39 @@ def test_tfidf_chinese_tokens_match_hand_formula(sublinear: bool) -> None:
     )
 
 
+def test_tfidf_defaults_are_raw_counts_like_the_published_baseline() -> None:
+    """scikit-learn's defaults (raw tf, min_df 1): a repeated topic word keeps its weight."""
+    docs = [["rye", "rye", "rye", "said"], ["said", "wheat"], ["said", "rye"]]
+    vectorizer, (X,) = tfidf_features(docs)
+    assert vectorizer.sublinear_tf is False and vectorizer.min_df == 1
+    df = {"rye": 2, "said": 3, "wheat": 1}
+    vocab = vectorizer.vocabulary_
+    np.testing.assert_allclose(X.toarray(), reference_tfidf(docs, vocab, 3, df, False), rtol=1e-6)
+    idf = {t: math.log(4 / (1 + n)) + 1 for t, n in df.items()}
+    ratio = X[0, vocab["rye"]] / X[0, vocab["said"]]
+    assert ratio == pytest.approx(3 * idf["rye"] / idf["said"], rel=1e-6)  # not (1 + ln 3)
+    _, (X_sub,) = tfidf_features(docs, sublinear_tf=True)
+    assert X_sub[0, vocab["rye"]] < X[0, vocab["rye"]]
+
+
+def test_tfidf_min_df_counts_training_documents_not_occurrences() -> None:
+    train = [["gold", "gold", "gold", "mine"], ["mine", "said"], ["said", "rand"]]
+    test = [["gold", "rand", "rand", "mine"]]
+    vectorizer, (_, X_test) = tfidf_features(train, test, min_df=2)
+    assert set(vectorizer.vocabulary_) == {"mine", "said"}  # "gold": 3 times, one document
+    assert X_test.nnz == 1 and X_test[0, vectorizer.vocabulary_["mine"]] == pytest.approx(1.0)
+    vectorizer, _ = tfidf_features(train, test, min_df=1)
+    assert set(vectorizer.vocabulary_) == {"gold", "mine", "said", "rand"}
+
+
+def test_tfidf_uses_tokens_verbatim() -> None:
+    """No lowercasing, no token pattern: one-letter, dotted and apostrophe tokens survive
+    (scikit-learn's text analyser would drop "a" and split "can't" and "u.s")."""
+    docs = [["U.S", "u.s", "can't", "3.5bn", "a", "电影"]]
+    vectorizer, (X,) = tfidf_features(docs)
+    assert set(vectorizer.vocabulary_) == set(docs[0]) and X.nnz == 6
+
+
 def test_tfidf_min_df_and_max_features() -> None:
     vec, (X,) = tfidf_features(TRAIN_ZH, min_df=2)
     assert set(vec.vocabulary_) == {"电影", "好看"} and X.shape == (3, 2)
