@@ -2,7 +2,7 @@
 comparator, HSCNN and SGM."""
 
 from .altxml import AltXMLEncoder, alternating_attention
-from .classifier import MultiLabelClassifier, init_head_bias_from_priors
+from .classifier import MultiLabelClassifier, init_head_bias, init_head_bias_from_priors
 from .cnn import KimCNNEncoder
 from .cnn_rnn import CNNRNNEncoder
 from .registry import ENCODERS, build_classifier, build_encoder, embedding_rows, load_classifier
@@ -48,6 +48,7 @@ __all__ = [
     "build_encoder",
     "embedding_rows",
     "encode_documents",
+    "init_head_bias",
     "init_head_bias_from_priors",
     "label_prototypes",
     "label_sequence_targets",

@@ -42,3 +42,16 @@ def init_head_bias_from_priors(
         raise ValueError(f"priors has shape {p.shape}, expected ({model.head.out_features},)")
     with torch.no_grad():
         model.head.bias.copy_(torch.as_tensor(np.log(p / (1.0 - p)), dtype=model.head.bias.dtype))
+
+
+def init_head_bias(model: MultiLabelClassifier, start: str, priors: np.ndarray) -> None:
+    """Start the output bias as a loss recipe says (METHODS §3 "Output bias"): ``prior``
+    (:func:`init_head_bias_from_priors`) or ``zero`` (every label's bias 0, as the reference
+    implementation)."""
+    if start == "prior":
+        init_head_bias_from_priors(model, priors)
+    elif start == "zero":
+        with torch.no_grad():
+            model.head.bias.zero_()
+    else:
+        raise ValueError(f"unknown output-bias start {start!r}; expected 'prior' or 'zero'")

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..evaluation.metrics import label_confusion_counts, prf_from_counts
 from ..evaluation.thresholds import search_global_threshold
 from ..losses import LossFn
 from .callbacks import Callback
@@ -264,17 +265,21 @@ def fit(
         train_loss = _train_one_epoch(model, loss_fn, train, steps, config, rng, device, epoch)
         valid_scores, valid_loss = predict_scores(model, valid, config.eval_batch_size, loss_fn)
         threshold, valid_f1 = search_global_threshold(valid.labels, valid_scores)
+        at_threshold = prf_from_counts(
+            label_confusion_counts(valid.labels, valid_scores, threshold)
+        )
         metrics = {
             "train/loss": train_loss,
             "valid/loss": valid_loss,
             "valid/epoch_micro_f1": valid_f1,  # at this epoch's best threshold
+            "valid/epoch_macro_f1": at_threshold["macro_f1"],  # the learning curve of the tail
             "valid/epoch_threshold": threshold,
             "learning_rate": optimizer.param_groups[0]["lr"],
             "epoch_seconds": time.perf_counter() - started,
         }
         summary = (
             f"epoch {epoch}: train loss {train_loss:.4f}, valid loss {valid_loss:.4f}, "
-            f"valid micro-F1 {valid_f1:.4f}"
+            f"valid micro-F1 {valid_f1:.4f}, macro-F1 {at_threshold['macro_f1']:.4f}"
         )
         plateau = scheduler if steps.warmed_up else None  # warm-up owns the rate until done
         if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, plateau, summary):

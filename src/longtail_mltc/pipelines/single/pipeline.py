@@ -18,6 +18,7 @@ _SHARED_INPUTS = {
     "corpus": "params:corpus",
     "seed": "params:seed",
     "loss_params": "params:loss_params",
+    "loss_recipes": "params:loss_recipes",
 }
 
 
