@@ -68,3 +68,13 @@ def split_label_matrices(
         )
         for split in splits
     }
+
+
+def stored_inverse_propensities(label_statistics: Mapping[str, Any]) -> np.ndarray:
+    """The inverse propensities the label_stats pipeline stored (METHODS §4, PSP@k)."""
+    if "inverse_propensities" not in label_statistics:
+        raise ValueError(
+            "label_statistics has no inverse_propensities (made before PSP@k existed): "
+            "re-run `kedro run --pipeline=label_stats` for this corpus"
+        )
+    return np.asarray(label_statistics["inverse_propensities"], dtype=np.float64)

@@ -30,7 +30,7 @@ from longtail_mltc.training import (
 )
 
 from .. import tracking
-from ..model_input import encoded_split, split_label_matrices
+from ..model_input import encoded_split, split_label_matrices, stored_inverse_propensities
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,8 @@ def evaluate_sgm(
                     sgm_predictions[f"{split}_scores"],
                     stats.groups,
                     ks,
-                    prefix=split,
+                    split,
+                    stored_inverse_propensities(label_statistics),
                 )
             )
         tracking.log_final_metrics(run_id, metrics)

@@ -26,7 +26,7 @@ from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.linear import LinearMultiLabelBase, fit_linear_baseline, tfidf_features
 
 from .. import tracking
-from ..model_input import split_label_matrices
+from ..model_input import split_label_matrices, stored_inverse_propensities
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ TABLE_COLUMNS = (
     "test/all/macro_f1",
     "test/all/p_at_1",
     "test/all/ndcg_at_5",
+    "test/all/psp_at_5",
     "test/head/micro_f1",
     "test/medium/micro_f1",
     "test/tail/micro_f1",
@@ -109,6 +110,7 @@ def train_and_evaluate_baseline(
         )
         metrics: dict[str, float] = {"fit_seconds": time.perf_counter() - started}
         ks = tuple(baselines["evaluation"]["ks"])
+        propensities = stored_inverse_propensities(label_statistics)
         scores = {}
         for split in ("valid", "test"):
             decisions = model.predict(tfidf[split])
@@ -116,7 +118,7 @@ def train_and_evaluate_baseline(
             scores[split] = model.label_scores(tfidf[split])
             metrics.update(
                 evaluate_decisions_by_group(
-                    y[split], decisions, scores[split], stats.groups, ks, prefix=split
+                    y[split], decisions, scores[split], stats.groups, ks, split, propensities
                 )
             )
         if hasattr(model, "shift_threshold"):  # the SVMs' validation-shifted threshold (§3.1)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from longtail_mltc.evaluation.metrics import inverse_propensities
 from longtail_mltc.labels import (
     LabelStatistics,
     build_label_index,
@@ -21,6 +22,8 @@ from longtail_mltc.labels import (
 from longtail_mltc.labels.plots import plot_cooccurrence, plot_long_tail
 
 logger = logging.getLogger(__name__)
+
+MIN_PROPENSITY_DOCS = 3  # Jain et al.'s C = (ln N − 1)(B + 1)^A is positive from N = 3
 
 
 def _train_label_lists(corpus_split: pd.DataFrame) -> list[list[str]]:
@@ -35,7 +38,9 @@ def build_corpus_label_index(corpus_split: pd.DataFrame) -> list[str]:
 def compute_training_label_statistics(
     corpus_split: pd.DataFrame, label_index: list[str], label_stats: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Counts, priors, groups and hybrid split over the training split (validation excluded)."""
+    """Counts, priors, groups and hybrid split over the training split (validation excluded),
+    and the inverse propensities of the propensity-scored metrics (METHODS §4: Jain et al.
+    2016, parameters ``label_stats.propensity_a`` / ``propensity_b`` per corpus)."""
     train_lists = _train_label_lists(corpus_split)
     stats = compute_label_statistics(
         train_lists,
@@ -49,6 +54,19 @@ def compute_training_label_statistics(
     result = stats.to_dict()
     histogram = labels_per_document(to_label_matrix(train_lists, label_index))
     result["labels_per_document"] = histogram.tolist()
+    a, b = float(label_stats["propensity_a"]), float(label_stats["propensity_b"])
+    result["propensity"] = {"a": a, "b": b}
+    if stats.n_docs >= MIN_PROPENSITY_DOCS:
+        weights = inverse_propensities(stats.counts, stats.n_docs, a, b)
+    else:  # ln N − 1 < 0: the formula has no meaning; every label weighs the same
+        logger.warning(
+            "%d training documents: too few for propensities (need %d); PSP@k weighs every "
+            "label 1",
+            stats.n_docs,
+            MIN_PROPENSITY_DOCS,
+        )
+        weights = np.ones(stats.n_labels)
+    result["inverse_propensities"] = weights.tolist()
     return result
 
 
