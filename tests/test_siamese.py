@@ -366,8 +366,9 @@ def test_multitask_loss_is_the_weighted_sum_of_independent_parts():
     p = torch.sigmoid(sim)
     l_s = -(t * torch.log(p) + (1 - t) * torch.log(1 - p)).mean()
     torch.testing.assert_close(l_s, F.binary_cross_entropy_with_logits(sim, t.float()))
-    l_1 = loss_fn(z1, y1, reduction="mean")
-    l_2 = loss_fn(z2, y2, reduction="mean")
+    # §1.4's scale: L_m averaged over labels (the module's mean is over documents of the sum)
+    l_1 = loss_fn(z1, y1, reduction="mean") / N_LABELS
+    l_2 = loss_fn(z2, y2, reduction="mean") / N_LABELS
 
     out = multitask_loss(sim, t, z1, y1, z2, y2, loss_fn)
     torch.testing.assert_close(out.total, l_s + l_1 + l_2)
@@ -376,6 +377,11 @@ def test_multitask_loss_is_the_weighted_sum_of_independent_parts():
 
     out = multitask_loss(sim, t, z1, y1, z2, y2, loss_fn, 0.5, 2.0, 3.0)
     torch.testing.assert_close(out.total, 0.5 * l_s + 2.0 * l_1 + 3.0 * l_2)
+
+    summed = multitask_loss(sim, t, z1, y1, z2, y2, loss_fn, classification_reduction="label_sum")
+    torch.testing.assert_close(summed.total, l_s + N_LABELS * (l_1 + l_2))
+    with pytest.raises(ValueError, match="classification_reduction"):
+        multitask_loss(sim, t, z1, y1, z2, y2, loss_fn, classification_reduction="mean")
 
     mt = multitask_loss(sim, t, z1, y1, z2, y2, loss_fn, lambda_m1=0.0, lambda_m2=0.0)
     torch.testing.assert_close(mt.total, l_s)  # /MT ablation: L_s only

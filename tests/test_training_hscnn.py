@@ -105,6 +105,8 @@ def _config(**overrides) -> HSCNNTrainConfig:
         seed=0,
         device="cpu",
         eval_batch_size=32,
+        monitor="hybrid_micro_f1",
+        validation_examples=200,
     )
     return HSCNNTrainConfig(**{**settings, **overrides})
 
@@ -287,3 +289,53 @@ def test_epoch_zero_loss_on_a_seeded_sample_leaves_the_training_epochs_unchanged
     assert capped[0]["hscnn/train_loss"] != pytest.approx(full[0]["hscnn/train_loss"], rel=1e-6)
     with pytest.raises(ValueError, match="epoch0_loss_triplets"):
         _config(epoch0_loss_triplets=0)
+
+
+@pytest.mark.parametrize("reduction", ["label_mean", "label_sum"])
+def test_epoch_zero_loss_equals_a_hand_computation(single_state, reduction):
+    """METHODS §1.4: L = L_s + L_m1 + L_m2, L_s one BCE per triplet, L_m averaged over labels
+    (label_mean) or summed (label_sum); each document encoded alone, the formulas written out."""
+    model = _hscnn(single_state)
+    triplets = sample_triplets(TRAIN.labels, 40, min_per_label=2, seed=3)
+    result = _fit(model.eval(), _config(max_epochs=1, classification_reduction=reduction), triplets)
+    model = _hscnn(single_state).eval()  # the initial weights, as epoch 0 saw them
+
+    def represent(row: int) -> torch.Tensor:
+        ids = torch.as_tensor(TRAIN.token_ids[row, : TRAIN.lengths[row]][None])
+        return model.classifier.represent(ids)[0]
+
+    head, comparison = model.classifier.head, model.comparison
+    total = 0.0
+    with torch.no_grad():
+        for i, j, c, t in zip(
+            triplets.first, triplets.second, triplets.label, triplets.target, strict=True
+        ):
+            x_i, x_j = represent(int(i)), represent(int(j))
+            gate = torch.relu(
+                (comparison.gate_weight.weight[c] + comparison.gate_bias) / np.sqrt(N_LABELS)
+            )
+            logit = float((x_i - x_j).abs() @ (gate * comparison.output.weight[0]))
+            logit += float(comparison.output.bias[0])
+            l_s = np.logaddexp(0.0, -logit) if t == 1 else np.logaddexp(0.0, logit)
+            parts = []
+            for row, x in ((int(i), x_i), (int(j), x_j)):
+                z = (head(x)).double().numpy()
+                y = TRAIN.labels[row].toarray().ravel()
+                per_label = np.logaddexp(0.0, z) - y * z  # BCE with logits, per label
+                parts.append(per_label.mean() if reduction == "label_mean" else per_label.sum())
+            total += l_s + sum(parts)
+    expected = total / len(triplets)
+    assert result.history[0]["hscnn/train_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_pair_loss_and_tail_map_monitors_choose_their_best_epochs(single_state):
+    for monitor, key, best in (
+        ("pair_loss", "valid/pair_loss", np.argmin),
+        ("tail_map", "valid/tail_siamese_map", np.argmax),
+    ):
+        result = _fit(_hscnn(single_state), _config(monitor=monitor, max_epochs=3))
+        values = [h[key] for h in result.history]
+        assert result.best_epoch == int(best(values)), monitor
+        assert all(0.0 <= h["valid/tail_siamese_map"] <= 1.0 for h in result.history)
+    with pytest.raises(ValueError, match="monitor"):
+        _config(monitor="accuracy")

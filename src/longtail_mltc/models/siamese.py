@@ -20,6 +20,13 @@ Choices where METHODS leaves room:
   initialisation would give ``h_c ≈ 1/|C|`` and an all-but-constant similarity).
 * ``L_s`` is computed from the similarity logit with ``binary_cross_entropy_with_logits``
   (numerically stable), averaged over triplets.
+* The compared space (``bound``): ``"none"`` compares the representations ``x`` themselves
+  (the ReLU output of §1.1); ``"sigmoid"`` compares ``σ(x)``, bounded in (0, 1) as the
+  reference implementation does. Prototypes (§1.7) live in the compared space: the mean of the
+  support documents' ``σ(x)``, not ``σ`` of their mean.
+* ``L_m1`` and ``L_m2`` are averaged over labels by default (``classification_reduction=
+  "label_mean"``, METHODS §1.4, the reference's ``BCEWithLogitsLoss``); ``"label_sum"`` keeps the
+  per-document sum over labels, which outweighs the one-per-triplet ``L_s`` about ``|C|`` to 1.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from torch import nn
 from torch.nn import functional as F
 
 __all__ = [
+    "BOUNDS",
+    "CLASSIFICATION_REDUCTIONS",
     "ComparisonHead",
     "HybridOutput",
     "HybridSiameseNetwork",
@@ -41,21 +50,31 @@ __all__ = [
 ]
 
 
+BOUNDS: tuple[str, ...] = ("none", "sigmoid")
+"""The compared space: the representation itself, or its sigmoid (the reference's)."""
+CLASSIFICATION_REDUCTIONS: tuple[str, ...] = ("label_mean", "label_sum")
+
+
 class ComparisonHead(nn.Module):
     """Category-specific (or vanilla) similarity of two representations (METHODS §1.3).
 
     ``forward(x_i, x_j, label_ids)`` → similarity logits ``[B]``; ``s = sigmoid(logit)``.
-    ``x_i, x_j``: ``[B, width]``; ``label_ids``: int64 ``[B]`` (ignored when ``gated=False``,
-    may then be ``None``).
+    ``x_i, x_j``: ``[B, width]`` representations; ``label_ids``: int64 ``[B]`` (ignored when
+    ``gated=False``, may then be ``None``). ``bound``: the compared space (module doc).
     """
 
-    def __init__(self, width: int, num_labels: int, gated: bool = True) -> None:
+    def __init__(
+        self, width: int, num_labels: int, gated: bool = True, bound: str = "none"
+    ) -> None:
         super().__init__()
         if width < 1 or num_labels < 1:
             raise ValueError(f"width and num_labels must be ≥ 1, got {width}, {num_labels}")
+        if bound not in BOUNDS:
+            raise ValueError(f"bound must be one of {BOUNDS}, got {bound!r}")
         self.width = width
         self.num_labels = num_labels
         self.gated = gated
+        self.bound = bound
         self.scale = 1.0 / math.sqrt(num_labels)
         if gated:
             # Row c of this table is column c of W (W q_c for the one-hot q_c).
@@ -66,6 +85,10 @@ class ComparisonHead(nn.Module):
             self.register_parameter("gate_bias", None)
         self.output = nn.Linear(width, 1)  # w·h + b'
 
+    def embed(self, representations: torch.Tensor) -> torch.Tensor:
+        """Representations → the compared space: themselves, or ``σ(x)`` (``bound="sigmoid"``)."""
+        return torch.sigmoid(representations) if self.bound == "sigmoid" else representations
+
     def gates(self, label_ids: torch.Tensor) -> torch.Tensor:
         """``h_c = ReLU((W q_c + b) / sqrt(|C|))`` for each label id: ``[..., width]``."""
         if not self.gated:
@@ -75,8 +98,9 @@ class ComparisonHead(nn.Module):
     def features(
         self, x_i: torch.Tensor, x_j: torch.Tensor, label_ids: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """``h = |x_i − x_j| ∘ h_c`` (gated) or ``|x_i − x_j|`` (vanilla): ``[B, width]``."""
-        h = (x_i - x_j).abs()
+        """``h = |x_i − x_j| ∘ h_c`` (gated) or ``|x_i − x_j|`` (vanilla) in the compared space:
+        ``[B, width]``."""
+        h = (self.embed(x_i) - self.embed(x_j)).abs()
         if self.gated:
             if label_ids is None:
                 raise ValueError("a gated comparison head needs label_ids")
@@ -108,8 +132,10 @@ class ComparisonHead(nn.Module):
     ) -> torch.Tensor:
         """Similarity logits of every document against every prototype: ``[B, L]``.
 
-        ``docs``: ``[B, width]``; ``prototypes``: ``[L, width]``, prototype ``l`` belonging to
-        label ``label_ids[l]`` (labels may repeat, e.g. one row per support document).
+        ``docs``: ``[B, width]`` representations (mapped into the compared space here);
+        ``prototypes``: ``[L, width]`` **already in the compared space** (means of
+        :meth:`embed`-ed support representations), prototype ``l`` belonging to label
+        ``label_ids[l]`` (labels may repeat, e.g. one row per support document).
         With ``v_l = w ∘ h_{c_l}``, the logit ``Σ_k v_lk |x_bk − x̄_lk| + b'`` is computed as
         ``x_b·v_l + x̄_l·v_l − 2 Σ_k v_lk min(x_bk, x̄_lk) + b'`` (``|a − b| = a + b − 2 min(a, b)``):
         the first two terms are one matrix product for all pairs, and the last needs a single
@@ -135,6 +161,7 @@ class ComparisonHead(nn.Module):
         n_labels = prototypes.shape[0]
         if n_docs == 0 or n_labels == 0:
             return docs.new_empty((n_docs, n_labels))
+        docs = self.embed(docs)
         weights = self.label_weights(label_ids).to(docs.dtype)  # v [L, width]
         bias = self.output.bias[0].to(docs.dtype)
         linear = torch.addmm((prototypes * weights).sum(dim=1) + bias, docs, weights.T)
@@ -208,6 +235,7 @@ class HybridSiameseNetwork(nn.Module):
         classifier: nn.Module,
         gated: bool = True,
         comparison: ComparisonHead | None = None,
+        bound: str = "none",
     ) -> None:
         super().__init__()
         head = getattr(classifier, "head", None)
@@ -216,7 +244,7 @@ class HybridSiameseNetwork(nn.Module):
         self.classifier = classifier
         width, num_labels = head.in_features, head.out_features
         if comparison is None:
-            comparison = ComparisonHead(width, num_labels, gated=gated)
+            comparison = ComparisonHead(width, num_labels, gated=gated, bound=bound)
         elif (comparison.width, comparison.num_labels) != (width, num_labels):
             raise ValueError(
                 f"comparison head is {comparison.width} × {comparison.num_labels}, the "
@@ -226,7 +254,11 @@ class HybridSiameseNetwork(nn.Module):
 
     @classmethod
     def from_classifier(
-        cls, classifier: nn.Module, gated: bool = True, copy_weights: bool = True
+        cls,
+        classifier: nn.Module,
+        gated: bool = True,
+        copy_weights: bool = True,
+        bound: str = "none",
     ) -> HybridSiameseNetwork:
         """HSCNN initialised from a trained single network (METHODS §1.6 step 2).
 
@@ -234,7 +266,9 @@ class HybridSiameseNetwork(nn.Module):
         leaves the single network untouched (it is still needed for the Single/Naive variants);
         ``False`` shares the instance.
         """
-        return cls(copy.deepcopy(classifier) if copy_weights else classifier, gated=gated)
+        return cls(
+            copy.deepcopy(classifier) if copy_weights else classifier, gated=gated, bound=bound
+        )
 
     def load_classifier_state(self, state_dict: dict[str, torch.Tensor]) -> None:
         """Load a single network's ``state_dict`` (encoder + head) into the shared classifier."""
@@ -247,6 +281,10 @@ class HybridSiameseNetwork(nn.Module):
     @property
     def num_labels(self) -> int:
         return self.comparison.num_labels
+
+    @property
+    def bound(self) -> str:
+        return self.comparison.bound
 
     def represent(self, token_ids: torch.Tensor) -> torch.Tensor:
         return self.classifier.represent(token_ids)
@@ -303,16 +341,25 @@ def multitask_loss(
     lambda_s: float = 1.0,
     lambda_m1: float = 1.0,
     lambda_m2: float = 1.0,
+    classification_reduction: str = "label_mean",
 ) -> MultiTaskLoss:
     """``L = λ_s L_s + λ_m1 L_m1 + λ_m2 L_m2`` (METHODS §1.4).
 
     ``L_s``: BCE-with-logits of the similarity against ``targets`` (1 similar, 0 dissimilar),
     mean over triplets. ``L_m1``/``L_m2``: ``classification_loss(logits, y, reduction="mean")``
-    (any loss of :func:`~longtail_mltc.losses.build_loss`) on the first / second documents with
-    their full label vectors. A term whose λ is 0 is left out of ``total`` (so ``λ_m = 0`` gives
+    (any loss of :func:`~longtail_mltc.losses.build_loss`: mean over documents of the sum over
+    labels) on the first / second documents with their full label vectors, divided by the
+    number of labels for ``classification_reduction="label_mean"`` (the default, §1.4's scale),
+    as is for ``"label_sum"``. A term whose λ is 0 is left out of ``total`` (so ``λ_m = 0`` gives
     exactly ``λ_s L_s``, the /MT ablation, even if that part were not finite); its part is still
     computed, without a graph, for logging.
     """
+    if classification_reduction not in CLASSIFICATION_REDUCTIONS:
+        raise ValueError(
+            f"classification_reduction must be one of {CLASSIFICATION_REDUCTIONS}, got "
+            f"{classification_reduction!r}"
+        )
+    scale = 1.0 / logits_first.shape[-1] if classification_reduction == "label_mean" else 1.0
     targets = targets.to(similarity_logits.dtype)
     if targets.shape != similarity_logits.shape:
         raise ValueError(
@@ -322,8 +369,11 @@ def multitask_loss(
     parts = []
     terms = (
         (lambda_s, lambda: F.binary_cross_entropy_with_logits(similarity_logits, targets)),
-        (lambda_m1, lambda: classification_loss(logits_first, y_first, reduction="mean")),
-        (lambda_m2, lambda: classification_loss(logits_second, y_second, reduction="mean")),
+        (lambda_m1, lambda: scale * classification_loss(logits_first, y_first, reduction="mean")),
+        (
+            lambda_m2,
+            lambda: scale * classification_loss(logits_second, y_second, reduction="mean"),
+        ),
     )
     total = similarity_logits.new_zeros(())
     for weight, compute in terms:

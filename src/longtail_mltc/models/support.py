@@ -16,6 +16,9 @@ Conventions:
   the fraction of valid support documents with ``s > 0.5`` (tested as logit ``> 0``, the exact
   equivalent), so the rule ``score > 0.5`` means a strict majority: a tie (half of an even
   number of support documents) is **not** assigned.
+* Prototypes and per-support representations live in the comparison head's compared space
+  (``head.embed``: the representation itself, or its sigmoid); documents are mapped there by
+  the head when scored.
 * Scoring runs under ``torch.inference_mode`` with the modules in eval mode (their previous
   mode is restored), on the device of the comparison head's parameters (inputs are moved there).
 """
@@ -95,6 +98,9 @@ def support_representations(
         )
     s = _check_support(support, train_representations.shape[0]).to(train_representations.device)
     mask = s >= 0
+    if train_representations.shape[0] == 0:  # no support document at all: every slot padding
+        empty = train_representations.new_zeros((*s.shape, train_representations.shape[1]))
+        return SupportRepresentations(empty, mask)
     return SupportRepresentations(train_representations[s.clamp(min=0)], mask)
 
 
@@ -329,10 +335,12 @@ def scorer_from_support(
 
     ``support.index[l]`` are the support rows of label ``label_ids[l]``. ``majority=False``:
     prototype similarity (§1.7); ``True``: vote share (see module doc). Labels without support
-    documents score 0.
+    documents score 0. The support representations are mapped into the head's compared space
+    (:meth:`~longtail_mltc.models.siamese.ComparisonHead.embed`) before they are averaged.
     """
     device = _device(head)
-    reps = support.representations.to(device)
+    with torch.inference_mode():
+        reps = head.embed(support.representations.to(device))
     if majority:
         per_support = support_representations(reps, support.index)
         return lambda docs: score_labels_majority(

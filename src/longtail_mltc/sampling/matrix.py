@@ -161,7 +161,7 @@ def log_label_report(docs: LabelDocs) -> None:
     empty = docs.empty_labels
     if empty.size:
         logger.warning(
-            "%d of %d labels have no training document and are skipped (first ids: %s)",
+            "%d of %d labels have no document in this split and are skipped (first ids: %s)",
             empty.size,
             docs.n_labels,
             empty[:10].tolist(),

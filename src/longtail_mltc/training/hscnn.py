@@ -53,7 +53,8 @@ from tqdm.auto import tqdm
 
 from ..evaluation.merge import hybrid_merge, tail_label_mask
 from ..evaluation.metrics import LabelMatrix, f1_from_counts, label_confusion_counts
-from ..models.siamese import HybridSiameseNetwork, multitask_loss
+from ..evaluation.ranking import mean_average_precision
+from ..models.siamese import CLASSIFICATION_REDUCTIONS, HybridSiameseNetwork, multitask_loss
 from ..models.support import (
     DEFAULT_MAX_ELEMENTS,
     SupportSet,
@@ -62,7 +63,7 @@ from ..models.support import (
     scorer_from_support,
     select_labels,
 )
-from ..sampling import Pairs, Triplets, support_indices
+from ..sampling import Pairs, Triplets, sample_pairs, sample_triplets, support_indices
 from .callbacks import Callback
 from .data import EncodedSplit, collate, sequential_batches
 from .trainer import EarlyStopping, FitResult, make_optimizer, resolve_device
@@ -84,6 +85,13 @@ logger = logging.getLogger(__name__)
 
 TripletLike = Triplets | Pairs
 TailScorer = Callable[[torch.Tensor], torch.Tensor]
+
+MONITORS: dict[str, str] = {
+    "pair_loss": "valid/pair_loss",
+    "tail_map": "valid/tail_siamese_map",
+    "hybrid_micro_f1": "valid/hybrid_micro_f1",
+}
+"""Early-stopping signals (module doc) and the per-epoch metric each one reads."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,9 @@ class HSCNNTrainConfig:
     lr_decay_factor: float | None = 0.5
     lr_decay_patience: int = 1
     grad_clip_norm: float | None = None
+    classification_reduction: str = "label_mean"
+    monitor: str = "tail_map"
+    validation_examples: int = 2000
 
     def __post_init__(self) -> None:
         for name in (
@@ -143,6 +154,20 @@ class HSCNNTrainConfig:
             )
         if self.n_phi < 0:
             raise ValueError(f"HSCNNTrainConfig.n_phi must be ≥ 0, got {self.n_phi}")
+        if self.classification_reduction not in CLASSIFICATION_REDUCTIONS:
+            raise ValueError(
+                f"HSCNNTrainConfig.classification_reduction must be one of "
+                f"{CLASSIFICATION_REDUCTIONS}, got {self.classification_reduction!r}"
+            )
+        if self.monitor not in MONITORS:
+            raise ValueError(
+                f"HSCNNTrainConfig.monitor must be one of {tuple(MONITORS)}, got {self.monitor!r}"
+            )
+        if self.validation_examples < (1 if self.monitor == "pair_loss" else 0):
+            raise ValueError(
+                "HSCNNTrainConfig.validation_examples must be ≥ 1 with monitor='pair_loss' (and "
+                f"≥ 0 otherwise), got {self.validation_examples}"
+            )
         weights = (self.lambda_s, self.lambda_m1, self.lambda_m2)
         if min(weights) < 0 or max(weights) == 0:
             raise ValueError(
@@ -428,6 +453,7 @@ def _triplet_pass(
                 config.lambda_s,
                 config.lambda_m1,
                 config.lambda_m2,
+                config.classification_reduction,
             )
             if training:
                 optimizer.zero_grad(set_to_none=True)
@@ -440,6 +466,30 @@ def _triplet_pass(
     means = sums / len(order)
     names = ("train_loss", "train_similarity_loss", "train_first_loss", "train_second_loss")
     return {f"hscnn/{name}": float(v) for name, v in zip(names, means, strict=True)}
+
+
+def validation_examples(
+    examples: TripletLike, valid: EncodedSplit, config: HSCNNTrainConfig
+) -> TripletLike | None:
+    """Seeded examples of the kind that trains the model (triplets or pairs), drawn from the
+    validation split for the pair-loss signal; ``None`` when ``config.validation_examples`` is 0.
+
+    Their own seed (``[config.seed, 1]``), so the training triplets do not depend on them.
+    """
+    count = config.validation_examples
+    if count == 0:
+        return None
+    sampler = sample_triplets if isinstance(examples, Triplets) else sample_pairs
+    seed = int(np.random.default_rng([config.seed, 1]).integers(2**31))
+    return sampler(valid.labels, count, min_per_label=1, seed=seed)
+
+
+def tail_siamese_map(labels: LabelMatrix, prediction: HybridPrediction) -> float:
+    """Mean average precision of the Siamese scores over the tail labels (threshold-free)."""
+    tail = np.flatnonzero(prediction.is_tail)
+    if tail.size == 0:
+        return 0.0
+    return mean_average_precision(labels, np.nan_to_num(prediction.siamese_scores), tail)
 
 
 def fit_hscnn(
@@ -482,6 +532,7 @@ def fit_hscnn(
     support = tail_support(train, config)
     rng = np.random.default_rng(config.seed)
     stopping = EarlyStopping(config.patience, config.min_delta, name="HSCNN")
+    stopping.result.best_valid_micro_f1 = -np.inf  # the monitored value may be a negated loss
     best = stopping.result
     logger.info(
         "training HSCNN (%s head) on %s: %d %s over %d train docs, %d valid docs, up to %d epochs",
@@ -493,6 +544,8 @@ def fit_hscnn(
         len(valid),
         config.max_epochs,
     )
+    held_out = validation_examples(triplets, valid, config)
+    held_out_order = None if held_out is None else np.arange(len(held_out))
     for epoch in range(config.max_epochs + 1):
         started = time.perf_counter()
         order = rng.permutation(len(triplets)) if epoch else _epoch0_order(len(triplets), config)
@@ -505,16 +558,23 @@ def fit_hscnn(
             model, train, valid, label_counts, config, support, single_probs=valid_single_probs
         )
         signal = {f"valid/{k}": v for k, v in hybrid_micro_f1s(valid.labels, prediction).items()}
+        signal["valid/tail_siamese_map"] = tail_siamese_map(valid.labels, prediction)
+        if held_out is not None:
+            pair = _triplet_pass(
+                model, held_out, valid, classification_loss, config, held_out_order, None, desc
+            )
+            signal["valid/pair_loss"] = pair["hscnn/train_similarity_loss"]
         metrics = {
             **losses,
             **signal,
             "learning_rate": optimizer.param_groups[0]["lr"],
             "epoch_seconds": time.perf_counter() - started,
         }
-        f1 = signal["valid/hybrid_micro_f1"]
+        monitored = signal[MONITORS[config.monitor]]
+        value = -monitored if config.monitor == "pair_loss" else monitored  # larger is better
         stepped = scheduler if epoch else None  # epoch 0 took no optimiser step
         summary = _epoch_summary(epoch, metrics)
-        if stopping.end_epoch(model, epoch, f1, metrics, callbacks, stepped, summary):
+        if stopping.end_epoch(model, epoch, value, metrics, callbacks, stepped, summary):
             break
     model.load_state_dict(best.best_state)
     return best
@@ -533,9 +593,12 @@ def _epoch0_order(n_triplets: int, config: HSCNNTrainConfig) -> np.ndarray:
 
 
 def _epoch_summary(epoch: int, metrics: dict[str, float]) -> str:
+    pair = metrics.get("valid/pair_loss")
     return (
         f"hscnn epoch {epoch}: loss {metrics['hscnn/train_loss']:.4f} "
-        f"(similarity {metrics['hscnn/train_similarity_loss']:.4f}), valid hybrid micro-F1 "
+        f"(similarity {metrics['hscnn/train_similarity_loss']:.4f}), valid pair loss "
+        f"{'-' if pair is None else f'{pair:.4f}'}, tail Siamese mAP "
+        f"{metrics['valid/tail_siamese_map']:.4f}, hybrid micro-F1 "
         f"{metrics['valid/hybrid_micro_f1']:.4f} (head {metrics['valid/head_micro_f1']:.4f}, "
         f"tail {metrics['valid/tail_micro_f1']:.4f})"
     )

@@ -23,7 +23,9 @@ from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
 from longtail_mltc.inference import Preprocessing, TextLabeler
 from longtail_mltc.labels import LabelStatistics
-from longtail_mltc.models import build_classifier, init_head_bias_from_priors
+from longtail_mltc.losses.recipes import loss_recipe, resolve_output_bias
+from longtail_mltc.models import build_classifier, init_head_bias
+from longtail_mltc.models.registry import TRANSFORMER_ENCODER
 from longtail_mltc.text import Vocabulary
 from longtail_mltc.training import (
     MetricLogger,
@@ -32,12 +34,14 @@ from longtail_mltc.training import (
     predict_scores,
     seed_everything,
 )
+from longtail_mltc.training.budget import transformer_budget_warnings
 
 from .. import tracking
 from ..model_input import (
     configured_loss,
     encoded_split,
     split_label_matrices,
+    stored_inverse_propensities,
     trained_classifier,
 )
 
@@ -62,6 +66,23 @@ def _build_model(
     )
 
 
+def initial_network(
+    single: Mapping[str, Any],
+    vocab_size: int,
+    vectors: np.ndarray | None,
+    stats: LabelStatistics,
+    loss: str,
+    loss_recipes: Mapping[str, Mapping[str, Any]] | None,
+) -> tuple[torch.nn.Module, str, dict[str, Any]]:
+    """The untrained network as the loss's recipe starts it: ``(model, output-bias start,
+    training settings with the recipe's overrides)`` (:mod:`longtail_mltc.losses.recipes`)."""
+    model = _build_model(single, vocab_size, stats.n_labels, vectors)
+    recipe = loss_recipe(loss, loss_recipes)
+    output_bias = resolve_output_bias(single.get("output_bias"), recipe)
+    init_head_bias(model, output_bias, stats.priors)
+    return model, output_bias, recipe.training_config(single["training"])
+
+
 def train_single_network(
     corpus_split: pd.DataFrame,
     encoded_documents: dict[str, np.ndarray],
@@ -73,13 +94,16 @@ def train_single_network(
     seed: int,
     loss: str,
     loss_params: Mapping[str, Mapping[str, Any]] | None,
+    loss_recipes: Mapping[str, Mapping[str, Any]] | None = None,
     pipeline: str = PIPELINE,
     variant: str = VARIANT,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Train with early stopping on validation micro-F1; return the best weights and a summary.
 
     ``loss`` names any loss of the family (METHODS §1.2, §3); ``loss_params[loss]`` overrides
-    its METHODS defaults. The name and the full parameter set are tagged on the MLflow run
+    its METHODS defaults, and ``loss_recipes[loss]`` its recipe (output-bias start and training
+    overrides, :mod:`longtail_mltc.losses.recipes`; ``single.output_bias`` other than ``auto``
+    wins over the recipe's start). The name and the full parameter set are tagged on the MLflow run
     ``<corpus>/<pipeline>/<variant>/<loss>`` (other pipelines reuse this node under their name;
     a ``variant`` entry of ``single`` overrides ``variant``, e.g. the backbone chosen at run
     time).
@@ -90,12 +114,18 @@ def train_single_network(
     valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
     vectors = word_vectors["vectors"] if single.get("use_word_vectors", True) else None
     vocab_size = int(word_vectors["vectors"].shape[0])
-    model = _build_model(single, vocab_size, len(label_index), vectors)
     stats = LabelStatistics.from_dict(label_statistics)
-    if single.get("init_bias_from_priors", True):
-        init_head_bias_from_priors(model, stats.priors)
+    model, output_bias, training = initial_network(
+        single, vocab_size, vectors, stats, loss, loss_recipes
+    )
     loss_fn, effective = configured_loss(loss, loss_params, stats)
-    config = TrainConfig(seed=seed, **single["training"])
+    config = TrainConfig(seed=seed, **training)
+    warnings = []
+    if single["encoder"] == TRANSFORMER_ENCODER:
+        length = int(single["encoder_params"].get("max_length", 512))
+        warnings = transformer_budget_warnings(length, config.max_epochs)
+    for message in warnings:
+        logger.warning(message)
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=pipeline,
@@ -105,11 +135,16 @@ def train_single_network(
         params={
             "corpus": corpus,
             "seed": seed,
-            "single": single,
+            "single": {**single, "training": training},
             "vocab_size": vocab_size,
             "loss": {"name": loss, **effective},
+            "output_bias": output_bias,
         },
-        extra_tags={"loss_params": json.dumps(effective, sort_keys=True)},
+        extra_tags={
+            "loss_params": json.dumps(effective, sort_keys=True),
+            "output_bias": output_bias,
+            **({"budget_warning": " | ".join(warnings)} if warnings else {}),
+        },
     )
     with tracking.failed_on_error(run_id):
         result = fit(
@@ -208,10 +243,13 @@ def _evaluate_and_log(
     threshold, valid_f1 = search_global_threshold(y["valid"], scores["valid_scores"], grid)
     metrics: dict[str, float] = {"threshold": threshold}
     bins = settings.get("document_bins", DEFAULT_DOCUMENT_BINS)
+    propensities = stored_inverse_propensities(label_statistics)
     for split in ("valid", "test"):
         split_scores = scores[f"{split}_scores"]
         metrics.update(
-            evaluate_by_group(y[split], split_scores, stats.groups, threshold, ks, prefix=split)
+            evaluate_by_group(
+                y[split], split_scores, stats.groups, threshold, ks, split, propensities
+            )
         )
         metrics.update(
             evaluate_by_document_group(
