@@ -8,10 +8,12 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from longtail_mltc.evaluation.calibration import paper_rule, single_rule
 from longtail_mltc.evaluation.hybrid import (
     evaluate_decisions,
     evaluate_hybrid,
     evaluate_hybrid_splits,
+    head_threshold,
 )
 from longtail_mltc.training import HSCNNTrainConfig
 from longtail_mltc.training.variants import VARIANTS, get_variant
@@ -43,21 +45,21 @@ def test_tail_group_counts_only_documents_carrying_a_tail_label():
     is_tail = np.array([False, False, True])
     out = evaluate_hybrid(Y, DECISIONS, SCORES, is_tail, ks=(1,))
     # Only document 1 carries label 2: TP 0, FP 0 (doc 0 and doc 3 are not counted), FN 1.
-    assert out["test/tail/micro_f1"] == 0.0
-    assert out["test/tail/n_docs"] == 1.0
+    assert out["test/hybrid_tail/micro_f1"] == 0.0
+    assert out["test/hybrid_tail/n_docs"] == 1.0
     # Had documents 0 and 3 counted, the two false positives would show in the precision:
     all_rows = evaluate_decisions(Y, DECISIONS, SCORES, ks=(1,), label_subset=np.array([2]))
     assert all_rows["micro_precision"] == 0.0 and all_rows["micro_recall"] == 0.0
     head = evaluate_decisions(Y, DECISIONS, SCORES, ks=(1,), label_subset=np.array([0, 1]))
-    assert out["test/head/micro_f1"] == pytest.approx(head["micro_f1"])
+    assert out["test/hybrid_head/micro_f1"] == pytest.approx(head["micro_f1"])
     assert out["test/all/micro_f1"] == pytest.approx(3 / 5)
 
 
 def test_empty_groups_are_left_out_and_sparse_labels_give_the_same_figures():
     none_tail = evaluate_hybrid(Y, DECISIONS, SCORES, np.zeros(3, bool), ks=(1,))
-    assert not any(k.startswith("test/tail/") for k in none_tail)
+    assert not any(k.startswith("test/hybrid_tail/") for k in none_tail)
     all_tail = evaluate_hybrid(Y, DECISIONS, SCORES, np.ones(3, bool), ks=(1,))
-    assert not any(k.startswith("test/head/") for k in all_tail)
+    assert not any(k.startswith("test/hybrid_head/") for k in all_tail)
     dense = evaluate_hybrid(Y, DECISIONS, SCORES, np.array([False, False, True]), ks=(1, 2))
     sparse = evaluate_hybrid(
         sp.csr_matrix(Y), DECISIONS, SCORES, np.array([False, False, True]), ks=(1, 2)
@@ -85,9 +87,11 @@ def test_merged_metrics_equal_an_independent_per_cell_rule(seed, n_phi):
     rng = np.random.default_rng(seed)
     labels, probs, siamese = _splits(rng, 12, 6)
     counts = rng.integers(0, 12, size=6)
-    out = evaluate_hybrid_splits(labels, probs, siamese, counts, n_phi, ks=(1,))
     tail = counts < n_phi
-    t = out["head_threshold"]
+    t = head_threshold(labels["valid"], probs["valid"], np.flatnonzero(~tail))
+    rule = paper_rule(counts, n_phi, t)
+    out = evaluate_hybrid_splits(labels, probs, siamese, rule, tail, ks=(1,))
+    assert out["head_threshold"] == t
     # independent rule: head cells p ≥ t, tail cells s > 0.5, micro-F1 from the counts
     decided = np.where(tail, siamese["test"] > 0.5, probs["test"] >= np.float32(t))
     y = labels["test"].astype(bool)
@@ -100,8 +104,7 @@ def test_merged_metrics_equal_an_independent_per_cell_rule(seed, n_phi):
 def test_head_threshold_is_the_best_validation_point_over_head_columns_only():
     rng = np.random.default_rng(3)
     labels, probs, siamese = _splits(rng, 30, 4)
-    counts = np.array([50, 50, 1, 1])
-    out = evaluate_hybrid_splits(labels, probs, siamese, counts, 10, ks=(1,))
+    threshold = head_threshold(labels["valid"], probs["valid"], np.array([0, 1]))
     y, p = labels["valid"][:, :2].astype(bool), probs["valid"][:, :2]
 
     def f1(t):
@@ -110,19 +113,21 @@ def test_head_threshold_is_the_best_validation_point_over_head_columns_only():
         return 2 * tp / (2 * tp + fp + fn)
 
     best = max(f1(t) for t in np.unique(p))
-    assert f1(out["head_threshold"]) == pytest.approx(best)
+    assert f1(threshold) == pytest.approx(best)
 
 
-def test_single_only_uses_one_threshold_over_all_labels_and_the_same_groups():
+def test_single_rule_uses_one_threshold_over_all_labels_and_the_same_groups():
     rng = np.random.default_rng(5)
     labels, probs, _ = _splits(rng, 20, 5)
     counts = np.array([40, 30, 5, 2, 1])
-    out = evaluate_hybrid_splits(labels, probs, None, counts, 10, ks=(1,))
+    threshold = head_threshold(labels["valid"], probs["valid"], np.arange(5))
+    out = evaluate_hybrid_splits(labels, probs, None, single_rule(threshold), counts < 10, (1,))
     decided = probs["test"] >= np.float32(out["head_threshold"])
     y = labels["test"].astype(bool)
     tp, fp, fn = (decided & y).sum(), (decided & ~y).sum(), (~decided & y).sum()
     assert out["test/all/micro_f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
-    assert out["n_tail_labels"] == 3 and "test/tail/micro_f1" in out
+    assert out["n_tail_labels"] == 3 and "test/hybrid_tail/micro_f1" in out
+    assert out["n_siamese_labels"] == 0
 
 
 def test_variant_table_matches_methods_1_9():

@@ -230,7 +230,7 @@ def test_loading_the_wrong_kind_or_a_damaged_directory_names_the_problem(
 
 def test_constructor_rejects_a_support_set_for_another_tail(vocabulary, train, counts):
     labeler = _labeler(_hscnn(len(vocabulary)), vocabulary, train, counts)
-    with pytest.raises(ValueError, match=r"one row per tail label \(N_c < 2\)"):
+    with pytest.raises(ValueError, match=r"one row per Siamese-decided label \(paper rule, N_c < 2\)"):
         HybridTextLabeler(
             labeler.model,
             labeler.preprocessing,

@@ -33,7 +33,7 @@ import numpy as np
 
 from longtail_mltc.labels.stats import hybrid_split
 
-__all__ = ["hybrid_merge", "tail_label_mask"]
+__all__ = ["hybrid_merge", "merge_by_mask", "tail_label_mask"]
 
 
 def tail_label_mask(label_counts: np.ndarray, n_phi: int = 100) -> np.ndarray:
@@ -109,19 +109,59 @@ def hybrid_merge(
             f"siamese_scores has shape {siamese.shape}; expected {single.shape[0]} rows "
             "(one per document of single_probs)"
         )
-    thresholds = np.asarray(single_threshold, dtype=np.float64)
-    if thresholds.ndim not in (0, 1) or (thresholds.ndim == 1 and thresholds.size != counts.size):
-        raise ValueError(
-            f"single_threshold has shape {thresholds.shape}; expected a scalar or "
-            f"({counts.size},), one per label"
-        )
-    if np.isnan(thresholds).any() or np.isnan(siamese_threshold):
-        raise ValueError("thresholds must not be NaN")
     is_tail = tail_label_mask(counts, n_phi)
-    tail_scores = _tail_columns(siamese, is_tail, tail_labels)
-
-    scores = single.astype(np.result_type(single.dtype, tail_scores.dtype), copy=True)
-    decisions = single >= thresholds
-    scores[:, is_tail] = tail_scores
-    decisions[:, is_tail] = tail_scores > siamese_threshold
+    scores, decisions = merge_by_mask(
+        single,
+        _tail_columns(siamese, is_tail, tail_labels),
+        is_tail,
+        single_threshold=single_threshold,
+        siamese_threshold=siamese_threshold,
+    )
     return scores, decisions, is_tail
+
+
+def _per_label(threshold: float | np.ndarray, n_labels: int, name: str) -> np.ndarray:
+    values = np.asarray(threshold, dtype=np.float64)
+    if values.ndim not in (0, 1) or (values.ndim == 1 and values.size != n_labels):
+        raise ValueError(
+            f"{name} has shape {values.shape}; expected a scalar or ({n_labels},), one per label"
+        )
+    if np.isnan(values).any():
+        raise ValueError("thresholds must not be NaN")
+    return values
+
+
+def merge_by_mask(
+    single_probs: np.ndarray,
+    siamese_columns: np.ndarray,
+    is_siamese: np.ndarray,
+    *,
+    single_threshold: float | np.ndarray = 0.5,
+    siamese_threshold: float | np.ndarray = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The merge for any set of Siamese-decided labels → ``(scores, decisions)``.
+
+    ``is_siamese``: bool ``[C]``; ``siamese_columns``: ``[D, S]`` similarities of those labels in
+    ascending label order. ``single_threshold`` / ``siamese_threshold``: scalars or one per label
+    ``[C]`` (only the entries of the labels each part decides are read). The paper's rule
+    (:func:`hybrid_merge`) is the tail at ``N_φ`` with 0.5; a calibrated rule
+    (:mod:`~longtail_mltc.evaluation.calibration`) routes chosen labels at chosen thresholds.
+    """
+    single = np.asarray(single_probs)
+    mask = np.asarray(is_siamese, dtype=bool)
+    if mask.shape != (single.shape[1],):
+        raise ValueError(f"is_siamese must have one entry per label ({single.shape[1]})")
+    columns = np.flatnonzero(mask)
+    tail_scores = np.asarray(siamese_columns)
+    if tail_scores.shape != (single.shape[0], columns.size):
+        raise ValueError(
+            f"siamese columns have shape {tail_scores.shape}; expected "
+            f"({single.shape[0]}, {columns.size}), one per Siamese-decided label"
+        )
+    single_t = _per_label(single_threshold, mask.size, "single_threshold")
+    siamese_t = _per_label(siamese_threshold, mask.size, "siamese_threshold")
+    scores = single.astype(np.result_type(single.dtype, tail_scores.dtype), copy=True)
+    decisions = single >= single_t
+    scores[:, columns] = tail_scores
+    decisions[:, columns] = tail_scores > (siamese_t if siamese_t.ndim == 0 else siamese_t[columns])
+    return scores, decisions

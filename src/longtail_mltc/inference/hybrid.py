@@ -16,7 +16,10 @@ carries that network as ``head_model``.
 Files beside :class:`~longtail_mltc.inference.TextLabeler`'s: ``model.safetensors`` holds the
 HSCNN (classifier + comparison head), ``support.safetensors`` the support set and the
 training label counts, ``head_model.safetensors`` the single network when there is one;
-``model_config.json`` adds ``kind: hscnn``, ``gated``, ``n_phi``, ``majority_vote``.
+``model_config.json`` adds ``kind: hscnn``, ``gated``, ``bound``, ``n_phi``,
+``majority_vote`` and ``rule``: the :class:`~longtail_mltc.evaluation.calibration.HybridRule`
+(Siamese-decided labels and their thresholds; the paper's rule, or one calibrated on
+validation), as plain JSON.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from longtail_mltc.evaluation.merge import hybrid_merge, tail_label_mask
+from longtail_mltc.evaluation.calibration import HybridRule, paper_rule
 from longtail_mltc.models.siamese import HybridSiameseNetwork
 from longtail_mltc.models.support import DEFAULT_MAX_ELEMENTS, SupportSet, scorer_from_support
 from longtail_mltc.training.hscnn import encode_and_score
@@ -72,6 +75,7 @@ class HybridTextLabeler(TextLabeler):
         head_model: nn.Module | None = None,
         max_score_elements: int = DEFAULT_MAX_ELEMENTS,
         model_config: dict[str, Any] | None = None,
+        rule: HybridRule | None = None,
     ) -> None:
         if not isinstance(model, HybridSiameseNetwork):
             raise TypeError(f"model must be a HybridSiameseNetwork, got {type(model).__name__}")
@@ -93,12 +97,21 @@ class HybridTextLabeler(TextLabeler):
             )
         self.label_counts = counts.astype(np.int64)
         self.n_phi = int(n_phi)
-        self.tail = np.flatnonzero(tail_label_mask(self.label_counts, self.n_phi))
+        if rule is None:  # the paper's rule: every label under N_φ at s > 0.5
+            rule = paper_rule(self.label_counts, self.n_phi, threshold)
+        elif rule.single_threshold != float(threshold):
+            raise ValueError(
+                f"threshold {threshold} differs from the rule's single threshold "
+                f"{rule.single_threshold}"
+            )
+        self.rule = rule
+        self.tail = rule.siamese_labels
+        rule.mask(self.num_labels)  # checks the rule's labels against the label index
         index = torch.as_tensor(support.index, dtype=torch.int64)
         if index.ndim != 2 or index.shape[0] != self.tail.size:
             raise ValueError(
                 f"support index has shape {tuple(index.shape)}; expected ({self.tail.size}, K), "
-                f"one row per tail label (N_c < {self.n_phi})"
+                f"one row per Siamese-decided label ({rule.name} rule, N_c < {rule.n_phi})"
             )
         reps = support.representations
         if index.numel() and int(index.max()) >= reps.shape[0]:
@@ -133,20 +146,13 @@ class HybridTextLabeler(TextLabeler):
     def decide(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
         """Merged scores and hybrid decisions (§1.8), scored as the evaluation scores a split."""
         split = self.encoded_split(texts)
-        probs, tail_scores = encode_and_score(
+        joint, tail_scores = encode_and_score(
             self.model, split, self._tail_scorer, self.tail.size, self.batch_size
         )
+        base = joint  # the HSCNN's own (joint) head, unless a single network decides
         if self.head_model is not None:
-            probs, _ = predict_scores(self.head_model, split, self.batch_size)
-        scores, decisions, _ = hybrid_merge(
-            probs,
-            tail_scores,
-            self.label_counts,
-            self.n_phi,
-            single_threshold=self.threshold,
-            tail_labels=self.tail,
-        )
-        return scores, decisions
+            base, _ = predict_scores(self.head_model, split, self.batch_size)
+        return self.rule.merge_columns(base, tail_scores, joint)
 
     # --- files ------------------------------------------------------------------------------
 
@@ -154,9 +160,11 @@ class HybridTextLabeler(TextLabeler):
         return {
             **super().config(),
             "gated": self.model.gated,
+            "bound": self.model.bound,
             "n_phi": self.n_phi,
             "majority_vote": self.majority_vote,
             "head_from_single": self.head_model is not None,
+            "rule": self.rule.to_dict(),
         }
 
     def tensor_files(self) -> dict[str, dict[str, torch.Tensor]]:
@@ -182,7 +190,9 @@ class HybridTextLabeler(TextLabeler):
             raise ValueError(f"{stored.root}/model_config.json lacks {missing}")
         state = stored.tensors(MODEL_FILE)
         model = HybridSiameseNetwork(
-            stored.classifier(state, CLASSIFIER_PREFIX), gated=bool(config["gated"])
+            stored.classifier(state, CLASSIFIER_PREFIX),
+            gated=bool(config["gated"]),
+            bound=str(config.get("bound", "none")),  # predictors saved before bounds: none
         )
         model.load_state_dict(state, strict=True)
         head_model = None
@@ -203,4 +213,5 @@ class HybridTextLabeler(TextLabeler):
             majority_vote=bool(config["majority_vote"]),
             head_model=head_model,
             model_config=stored.model_config,
+            rule=HybridRule.from_dict(config["rule"]) if "rule" in config else None,
         )

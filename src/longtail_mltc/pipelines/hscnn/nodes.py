@@ -9,9 +9,10 @@ training/variants.py, evaluation/hybrid.py.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -19,11 +20,19 @@ import pandas as pd
 import torch
 
 from longtail_mltc.evaluation.analysis import prediction_table
+from longtail_mltc.evaluation.calibration import (
+    CalibrationSettings,
+    HybridRule,
+    calibrate_hybrid,
+    paper_rule,
+    single_rule,
+)
 from longtail_mltc.evaluation.comparison import per_label_report
-from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
-from longtail_mltc.evaluation.merge import hybrid_merge, tail_label_mask
+from longtail_mltc.evaluation.hybrid import HYBRID_TAIL, evaluate_hybrid_splits, head_threshold
+from longtail_mltc.evaluation.merge import tail_label_mask
 from longtail_mltc.inference import HybridTextLabeler, Preprocessing
 from longtail_mltc.labels import LabelStatistics
+from longtail_mltc.labels.stats import label_counts
 from longtail_mltc.models import HybridSiameseNetwork
 from longtail_mltc.models.support import SupportSet, select_labels
 from longtail_mltc.sampling import Pairs, Triplets, sample_pairs, sample_triplets
@@ -36,6 +45,7 @@ from longtail_mltc.training import (
     resolve_device,
     seed_everything,
 )
+from longtail_mltc.training.budget import hscnn_budget_warnings
 from longtail_mltc.training.hscnn import encode_tail_support
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
@@ -44,6 +54,7 @@ from ..model_input import (
     configured_loss,
     encoded_split,
     split_label_matrices,
+    stored_inverse_propensities,
     trained_classifier,
 )
 
@@ -51,6 +62,9 @@ logger = logging.getLogger(__name__)
 
 PIPELINE = "hscnn"
 SPLITS = ("valid", "test")
+# The single network decided at 0.5 instead of its tuned threshold: <split>_t0.5/<group>/<metric>
+FIXED_PREFIXES = {split: f"{split}_t0.5" for split in SPLITS}
+FIXED_SPLITS = tuple(f"{prefix}/" for prefix in FIXED_PREFIXES.values())
 SUPPORT_REPRESENTATIONS = "support_representations"
 SUPPORT_INDEX = "support_index"
 
@@ -99,12 +113,21 @@ def _hscnn_state(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
+def _comparison_bound(hscnn: Mapping[str, Any]) -> str:
+    """The compared space of ``hscnn.comparison_bound`` (``none`` | ``sigmoid``, §1.3)."""
+    return str(hscnn.get("comparison_bound", "none"))
+
+
 def _trained_hscnn(
-    single: Mapping[str, Any], state: Mapping[str, torch.Tensor], num_labels: int, gated: bool
+    single: Mapping[str, Any],
+    state: Mapping[str, torch.Tensor],
+    num_labels: int,
+    gated: bool,
+    bound: str,
 ) -> HybridSiameseNetwork:
     """A saved HSCNN (classifier + comparison head) rebuilt and loaded strictly."""
     classifier = trained_classifier(single, _hscnn_state(state), num_labels)
-    model = HybridSiameseNetwork(classifier, gated=gated)
+    model = HybridSiameseNetwork(classifier, gated=gated, bound=bound)
     model.load_state_dict(state)
     return model
 
@@ -145,10 +168,13 @@ def train_hscnn_variant(
     valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
     records = (Triplets if spec.triplets else Pairs).from_frame(examples)
     classifier = trained_classifier(single, single_model_state, len(label_index))
-    model = HybridSiameseNetwork(classifier, gated=spec.gated)
+    model = HybridSiameseNetwork(classifier, gated=spec.gated, bound=_comparison_bound(hscnn))
     stats = LabelStatistics.from_dict(label_statistics)
     loss_fn, effective = configured_loss(loss, loss_params, stats)
     config = spec.configure(_train_config(hscnn, seed))
+    warnings = hscnn_budget_warnings(len(records), config.max_epochs)
+    for message in warnings:
+        logger.warning(message)
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=PIPELINE,
@@ -163,7 +189,11 @@ def train_hscnn_variant(
             "variant": _variant_params(spec, config),
             "loss": {"name": loss, **effective},
         },
-        extra_tags={"n_phi": str(config.n_phi), "n_examples": str(len(records))},
+        extra_tags={
+            "n_phi": str(config.n_phi),
+            "n_examples": str(len(records)),
+            **({"budget_warning": " | ".join(warnings)} if warnings else {}),
+        },
     )
     head_probs = single_scores["valid_scores"] if spec.head_from_single else None
     with tracking.failed_on_error(run_id):
@@ -178,7 +208,14 @@ def train_hscnn_variant(
             [MetricLogger(tracking.metric_logger(run_id))],
             valid_single_probs=head_probs,
         )
-    summary = {"mlflow_run_id": run_id, "variant": variant, "loss": loss, **result.summary()}
+    summary = {
+        "mlflow_run_id": run_id,
+        "variant": variant,
+        "loss": loss,
+        "n_examples": len(records),
+        "monitor": config.monitor,
+        **result.summary(),
+    }
     return result.best_state, summary
 
 
@@ -219,7 +256,9 @@ def predict_hscnn_variant(
     ``support_index`` ``[C, K]``), which the run's predictor packages.
     """
     spec = get_variant(variant)
-    model = _trained_hscnn(single, hscnn_model_state, len(label_index), spec.gated)
+    model = _trained_hscnn(
+        single, hscnn_model_state, len(label_index), spec.gated, _comparison_bound(hscnn)
+    )
     stats = LabelStatistics.from_dict(label_statistics)
     config = _train_config(hscnn, seed)
     every_label = replace(config, n_phi=int(stats.counts.max()) + 1)
@@ -246,36 +285,142 @@ def predict_hscnn_variant(
 # ---- evaluation --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HybridEvaluation:
+    """What every hybrid evaluation of one corpus shares (built once per node)."""
+
+    labels: dict[str, Any]  # {valid, test}: label matrices
+    counts: np.ndarray  # the N_c that define N_φ's split (``hscnn.n_phi_counts``)
+    n_phi: int
+    groups: dict[str, np.ndarray]  # the §3.1 frequency groups
+    inverse_propensities: np.ndarray
+    ks: tuple[int, ...]
+
+    @property
+    def is_tail(self) -> np.ndarray:
+        return tail_label_mask(self.counts, self.n_phi)
+
+    @classmethod
+    def build(
+        cls,
+        corpus_split: pd.DataFrame,
+        label_index: list[str],
+        label_statistics: Mapping[str, Any],
+        hscnn: Mapping[str, Any],
+        n_phi: int | None = None,
+    ) -> HybridEvaluation:
+        stats = LabelStatistics.from_dict(dict(label_statistics))
+        return cls(
+            labels=split_label_matrices(corpus_split, label_index),
+            counts=hybrid_counts(corpus_split, label_index, stats, hscnn),
+            n_phi=int(hscnn["training"]["n_phi"] if n_phi is None else n_phi),
+            groups={k: np.asarray(v) for k, v in stats.groups.items()},
+            inverse_propensities=stored_inverse_propensities(label_statistics),
+            ks=tuple(hscnn["evaluation"]["ks"]),
+        )
+
+    def evaluate(
+        self,
+        rule: HybridRule,
+        single_probs: Mapping[str, np.ndarray],
+        siamese_scores: Mapping[str, np.ndarray] | None,
+        prefixes: Mapping[str, str] | None = None,
+        joint_probs: Mapping[str, np.ndarray] | None = None,
+    ) -> dict[str, float]:
+        metrics = evaluate_hybrid_splits(
+            self.labels,
+            single_probs,
+            siamese_scores,
+            rule,
+            self.is_tail,
+            self.ks,
+            self.groups,
+            self.inverse_propensities,
+            prefixes=prefixes,
+            joint_probs=joint_probs,
+        )
+        return {**metrics, "n_phi": float(self.n_phi)}
+
+
+N_PHI_COUNTS = ("train", "train_and_valid")
+
+
+def hybrid_counts(
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    stats: LabelStatistics,
+    hscnn: Mapping[str, Any],
+) -> np.ndarray:
+    """The ``N_c`` that split labels at ``N_φ`` (§1.8), as ``hscnn.n_phi_counts`` says.
+
+    ``train`` (default): the training split after the validation hold-out, the documents the
+    model learns from and the support documents are drawn from (``label_statistics``' counts).
+    ``train_and_valid``: every training document of the corpus, hold-out included, as a count
+    over the published training set would be.
+    """
+    source = str(hscnn.get("n_phi_counts", "train"))
+    if source not in N_PHI_COUNTS:
+        raise ValueError(f"hscnn.n_phi_counts must be one of {N_PHI_COUNTS}, got {source!r}")
+    if source == "train":
+        return np.asarray(stats.counts)
+    both = split_label_matrices(corpus_split, label_index, ("train", "valid"))
+    return label_counts(both["train"]) + label_counts(both["valid"])
+
+
+def _split_scores(
+    predictions: Mapping[str, np.ndarray] | None, single_scores: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
+    """Head probabilities and full-width Siamese similarities per split (``None``: single)."""
+    if predictions is None:
+        return {s: single_scores[f"{s}_scores"] for s in SPLITS}, None
+    probs = {s: predictions[f"{s}_single_probs"] for s in SPLITS}
+    return probs, {s: predictions[f"{s}_siamese_scores"] for s in SPLITS}
+
+
+def paper_hybrid_rule(
+    evaluation: HybridEvaluation, valid_probs: np.ndarray, n_phi: int | None = None
+) -> HybridRule:
+    """§1.8 as published at ``n_phi``: head labels at the threshold chosen on validation over
+    the head columns (so they are decided as a single network decides them, §3.1), tail labels
+    at ``s > 0.5``."""
+    n_phi = evaluation.n_phi if n_phi is None else int(n_phi)
+    head = np.flatnonzero(~tail_label_mask(evaluation.counts, n_phi))
+    threshold = head_threshold(evaluation.labels["valid"], valid_probs, head)
+    return paper_rule(evaluation.counts, n_phi, threshold)
+
+
 def hybrid_metrics(
     predictions: Mapping[str, np.ndarray] | None,
     single_scores: Mapping[str, np.ndarray],
-    labels: Mapping[str, Any],
-    label_statistics: Mapping[str, Any],
-    n_phi: int,
-    ks: list[int],
+    evaluation: HybridEvaluation,
+    n_phi: int | None = None,
 ) -> dict[str, float]:
-    """Merged metrics at ``n_phi`` (``predictions=None``: the single network alone);
-    ``labels``: :func:`~..model_input.split_label_matrices` of valid and test."""
-    stats = LabelStatistics.from_dict(dict(label_statistics))
-    if predictions is None:
-        probs = {s: single_scores[f"{s}_scores"] for s in SPLITS}
-        siamese = None
+    """Metrics of the paper's merge at ``n_phi`` (default the evaluation's);
+    ``predictions=None``: the single network alone at its own threshold."""
+    probs, siamese = _split_scores(predictions, single_scores)
+    if siamese is None:
+        every = np.arange(evaluation.counts.size)
+        rule = single_rule(head_threshold(evaluation.labels["valid"], probs["valid"], every))
     else:
-        probs = {s: predictions[f"{s}_single_probs"] for s in SPLITS}
-        siamese = {s: predictions[f"{s}_siamese_scores"] for s in SPLITS}
-    return evaluate_hybrid_splits(labels, probs, siamese, stats.counts, n_phi, tuple(ks))
+        rule = paper_hybrid_rule(evaluation, probs["valid"], n_phi)
+    metrics = evaluation.evaluate(rule, probs, siamese)
+    metrics["merge_n_phi"] = float(rule.n_phi)
+    return metrics
 
 
 def _log_summary(name: str, metrics: Mapping[str, float]) -> None:
     logger.info(
-        "%s: test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f | tail (N_c < %d) micro-F1 %.4f, "
-        "macro-F1 %.4f",
+        "%s: test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f, PSP@5 %.4f | tail (N_c < %d) "
+        "micro-F1 %.4f, macro-F1 %.4f, false-positive rate %.4f | frequency tail macro-F1 %.4f",
         name,
         metrics["test/all/micro_f1"],
         metrics["test/all/macro_f1"],
         metrics["test/all/p_at_1"],
+        metrics.get("test/all/psp_at_5", float("nan")),
         int(metrics["n_phi"]),
-        metrics.get("test/tail/micro_f1", float("nan")),
+        metrics.get(f"test/{HYBRID_TAIL}/micro_f1", float("nan")),
+        metrics.get(f"test/{HYBRID_TAIL}/macro_f1", float("nan")),
+        metrics.get(f"test/{HYBRID_TAIL}/false_positive_rate", float("nan")),
         metrics.get("test/tail/macro_f1", float("nan")),
     )
 
@@ -294,54 +439,96 @@ def evaluate_hscnn_variant(
     vocabulary: dict[str, Any],
     features: dict[str, Any],
 ) -> dict[str, float]:
-    """Merge at ``hscnn.training.n_phi``, evaluate, and log into the variant's run: metrics,
-    weights, the merged test predictions (``predictions/test_predictions.csv``), per-label F1
-    and the raw-text predictor (``predictor/``, with the hybrid merge); then close the run."""
+    """The paper's merge (§1.8: ``N_c < N_φ`` at ``s > 0.5``), evaluated and logged into the
+    variant's run: metrics, weights, the merged test predictions, per-label F1 and the
+    raw-text predictor (``predictor/``, with the merge); then the run is closed."""
     run_id = hscnn_training_summary["mlflow_run_id"]
     variant = hscnn_training_summary["variant"]
-    n_phi = int(hscnn["training"]["n_phi"])
     with tracking.failed_on_error(run_id):
-        metrics = hybrid_metrics(
+        evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
+        probs, siamese = _split_scores(hscnn_predictions, single_scores)
+        rule = paper_hybrid_rule(evaluation, probs["valid"])
+        metrics = _log_hybrid_run(
+            run_id,
+            f"{variant}/{hscnn_training_summary['loss']}",
+            evaluation,
+            rule,
+            probs,
+            siamese,
             hscnn_predictions,
-            single_scores,
-            split_label_matrices(corpus_split, label_index),
-            label_statistics,
-            n_phi,
-            hscnn["evaluation"]["ks"],
-        )
-        _log_summary(f"{variant}/{hscnn_training_summary['loss']}", metrics)
-        tracking.log_final_metrics(run_id, metrics)
-        config = {
-            "variant": variant,
-            "n_phi": n_phi,
-            "head_threshold": metrics["head_threshold"],
-            "num_labels": len(label_index),
-        }
-        tracking.log_model(run_id, hscnn_model_state, config, label_index)
-        counts = LabelStatistics.from_dict(dict(label_statistics)).counts
-        scores, decisions, _ = hybrid_merge(
-            hscnn_predictions["test_single_probs"],
-            hscnn_predictions["test_siamese_scores"],
-            counts,
-            n_phi,
-            single_threshold=metrics["head_threshold"],
-        )
-        _log_test_decisions(run_id, scores, decisions, corpus_split, label_index, counts)
-        labeler = build_hybrid_labeler(
             hscnn_model_state,
             single_model_state,
-            hscnn_predictions,
+            corpus_split,
             label_index,
-            counts,
-            metrics["head_threshold"],
             single,
             hscnn,
             variant,
             vocabulary,
             features,
         )
-        tracking.log_predictor(run_id, labeler)
     tracking.end_configuration_run(run_id)
+    return metrics
+
+
+def _log_hybrid_run(
+    run_id: str,
+    name: str,
+    evaluation: HybridEvaluation,
+    rule: HybridRule,
+    probs: Mapping[str, np.ndarray],
+    siamese: Mapping[str, np.ndarray],
+    hscnn_predictions: Mapping[str, np.ndarray],
+    hscnn_model_state: Mapping[str, torch.Tensor],
+    single_model_state: Mapping[str, torch.Tensor],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    single: Mapping[str, Any],
+    hscnn: Mapping[str, Any],
+    variant: str,
+    vocabulary: Mapping[str, Any],
+    features: Mapping[str, Any],
+    head_from_single: bool | None = None,
+    joint: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, float]:
+    """Evaluate ``rule`` on the head probabilities and Siamese similarities per split and log
+    metrics, the rule, the weights, the merged test decisions, the per-label report and the
+    predictor into ``run_id``; ``head_from_single``: the predictor decides head labels with the
+    single network (default: as the variant does, §1.9)."""
+    if head_from_single is None:
+        head_from_single = get_variant(variant).head_from_single
+    metrics = evaluation.evaluate(rule, probs, siamese, joint_probs=joint)
+    _log_summary(name, metrics)
+    tracking.log_final_metrics(run_id, metrics)
+    tracking.log_artifacts(
+        run_id, {"hybrid_rule.json": json.dumps(rule.to_dict(), indent=1)}, "model"
+    )
+    config = {
+        "variant": variant,
+        "n_phi": evaluation.n_phi,
+        "head_threshold": rule.single_threshold,
+        "rule": rule.name,
+        "num_labels": len(label_index),
+    }
+    tracking.log_model(run_id, hscnn_model_state, config, label_index)
+    scores, decisions = rule.merge(
+        probs["test"], siamese["test"], None if joint is None else joint["test"]
+    )
+    _log_test_decisions(run_id, scores, decisions, corpus_split, label_index, evaluation.counts)
+    labeler = build_hybrid_labeler(
+        hscnn_model_state,
+        single_model_state,
+        hscnn_predictions,
+        label_index,
+        evaluation.counts,
+        rule,
+        single,
+        hscnn,
+        variant,
+        vocabulary,
+        features,
+        head_from_single=head_from_single,
+    )
+    tracking.log_predictor(run_id, labeler)
     return metrics
 
 
@@ -373,28 +560,30 @@ def build_hybrid_labeler(
     hscnn_predictions: Mapping[str, np.ndarray],
     label_index: list[str],
     label_counts: np.ndarray,
-    head_threshold: float,
+    rule: HybridRule,
     single: Mapping[str, Any],
     hscnn: Mapping[str, Any],
     variant: str,
     vocabulary: Mapping[str, Any],
     features: Mapping[str, Any],
+    head_from_single: bool = False,
 ) -> HybridTextLabeler:
-    """The trained variant as a raw-text labeler with the hybrid merge at ``hscnn.training.n_phi``.
+    """The trained variant as a raw-text labeler that decides as ``rule`` does.
 
-    Its support set is the tail labels' part of the one :func:`predict_hscnn_variant` scored
-    with, so its prototypes are exactly the evaluation's. The Naive and /MT variants decide head
-    labels with the single network (§1.9), which the labeler then carries.
+    Its support set is the Siamese labels' part of the one :func:`predict_hscnn_variant` scored
+    with, so its prototypes are exactly the evaluation's. With ``head_from_single`` (Naive and
+    /MT, §1.9, and a calibrated rule that keeps the single network's head) the labeler carries
+    the untouched single network for the labels it decides.
     """
     spec = get_variant(variant)
     n_labels = len(label_index)
-    model = _trained_hscnn(single, hscnn_model_state, n_labels, spec.gated)
+    model = _trained_hscnn(
+        single, hscnn_model_state, n_labels, spec.gated, _comparison_bound(hscnn)
+    )
     head_model = None
-    if spec.head_from_single:  # Naive and /MT: head labels from the untouched single network
+    if head_from_single:
         head_model = trained_classifier(single, single_model_state, n_labels)
     training = hscnn["training"]
-    n_phi = int(training["n_phi"])
-    tail = np.flatnonzero(tail_label_mask(label_counts, n_phi))
     encoded = SupportSet(
         torch.from_numpy(np.asarray(hscnn_predictions[SUPPORT_REPRESENTATIONS])),
         torch.from_numpy(np.asarray(hscnn_predictions[SUPPORT_INDEX])),
@@ -404,14 +593,15 @@ def build_hybrid_labeler(
         model,
         preprocessing,
         label_index,
-        head_threshold,
+        rule.single_threshold,
         label_counts,
-        n_phi,
-        select_labels(encoded, tail),
+        rule.n_phi,
+        select_labels(encoded, rule.siamese_labels),
         Vocabulary.from_dict(dict(vocabulary)) if preprocessing.needs_vocabulary else None,
         majority_vote=bool(training.get("majority_vote", False)),
         head_model=head_model,
         model_config={"encoder": single["encoder"], "encoder_params": single["encoder_params"]},
+        rule=rule,
     )
 
 
@@ -442,15 +632,130 @@ def evaluate_single_variant(
         },
     )
     with tracking.failed_on_error(run_id):
-        metrics = hybrid_metrics(
-            None,
-            single_scores,
-            split_label_matrices(corpus_split, label_index),
-            label_statistics,
-            n_phi,
-            hscnn["evaluation"]["ks"],
-        )
+        evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
+        metrics = hybrid_metrics(None, single_scores, evaluation)
+        # the same network at the untuned 0.5 (the paper's single network decided there)
+        probs, _ = _split_scores(None, single_scores)
+        at_half = evaluation.evaluate(single_rule(0.5), probs, None, prefixes=FIXED_PREFIXES)
+        metrics.update({k: v for k, v in at_half.items() if k.startswith(FIXED_SPLITS)})
         _log_summary(f"single/{loss}", metrics)
         tracking.log_final_metrics(run_id, metrics)
+    tracking.end_configuration_run(run_id)
+    return metrics
+
+
+CALIBRATED_SUFFIX = "_calibrated"
+
+
+def calibrate_variant(
+    hscnn_predictions: Mapping[str, np.ndarray],
+    single_scores: Mapping[str, np.ndarray],
+    evaluation: HybridEvaluation,
+    calibration: Mapping[str, Any] | None,
+) -> tuple[HybridRule, dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """METHODS §1.8's calibrated merge of a trained variant, chosen on validation only
+    (:func:`~longtail_mltc.evaluation.calibration.calibrate_hybrid`).
+
+    The base is the untouched single network at its own validation-chosen threshold; the tail
+    experts are the Siamese part and, for variants trained with multi-task (their head differs
+    from the single network's), the joint head. Returns the rule and, per split, the single
+    network's probabilities, the Siamese similarities and the joint head's probabilities.
+    """
+    single_probs, _ = _split_scores(None, single_scores)
+    joint, siamese = _split_scores(hscnn_predictions, single_scores)
+    has_joint = not np.array_equal(joint["valid"], single_probs["valid"])
+    every = np.arange(evaluation.counts.size)
+    threshold = head_threshold(evaluation.labels["valid"], single_probs["valid"], every)
+    rule = calibrate_hybrid(
+        evaluation.labels["valid"],
+        single_probs["valid"],
+        siamese["valid"],
+        evaluation.counts,
+        threshold,
+        CalibrationSettings(**dict(calibration or {})),
+        joint_probs=joint["valid"] if has_joint else None,
+    )
+    return rule, single_probs, siamese, joint
+
+
+def evaluate_calibrated_variant(
+    hscnn_predictions: dict[str, np.ndarray],
+    hscnn_model_state: dict[str, torch.Tensor],
+    hscnn_training_summary: dict[str, Any],
+    single_scores: dict[str, np.ndarray],
+    single_model_state: dict[str, torch.Tensor],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    single: dict[str, Any],
+    hscnn: dict[str, Any],
+    corpus: str,
+    seed: int,
+    vocabulary: dict[str, Any],
+    features: dict[str, Any],
+) -> dict[str, float]:
+    """The trained variant with the calibrated merge (:func:`calibrate_variant`), as its own
+    MLflow run ``<corpus>/hscnn/<variant>_calibrated/<loss>``, evaluated under the same §1.10
+    groups (``N_φ`` of ``hscnn.training.n_phi``) as the paper's rule and the single network, so
+    the three compare on equal terms. No retraining: the same weights and similarities."""
+    variant = hscnn_training_summary["variant"]
+    loss = hscnn_training_summary["loss"]
+    name = f"{variant}{CALIBRATED_SUFFIX}"
+    evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
+    rule, probs, siamese, joint = calibrate_variant(
+        hscnn_predictions, single_scores, evaluation, hscnn.get("calibration")
+    )
+    run_id = tracking.start_configuration_run(
+        corpus=corpus,
+        pipeline=PIPELINE,
+        variant=name,
+        loss=loss,
+        encoder=single["encoder"],
+        params={
+            "corpus": corpus,
+            "seed": seed,
+            "single": single,
+            "hscnn": hscnn,
+            "calibration": dict(hscnn.get("calibration") or {}),
+        },
+        extra_tags={
+            "n_phi": str(evaluation.n_phi),
+            "n_examples": str(hscnn_training_summary.get("n_examples", "")),
+            "trained_run_id": str(hscnn_training_summary["mlflow_run_id"]),
+            "calibrated_n_phi": str(rule.n_phi),
+            "calibrated_source": str(rule.details.get("source", "single")),
+        },
+    )
+    with tracking.failed_on_error(run_id):
+        metrics = _log_hybrid_run(
+            run_id,
+            f"{name}/{loss}",
+            evaluation,
+            rule,
+            probs,
+            siamese,
+            hscnn_predictions,
+            hscnn_model_state,
+            single_model_state,
+            corpus_split,
+            label_index,
+            single,
+            hscnn,
+            variant,
+            vocabulary,
+            features,
+            head_from_single=True,
+            joint=joint,
+        )
+        details = {
+            f"calibration/{key}": float(value)
+            for key, value in rule.details.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+        details["calibration/n_phi"] = float(rule.n_phi)
+        details["calibration/siamese_labels"] = float(rule.siamese_labels.size)
+        details["calibration/joint_labels"] = float(rule.joint_labels.size)
+        tracking.log_final_metrics(run_id, details)
+        metrics.update(details)
     tracking.end_configuration_run(run_id)
     return metrics

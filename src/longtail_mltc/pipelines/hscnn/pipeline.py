@@ -1,11 +1,15 @@
 """HSCNN pipelines (METHODS §1): the headline chain, the variant × loss table and two sweeps.
 
 * ``hscnn`` (also ``__default__``): ingestion → features → label_stats → single → triplets →
-  HSCNN → hybrid merge → evaluation. Two MLflow runs: ``<corpus>/single/single/<loss>`` and
-  ``<corpus>/hscnn/hscnn/<loss>``.
+  HSCNN → hybrid merge → evaluation. MLflow runs: ``<corpus>/single/single/<loss>`` (the
+  single network's own run, §3.1 groups), and, tagged ``pipeline=hscnn`` and evaluated under the
+  same §1.10 groups, ``<corpus>/hscnn/single/<loss>`` (the single network),
+  ``<corpus>/hscnn/hscnn/<loss>`` (the paper's merge) and
+  ``<corpus>/hscnn/hscnn_calibrated/<loss>`` (the merge calibrated on validation, §1.8).
 * ``hscnn_variants``: for each loss of :data:`VARIANT_LOSSES`, a single network (namespace
   ``hscnn_variants.<loss>``) and the five §1.9 variants on top of it
-  (``hscnn_variants.<loss>.<variant>``), then ``hscnn_variants.variant_table``.
+  (``hscnn_variants.<loss>.<variant>``), each Siamese variant also calibrated
+  (``<variant>_calibrated``), then ``hscnn_variants.variant_table``.
 * ``hscnn_n_phi``: merges the trained HSCNN at each N_φ of ``hscnn_sweeps.n_phi`` (no training).
 * ``hscnn_triplets``: one HSCNN per count in ``hscnn_sweeps.n_triplets``.
 
@@ -25,6 +29,8 @@ from ..label_stats import create_pipeline as label_stats
 from ..single import create_pipeline as single
 from ..single.pipeline import single_network_nodes
 from .nodes import (
+    CALIBRATED_SUFFIX,
+    evaluate_calibrated_variant,
     evaluate_hscnn_variant,
     evaluate_single_variant,
     predict_hscnn_variant,
@@ -70,12 +76,18 @@ def sampling_nodes(with_pairs: bool) -> list[Node]:
 
 
 def variant_nodes(
-    variant: str, loss: str | None = None, namespace: str | None = None, single_prefix: str = ""
+    variant: str,
+    loss: str | None = None,
+    namespace: str | None = None,
+    single_prefix: str = "",
+    calibrated: bool = True,
 ) -> list[Node]:
     """Nodes of one §1.9 variant on top of the single network ``<single_prefix>single_*``.
 
     ``loss=None`` takes ``params:loss``; outputs are ``<namespace>.hscnn_*`` (plain
-    ``hscnn_*`` without a namespace).
+    ``hscnn_*`` without a namespace; the Single variant's ``hscnn_single_metrics`` then). A
+    Siamese variant is evaluated with the paper's merge (``hscnn_metrics``) and, with
+    ``calibrated``, with the calibrated one too (``hscnn_calibrated_metrics``, its own run).
     """
     prefix = f"{namespace}." if namespace else ""
     single_state = f"{single_prefix}single_model_state"
@@ -93,7 +105,7 @@ def variant_nodes(
                     **_PARAMS,
                     **loss_input,
                 },
-                outputs=f"{prefix}hscnn_metrics",
+                outputs=f"{prefix}hscnn_metrics" if namespace else "hscnn_single_metrics",
                 name="evaluate_single_variant",
                 namespace=namespace,
             )
@@ -149,12 +161,38 @@ def variant_nodes(
             name="evaluate_hscnn",
             namespace=namespace,
         ),
+    ] + (calibrated_nodes(prefix, single_prefix, namespace) if calibrated else [])
+
+
+def calibrated_nodes(prefix: str, single_prefix: str, namespace: str | None) -> list[Node]:
+    """The calibrated merge of a trained variant (§1.8), its own run and metrics."""
+    return [
+        Node(
+            evaluate_calibrated_variant,
+            inputs={
+                "hscnn_predictions": f"{prefix}hscnn_predictions",
+                "hscnn_model_state": f"{prefix}hscnn_model_state",
+                "hscnn_training_summary": f"{prefix}hscnn_training_summary",
+                "single_scores": f"{single_prefix}single_scores",
+                "single_model_state": f"{single_prefix}single_model_state",
+                **_DATA,
+                **_PARAMS,
+                "vocabulary": "vocabulary",
+                "features": "params:features",
+            },
+            outputs=f"{prefix}hscnn{CALIBRATED_SUFFIX}_metrics",
+            name="evaluate_calibrated_hscnn",
+            namespace=namespace,
+        )
     ]
 
 
 def hscnn_nodes() -> Pipeline:
-    """The HSCNN part of the headline chain (after ``single``)."""
-    return Pipeline(sampling_nodes(with_pairs=False) + variant_nodes("hscnn"))
+    """The HSCNN part of the headline chain (after ``single``): the single network, the
+    paper's merge and the calibrated merge, each evaluated under the same §1.10 groups."""
+    return Pipeline(
+        sampling_nodes(with_pairs=False) + variant_nodes("single") + variant_nodes("hscnn")
+    )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -171,6 +209,11 @@ def create_variants_pipeline() -> Pipeline:
             namespace = f"{loss_namespace}.{variant}"
             nodes += variant_nodes(variant, loss, namespace, single_prefix=f"{loss_namespace}.")
             table_inputs[f"{loss}__{variant}"] = f"{namespace}.hscnn_metrics"
+            if variant != "single":
+                calibrated = f"{variant}{CALIBRATED_SUFFIX}"
+                table_inputs[f"{loss}__{calibrated}"] = (
+                    f"{namespace}.hscnn{CALIBRATED_SUFFIX}_metrics"
+                )
     nodes.append(
         Node(
             compare_variants,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,8 +22,8 @@ from matplotlib.figure import Figure
 
 from longtail_mltc.evaluation.plots import plot_sweep
 
-from ..model_input import split_label_matrices
 from .nodes import (
+    HybridEvaluation,
     evaluate_hscnn_variant,
     hybrid_metrics,
     predict_hscnn_variant,
@@ -35,10 +36,11 @@ logger = logging.getLogger(__name__)
 SWEEP_COLUMNS = (
     "test/all/micro_f1",
     "test/all/macro_f1",
-    "test/tail/micro_f1",
-    "test/tail/macro_f1",
+    "test/hybrid_tail/micro_f1",
+    "test/hybrid_tail/macro_f1",
     "test/all/p_at_1",
     "test/all/ndcg_at_5",
+    "test/all/psp_at_5",
 )
 PLOTTED = ("test/all/micro_f1", "test/all/macro_f1")
 TABLE_COLUMNS = (
@@ -50,7 +52,10 @@ TABLE_COLUMNS = (
     "test/all/ndcg_at_1",
     "test/all/ndcg_at_3",
     "test/all/ndcg_at_5",
-    "test/tail/micro_f1",
+    "test/all/psp_at_5",
+    "test/hybrid_tail/micro_f1",
+    "test/hybrid_tail/macro_f1",
+    "test/hybrid_tail/false_positive_rate",
     "test/tail/macro_f1",
 )
 
@@ -73,12 +78,12 @@ def sweep_n_phi(
 
     ``corpus`` titles the figure; as a node input it is also a parameter of the tracked run,
     which is how the reporting pipeline finds this corpus's sweep."""
-    ks = hscnn["evaluation"]["ks"]
-    args = (split_label_matrices(corpus_split, label_index), label_statistics)  # built once
+    built = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
     rows = []
     for n_phi in sorted({int(v) for v in n_phi_values}):
-        merged = hybrid_metrics(hscnn_predictions, single_scores, *args, n_phi, ks)
-        single = hybrid_metrics(None, single_scores, *args, n_phi, ks)
+        evaluation = replace(built, n_phi=n_phi)  # the §1.10 groups at this N_φ too
+        merged = hybrid_metrics(hscnn_predictions, single_scores, evaluation)
+        single = hybrid_metrics(None, single_scores, evaluation)
         rows.append(
             {
                 "n_phi": n_phi,
