@@ -239,7 +239,7 @@ def test_empty_labels_are_logged(caplog):
     y = make_matrix(4, 2, 10, 0.3, seed=0)
     with caplog.at_level(logging.WARNING, logger="longtail_mltc.sampling"):
         sample_triplets(y, 60, seed=0)
-    assert "2 of 6 labels have no training document" in caplog.text
+    assert "2 of 6 labels have no document in this split" in caplog.text
 
 
 # ---- triplets: errors --------------------------------------------------------------------------
