@@ -48,13 +48,18 @@ def test_measured_default_prior_for_bce_and_wce_zero_for_the_focal_ntr_db_family
         assert start == "prior"
         np.testing.assert_allclose(bias, log_odds, rtol=1e-6)
     for loss in ("focal", "cb", "r_focal", "ntr_focal", "db", "db_no_focal", "cb_ntr"):
-        bias, start, _ = _bias(loss)
+        bias, start, training = _bias(loss)
         assert start == "zero" and np.all(bias == 0.0), loss
+        # no coupled L2 for the family: only weight_decay changes
+        assert training == {**SINGLE["training"], "weight_decay": 0.0}, loss
+    _, _, training = _bias("bce")
+    assert training == SINGLE["training"]
 
 
 def test_a_model_setting_wins_over_the_recipe_and_config_overrides_the_recipe():
-    bias, start, _ = _bias("db", {**SINGLE, "output_bias": "prior"})
+    bias, start, training = _bias("db", {**SINGLE, "output_bias": "prior"})
     assert start == "prior" and bias[0] > 0 > bias[3]  # 60 of 100 → positive log-odds
+    assert training == SINGLE["training"]  # an explicit start opts out of the whole recipe
     bias, start, _ = _bias("bce", {**SINGLE, "output_bias": "zero"})  # e.g. a transformer
     assert start == "zero" and np.all(bias == 0.0)
     recipes = {"db": {"output_bias": "prior", "training": {"learning_rate": 0.01}}}

@@ -23,7 +23,7 @@ from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
 from longtail_mltc.inference import Preprocessing, TextLabeler
 from longtail_mltc.labels import LabelStatistics
-from longtail_mltc.losses.recipes import loss_recipe, resolve_output_bias
+from longtail_mltc.losses.recipes import follows_recipe, loss_recipe, resolve_output_bias
 from longtail_mltc.models import build_classifier, init_head_bias
 from longtail_mltc.models.registry import TRANSFORMER_ENCODER
 from longtail_mltc.text import Vocabulary
@@ -75,12 +75,17 @@ def initial_network(
     loss_recipes: Mapping[str, Mapping[str, Any]] | None,
 ) -> tuple[torch.nn.Module, str, dict[str, Any]]:
     """The untrained network as the loss's recipe starts it: ``(model, output-bias start,
-    training settings with the recipe's overrides)`` (:mod:`longtail_mltc.losses.recipes`)."""
+    training settings)`` (:mod:`longtail_mltc.losses.recipes`). A model with
+    ``output_bias: auto`` follows the recipe (its start and its training overrides); an
+    explicit ``prior`` / ``zero`` opts out of the recipe altogether."""
     model = _build_model(single, vocab_size, stats.n_labels, vectors)
     recipe = loss_recipe(loss, loss_recipes)
     output_bias = resolve_output_bias(single.get("output_bias"), recipe)
     init_head_bias(model, output_bias, stats.priors)
-    return model, output_bias, recipe.training_config(single["training"])
+    training = dict(single["training"])
+    if follows_recipe(single.get("output_bias")):
+        training = recipe.training_config(training)
+    return model, output_bias, training
 
 
 def train_single_network(
