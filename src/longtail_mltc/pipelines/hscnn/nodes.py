@@ -448,26 +448,101 @@ def evaluate_hscnn_variant(
         evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
         probs, siamese = _split_scores(hscnn_predictions, single_scores)
         rule = paper_hybrid_rule(evaluation, probs["valid"])
+        trained = TrainedVariant(
+            variant,
+            hscnn_model_state,
+            single_model_state,
+            hscnn_predictions,
+            single,
+            hscnn,
+            vocabulary,
+            features,
+        )
         metrics = _log_hybrid_run(
             run_id,
             f"{variant}/{hscnn_training_summary['loss']}",
             evaluation,
             rule,
-            probs,
-            siamese,
-            hscnn_predictions,
-            hscnn_model_state,
-            single_model_state,
+            HybridScores(probs, siamese),
+            trained,
             corpus_split,
             label_index,
-            single,
-            hscnn,
-            variant,
-            vocabulary,
-            features,
         )
     tracking.end_configuration_run(run_id)
     return metrics
+
+
+@dataclass(frozen=True)
+class HybridScores:
+    """Per split: the base head's probabilities, the Siamese similarities (full width) and,
+    for a rule that hands labels to it, the joint head's probabilities."""
+
+    probs: Mapping[str, np.ndarray]
+    siamese: Mapping[str, np.ndarray]
+    joint: Mapping[str, np.ndarray] | None = None
+
+    def merge(self, rule: HybridRule, split: str) -> tuple[np.ndarray, np.ndarray]:
+        joint = None if self.joint is None else self.joint[split]
+        return rule.merge(self.probs[split], self.siamese[split], joint)
+
+
+@dataclass(frozen=True)
+class TrainedVariant:
+    """A trained §1.9 variant and what its raw-text predictor is built from."""
+
+    variant: str
+    hscnn_model_state: Mapping[str, torch.Tensor]
+    single_model_state: Mapping[str, torch.Tensor]
+    hscnn_predictions: Mapping[str, np.ndarray]
+    single: Mapping[str, Any]
+    hscnn: Mapping[str, Any]
+    vocabulary: Mapping[str, Any]
+    features: Mapping[str, Any]
+
+    def labeler(
+        self,
+        label_index: list[str],
+        label_counts: np.ndarray,
+        rule: HybridRule,
+        head_from_single: bool = False,
+    ) -> HybridTextLabeler:
+        """The variant as a raw-text labeler that decides as ``rule`` does.
+
+        Its support set is the Siamese labels' part of the one :func:`predict_hscnn_variant`
+        scored with, so its prototypes are exactly the evaluation's. With ``head_from_single``
+        (Naive and /MT, §1.9, and a calibrated rule, whose base is the single network) the
+        labeler carries the untouched single network for the labels it decides.
+        """
+        spec = get_variant(self.variant)
+        n_labels = len(label_index)
+        bound = _comparison_bound(self.hscnn)
+        model = _trained_hscnn(self.single, self.hscnn_model_state, n_labels, spec.gated, bound)
+        head_model = None
+        if head_from_single:
+            head_model = trained_classifier(self.single, self.single_model_state, n_labels)
+        encoded = SupportSet(
+            torch.from_numpy(np.asarray(self.hscnn_predictions[SUPPORT_REPRESENTATIONS])),
+            torch.from_numpy(np.asarray(self.hscnn_predictions[SUPPORT_INDEX])),
+        )
+        preprocessing = Preprocessing.from_params(self.features, self.single)
+        vocabulary = Vocabulary.from_dict(dict(self.vocabulary))
+        return HybridTextLabeler(
+            model,
+            preprocessing,
+            label_index,
+            rule.single_threshold,
+            label_counts,
+            rule.n_phi,
+            select_labels(encoded, rule.siamese_labels),
+            vocabulary if preprocessing.needs_vocabulary else None,
+            majority_vote=bool(self.hscnn["training"].get("majority_vote", False)),
+            head_model=head_model,
+            model_config={
+                "encoder": self.single["encoder"],
+                "encoder_params": self.single["encoder_params"],
+            },
+            rule=rule,
+        )
 
 
 def _log_hybrid_run(
@@ -475,59 +550,37 @@ def _log_hybrid_run(
     name: str,
     evaluation: HybridEvaluation,
     rule: HybridRule,
-    probs: Mapping[str, np.ndarray],
-    siamese: Mapping[str, np.ndarray],
-    hscnn_predictions: Mapping[str, np.ndarray],
-    hscnn_model_state: Mapping[str, torch.Tensor],
-    single_model_state: Mapping[str, torch.Tensor],
+    scores: HybridScores,
+    trained: TrainedVariant,
     corpus_split: pd.DataFrame,
     label_index: list[str],
-    single: Mapping[str, Any],
-    hscnn: Mapping[str, Any],
-    variant: str,
-    vocabulary: Mapping[str, Any],
-    features: Mapping[str, Any],
     head_from_single: bool | None = None,
-    joint: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, float]:
-    """Evaluate ``rule`` on the head probabilities and Siamese similarities per split and log
-    metrics, the rule, the weights, the merged test decisions, the per-label report and the
-    predictor into ``run_id``; ``head_from_single``: the predictor decides head labels with the
-    single network (default: as the variant does, §1.9)."""
+    """Evaluate ``rule`` on ``scores`` and log metrics, the rule, the weights, the merged test
+    decisions, the per-label report and the predictor into ``run_id``; ``head_from_single``:
+    the predictor decides head labels with the single network (default: as the variant does,
+    §1.9)."""
     if head_from_single is None:
-        head_from_single = get_variant(variant).head_from_single
-    metrics = evaluation.evaluate(rule, probs, siamese, joint_probs=joint)
+        head_from_single = get_variant(trained.variant).head_from_single
+    metrics = evaluation.evaluate(rule, scores.probs, scores.siamese, joint_probs=scores.joint)
     _log_summary(name, metrics)
     tracking.log_final_metrics(run_id, metrics)
     tracking.log_artifacts(
         run_id, {"hybrid_rule.json": json.dumps(rule.to_dict(), indent=1)}, "model"
     )
     config = {
-        "variant": variant,
+        "variant": trained.variant,
         "n_phi": evaluation.n_phi,
         "head_threshold": rule.single_threshold,
         "rule": rule.name,
         "num_labels": len(label_index),
     }
-    tracking.log_model(run_id, hscnn_model_state, config, label_index)
-    scores, decisions = rule.merge(
-        probs["test"], siamese["test"], None if joint is None else joint["test"]
+    tracking.log_model(run_id, trained.hscnn_model_state, config, label_index)
+    test_scores, decisions = scores.merge(rule, "test")
+    _log_test_decisions(
+        run_id, test_scores, decisions, corpus_split, label_index, evaluation.counts
     )
-    _log_test_decisions(run_id, scores, decisions, corpus_split, label_index, evaluation.counts)
-    labeler = build_hybrid_labeler(
-        hscnn_model_state,
-        single_model_state,
-        hscnn_predictions,
-        label_index,
-        evaluation.counts,
-        rule,
-        single,
-        hscnn,
-        variant,
-        vocabulary,
-        features,
-        head_from_single=head_from_single,
-    )
+    labeler = trained.labeler(label_index, evaluation.counts, rule, head_from_single)
     tracking.log_predictor(run_id, labeler)
     return metrics
 
@@ -552,57 +605,6 @@ def _log_test_decisions(
     )
     per_label = per_label_report(y_test, decisions, label_index, counts)
     tracking.log_artifacts(run_id, {"per_label_f1.csv": per_label.to_csv(index=False)}, "analysis")
-
-
-def build_hybrid_labeler(
-    hscnn_model_state: Mapping[str, torch.Tensor],
-    single_model_state: Mapping[str, torch.Tensor],
-    hscnn_predictions: Mapping[str, np.ndarray],
-    label_index: list[str],
-    label_counts: np.ndarray,
-    rule: HybridRule,
-    single: Mapping[str, Any],
-    hscnn: Mapping[str, Any],
-    variant: str,
-    vocabulary: Mapping[str, Any],
-    features: Mapping[str, Any],
-    head_from_single: bool = False,
-) -> HybridTextLabeler:
-    """The trained variant as a raw-text labeler that decides as ``rule`` does.
-
-    Its support set is the Siamese labels' part of the one :func:`predict_hscnn_variant` scored
-    with, so its prototypes are exactly the evaluation's. With ``head_from_single`` (Naive and
-    /MT, §1.9, and a calibrated rule that keeps the single network's head) the labeler carries
-    the untouched single network for the labels it decides.
-    """
-    spec = get_variant(variant)
-    n_labels = len(label_index)
-    model = _trained_hscnn(
-        single, hscnn_model_state, n_labels, spec.gated, _comparison_bound(hscnn)
-    )
-    head_model = None
-    if head_from_single:
-        head_model = trained_classifier(single, single_model_state, n_labels)
-    training = hscnn["training"]
-    encoded = SupportSet(
-        torch.from_numpy(np.asarray(hscnn_predictions[SUPPORT_REPRESENTATIONS])),
-        torch.from_numpy(np.asarray(hscnn_predictions[SUPPORT_INDEX])),
-    )
-    preprocessing = Preprocessing.from_params(features, single)
-    return HybridTextLabeler(
-        model,
-        preprocessing,
-        label_index,
-        rule.single_threshold,
-        label_counts,
-        rule.n_phi,
-        select_labels(encoded, rule.siamese_labels),
-        Vocabulary.from_dict(dict(vocabulary)) if preprocessing.needs_vocabulary else None,
-        majority_vote=bool(training.get("majority_vote", False)),
-        head_model=head_model,
-        model_config={"encoder": single["encoder"], "encoder_params": single["encoder_params"]},
-        rule=rule,
-    )
 
 
 def evaluate_single_variant(
@@ -727,25 +729,26 @@ def evaluate_calibrated_variant(
         },
     )
     with tracking.failed_on_error(run_id):
+        trained = TrainedVariant(
+            variant,
+            hscnn_model_state,
+            single_model_state,
+            hscnn_predictions,
+            single,
+            hscnn,
+            vocabulary,
+            features,
+        )
         metrics = _log_hybrid_run(
             run_id,
             f"{name}/{loss}",
             evaluation,
             rule,
-            probs,
-            siamese,
-            hscnn_predictions,
-            hscnn_model_state,
-            single_model_state,
+            HybridScores(probs, siamese, joint),
+            trained,
             corpus_split,
             label_index,
-            single,
-            hscnn,
-            variant,
-            vocabulary,
-            features,
-            head_from_single=True,
-            joint=joint,
+            head_from_single=True,  # the calibrated merge's base is the single network
         )
         details = {
             f"calibration/{key}": float(value)
