@@ -273,3 +273,87 @@ def test_select_labels_keeps_the_prototypes_of_the_chosen_labels(case):
     got = label_prototypes(chosen.representations, chosen.index)
     assert torch.equal(got.means, expected.means[rows])
     assert torch.equal(got.valid, expected.valid[rows])
+
+
+def test_a_sigmoid_bounded_labeler_compares_means_of_sigmoids_pair_by_pair(
+    vocabulary, train, counts
+):
+    """bound="sigmoid" (the reference's compared space): s = σ(w·(|σ(x_d) − mean_k σ(x_k)| ∘ h_c)
+    + b'), one pair at a time, written out."""
+    torch.manual_seed(0)
+    classifier = build_classifier("kim_cnn", len(LABELS), vocab_size=len(vocabulary), **KIM_PARAMS)
+    model = HybridSiameseNetwork(classifier, bound="sigmoid").eval()
+    with torch.no_grad():
+        model.comparison.output.weight.mul_(40.0)  # σ(x) differences are small: spread s
+    labeler = _labeler(model, vocabulary, train, counts)
+    scores, _ = labeler.decide(TEXTS)
+    ids, lengths = encode(tokenize_texts(TEXTS, "english"), vocabulary, MAX_LENGTH)
+    support = tail_support(train, CONFIG)
+    head = model.comparison
+    with torch.no_grad():
+        for d in range(len(TEXTS)):
+            x_d = torch.sigmoid(
+                model.represent(torch.as_tensor(ids[d : d + 1, : max(1, lengths[d])]))
+            )
+            for c in np.flatnonzero(counts < N_PHI):
+                rows = [r for r in support[c] if r >= 0]
+                reps = [
+                    torch.sigmoid(
+                        model.represent(
+                            torch.as_tensor(train.token_ids[r : r + 1, : train.lengths[r]])
+                        )
+                    )
+                    for r in rows
+                ]
+                prototype = torch.cat(reps).mean(dim=0)
+                gate = torch.relu((head.gate_weight.weight[c] + head.gate_bias) * head.scale)
+                logit = (x_d[0] - prototype).abs() @ (
+                    gate * head.output.weight[0]
+                ) + head.output.bias[0]
+                assert scores[d, c] == pytest.approx(float(torch.sigmoid(logit)), abs=1e-5)
+
+
+def test_a_calibrated_rule_decides_with_the_single_network_the_joint_head_and_the_siamese_part(
+    vocabulary, train, counts
+):
+    from longtail_mltc.evaluation.calibration import HybridRule
+
+    model = _hscnn(len(vocabulary))
+    single = _hscnn(len(vocabulary), seed=7).classifier
+    # trade (3) to the Siamese part at 0.3, ship (4) to the joint head at 0.4, the rest single
+    rule = HybridRule(np.array([3]), np.array([0.3]), 0.45, 3, "calibrated", {}, [4], 0.4)
+    every_label = replace(CONFIG, n_phi=int(counts.max()) + 1)
+    _, encoded = encode_tail_support(model, train, counts, every_label)
+    labeler = HybridTextLabeler(
+        model,
+        Preprocessing("english", MAX_LENGTH),
+        LABELS,
+        0.45,
+        counts,
+        3,
+        select_labels(encoded, rule.siamese_labels),
+        vocabulary,
+        batch_size=CONFIG.eval_batch_size,
+        head_model=single,
+        model_config=MODEL_CONFIG,
+        rule=rule,
+    )
+    scores, decisions = labeler.decide(TEXTS)
+    ids, lengths = encode(tokenize_texts(TEXTS, "english"), vocabulary, MAX_LENGTH)
+    split = EncodedSplit(ids, lengths, sp.csr_matrix((len(TEXTS), len(LABELS))))
+    single_probs, _ = predict_scores(single, split, 4)
+    prediction = predict_hybrid(
+        model, train, split, counts, every_label, encoded_support=(np.arange(5), encoded)
+    )
+    expected_scores, expected = rule.merge(
+        single_probs, prediction.siamese_scores, prediction.single_probs
+    )
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(decisions, expected)
+    np.testing.assert_allclose(scores[:, 4], prediction.single_probs[:, 4], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(scores[:, :3], single_probs[:, :3], rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="differs from the rule"):
+        HybridTextLabeler(
+            model, Preprocessing("english", MAX_LENGTH), LABELS, 0.5, counts, 3,
+            select_labels(encoded, rule.siamese_labels), vocabulary, rule=rule,
+        )  # fmt: skip

@@ -45,7 +45,11 @@ def _labels(predictions: list[dict]) -> list[set[str]]:
     return [set(p["labels"]) for p in predictions]
 
 
-RUNS = ("reuters/single/single/bce", "reuters/hscnn/hscnn/bce")
+RUNS = (
+    "reuters/single/single/bce",
+    "reuters/hscnn/hscnn/bce",  # the paper's merge
+    "reuters/hscnn/hscnn_calibrated/bce",  # the merge calibrated on validation
+)
 
 
 @pytest.fixture
@@ -88,8 +92,9 @@ def _documents(project: Path, hybrid_predictions: pd.Series) -> pd.DataFrame:
 
 
 def test_served_models_predict_pipeline_and_evaluation_agree(project: Path, trained, tmp_path):
-    """For the single network and the HSCNN (hybrid merge): the served model, the predict
-    pipeline and the run's evaluation predictions give the same labels."""
+    """For the single network and the HSCNN (the paper's merge and the calibrated one): the
+    served model, the predict pipeline and the run's evaluation predictions give the same
+    labels."""
     hybrid = _evaluation_labels(trained[RUNS[1]].info.run_id)
     test = _documents(project, hybrid)
     for name, run in trained.items():
