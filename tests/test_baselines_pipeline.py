@@ -75,6 +75,8 @@ def test_baselines_pipeline_tracks_every_baseline_and_tabulates_them(project: Pa
         assert metrics["test/all/p_at_1"] == pytest.approx(p_at_1, abs=1e-9), name
         for group in ("head", "medium", "tail"):
             assert f"test/{group}/micro_f1" in metrics
+        for k in (1, 3, 5):  # propensity-scored precision (METHODS §4), tracked too
+            assert 0.0 < run.data.metrics[f"test/all/psp_at_{k}"] <= 1.0 + 1e-12, name
 
     # The SVMs' thresholds were shifted on validation (the plain SVM's decision 0 is rarely best).
     assert runs["svm_ovr"].data.metrics["threshold"] != 0.0

@@ -58,6 +58,10 @@ def test_hscnn_twice_same_metrics_all_outputs_rewritten_and_tracked(project):
     # the run's final metrics are the ones the pipeline wrote to metrics.json
     for key in ("test/all/micro_f1", "test/all/macro_f1", "test/all/p_at_1", "test/all/ndcg_at_5"):
         assert run.data.metrics[key] == pytest.approx(second[key])
+    for k in (1, 3, 5):  # propensity-scored precision in every single-network run (METHODS §4)
+        assert 0.0 < run.data.metrics[f"test/all/psp_at_{k}"] <= 1.0 + 1e-12
+    assert run.data.tags["output_bias"] == "prior"  # bce's recipe
+    assert run.data.tags["seed"] == "42"
     summary = json.loads(
         (project / "data/06_models/reuters/single/training_summary.json").read_text()
     )
