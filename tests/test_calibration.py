@@ -132,9 +132,41 @@ def test_the_guard_returns_a_label_whose_routing_would_lower_micro_f1():
     )
 
 
+def test_the_guard_tolerates_a_micro_f1_loss_within_its_tolerance_only():
+    # 400 documents: label 0 (head, 200 positives) is perfect under the single network; label 1
+    # (tail, 4 positives) is missed by it (F1 0). The joint head finds 2 of the 4 with 3 false
+    # positives: TP +2, FP +3, FN -2, so micro-F1 goes 400/404 -> 404/409 (-0.0023) while
+    # macro-F1 goes 1/2 -> (1 + 4/9)/2.
+    y = np.zeros((400, 2), dtype=bool)
+    y[:200, 0] = True
+    y[[300, 301, 302, 303], 1] = True
+    single = np.where(y, 0.9, 0.1).astype(np.float32)
+    single[:, 1] = 0.1
+    joint = single.copy()
+    joint[[300, 301, 310, 311, 312], 1] = 0.9
+    counts = np.array([500, 5])
+    micro_loss = 400 / 404 - 404 / 409
+    assert 0 < micro_loss < 0.005
+
+    def calibrate(tolerance: float):
+        settings_ = CalibrationSettings((10,), sources=("joint",), micro_tolerance=tolerance)
+        return calibrate_hybrid(y, single, None, counts, 0.5, settings_, joint_probs=joint)
+
+    tolerant = calibrate(0.005)
+    assert tolerant.details["source"] == "joint" and tolerant.joint_labels.tolist() == [1]
+    assert tolerant.details["valid_micro_f1"] == pytest.approx(404 / 409, abs=1e-12)
+    assert tolerant.details["valid_macro_f1"] == pytest.approx((1 + 4 / 9) / 2, abs=1e-12)
+    strict = calibrate(0.0)
+    assert strict.details["source"] == "single" and strict.joint_labels.size == 0
+    assert strict.details["search"]["joint@10"]["guard"] == "fail"
+    assert calibrate(micro_loss * 0.99).details["source"] == "single"  # just short of the loss
+    with pytest.raises(ValueError, match="micro_tolerance"):
+        CalibrationSettings(micro_tolerance=-0.1)
+
+
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_calibrated_rule_is_never_worse_than_the_single_network_on_validation(seed):
+@given(seed=st.integers(0, 10_000), tolerance=st.sampled_from([0.0, 0.005, 0.05]))
+def test_calibrated_rule_is_never_worse_than_the_single_network_on_validation(seed, tolerance):
     rng = np.random.default_rng(seed)
     n_docs, n_labels = 60, 8
     y = rng.random((n_docs, n_labels)) < rng.uniform(0.02, 0.4, n_labels)
@@ -144,10 +176,11 @@ def test_calibrated_rule_is_never_worse_than_the_single_network_on_validation(se
     counts = rng.integers(1, 120, n_labels)
     threshold = float(rng.uniform(0.2, 0.8))
     joint = np.clip(single + rng.normal(0, 0.2, single.shape), 0, 1).astype(np.float32)
-    rule = calibrate_hybrid(y, single, siamese, counts, threshold, joint_probs=joint)
+    settings_ = CalibrationSettings(micro_tolerance=tolerance)
+    rule = calibrate_hybrid(y, single, siamese, counts, threshold, settings_, joint_probs=joint)
     _, decisions = rule.merge(single, siamese, joint)
     base = single >= np.float32(threshold)
-    assert _micro(y, decisions) >= _micro(y, base) - 1e-12
+    assert _micro(y, decisions) >= _micro(y, base) - tolerance - 1e-12
     assert _macro(y, decisions) >= _macro(y, base) - 1e-12
     assert rule.details["valid_micro_f1"] == pytest.approx(_micro(y, decisions), abs=1e-12)
     assert rule.details["valid_macro_f1"] == pytest.approx(_macro(y, decisions), abs=1e-12)

@@ -70,10 +70,15 @@ def test_hscnn_chain_sweeps_and_variant_table(project):
             assert key in run.data.metrics, (run.data.tags["variant"], key)
     assert "test/hybrid_tail/siamese_map" in calibrated_run.data.metrics
     assert "test_t0.5/all/micro_f1" in single_variant.data.metrics  # untuned threshold too
-    # the calibrated merge is never below its single network on validation micro-F1
+    # the calibrated merge is never below its single network on validation macro-F1, and on
+    # validation micro-F1 at most the run's logged tolerance
     calibrated = _json(project, REPORTS / "hscnn/calibrated_metrics.json")
     single_hybrid = _json(project, REPORTS / "hscnn/single_metrics.json")
-    assert calibrated["valid/all/micro_f1"] >= single_hybrid["valid/all/micro_f1"] - 1e-12
+    tolerance = float(calibrated_run.data.params["calibration.micro_tolerance"])
+    assert 0 <= tolerance < 0.05
+    valid_micro = single_hybrid["valid/all/micro_f1"] - tolerance - 1e-12
+    assert calibrated["valid/all/micro_f1"] >= valid_micro
+    assert calibrated["valid/all/macro_f1"] >= single_hybrid["valid/all/macro_f1"] - 1e-12
     # N_φ of the grid, or 0 when the single network alone did best on validation
     grid = (0, 5, 10, 25, 50, 75, 100, 150, 200, 300)
     assert calibrated_run.data.metrics["calibration/n_phi"] in grid
