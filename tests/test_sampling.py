@@ -128,6 +128,23 @@ def test_tight_budget_gives_each_label_exactly_t_picks(y, seed):
     assert (np.bincount(trip.label, minlength=n_labels) == t).all()
 
 
+@pytest.mark.parametrize("seed", [3, 32, 119])
+def test_tight_budget_repairs_pairs_whose_partners_hold_unsuitable_documents(seed):
+    """Found by hypothesis in CI: 3 labels × 4 dissimilar picks force the pairing (0,1)×2,
+    (0,2)×2, (1,2)×2. Seeds 3, 32 and 119 reach a (1,1) pair whose only repair partners are
+    (0,2) pairs holding documents that carry label 1; the repair must draw new documents
+    rather than keep those (it used to give up after MAX_ROUNDS rounds)."""
+    y = np.array(
+        [[0, 1, 0], [1, 1, 1], [1, 1, 1], [0, 1, 1], [0, 0, 1], [0, 1, 1], [0, 1, 0], [0, 1, 0],
+         [0, 1, 1], [1, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 0, 0],
+         [0, 1, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]],
+        dtype=np.uint8,
+    )  # fmt: skip
+    trip = sample_triplets(y, 18, min_per_label=6, seed=seed)
+    check_triplets(y, trip, 18, 6)
+    assert (np.bincount(trip.label, minlength=3) == 6).all()
+
+
 def test_one_pick_per_triplet_matches_the_drawn_picks():
     y = make_matrix(6, 2, 20, 0.3, seed=3)
     budget = triplet_budget(301)

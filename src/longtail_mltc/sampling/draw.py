@@ -9,10 +9,12 @@ repaired in bulk, round by round (all vectorised; only the rounds loop is Python
 
 1. every random (non-mandatory) pick of an invalid pair gets a new uniformly random label
    different from its partner's, and both documents of every invalid pair are redrawn;
-2. pairs still invalid are matched at random with each other and with as many valid pairs,
-   and each match swaps one pick (label with its document); a swap is kept unless it lowers
-   the number of valid pairs among the two (so equal-label pairs get re-paired and the count
-   of valid pairs never drops).
+2. pairs still invalid are matched at random with each other and with as many valid pairs;
+   each match swaps one pick's label and draws new documents for both pairs, and a swap is
+   kept unless it lowers the number of valid pairs among the two (so equal-label pairs get
+   re-paired and the count of valid pairs never drops). Moving the old documents along
+   instead can deadlock: when the only pairs a stuck label could join hold documents that
+   carry it, every swap would be refused (seen with ``min_per_label`` filling the budget).
 
 Mandatory picks are never relabelled, only moved between pairs, so every label keeps its ``T``
 picks; the relabelling slightly favours easily paired labels among the random picks. On
@@ -102,28 +104,39 @@ class _Dissimilar:
             self.label[side][free] = _draw_excluding(self.pool, partner, rng)
 
     def swap(self, p: np.ndarray, q: np.ndarray, side: np.ndarray) -> None:
-        """Exchange the side-1 pick of pairs ``p`` with the ``side`` pick of pairs ``q``
-        (``p`` and ``q`` disjoint; applying it twice restores the state)."""
+        """Exchange the side-1 pick (label, fixed flag) of pairs ``p`` with the ``side`` pick
+        of pairs ``q`` (``p`` and ``q`` disjoint; applying it twice restores the labels)."""
         on_0, on_1 = side == 0, side == 1
-        for arrays in (self.label, self.doc, self.fixed):
+        for arrays in (self.label, self.fixed):
             mine = arrays[1][p]
             arrays[1][p] = np.where(on_1, arrays[1][q], arrays[0][q])
             arrays[0][q[on_0]], arrays[1][q[on_1]] = mine[on_0], mine[on_1]
 
     def mix(self, bad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Swap picks between random pairs of (invalid + as many valid) pairs, keeping each
-        swap unless it lowers the number of valid pairs; return the pairs still invalid."""
+        """Swap picks between random pairs of (invalid + as many valid) pairs and draw new
+        documents for both pairs of each swap, keeping a swap unless it lowers the number of
+        valid pairs; return the pairs still invalid.
+
+        Fresh documents matter: a valid pair's documents may suit its own labels only (e.g.
+        both carry the label an invalid pair needs to be paired with), so keeping them would
+        refuse every swap that could repair the plan."""
         valid = np.flatnonzero(self.valid)
         extra = rng.choice(valid, min(bad.size, valid.size), replace=False)
         group = rng.permutation(np.concatenate([bad, extra]))
         half = group.size // 2
         p, q, side = group[:half], group[half : 2 * half], rng.integers(0, 2, half)
+        both = np.concatenate([p, q])
+        saved_docs = [self.doc[0][both], self.doc[1][both]]
+        saved_valid = self.valid[both]
         before = self.valid[p].astype(np.int8) + self.valid[q]
         self.swap(p, q, side)
-        ok_p, ok_q = self.check(p), self.check(q)
-        undo = ok_p.astype(np.int8) + ok_q < before
+        self.redraw(both, rng)
+        undo = self.valid[p].astype(np.int8) + self.valid[q] < before
         self.swap(p[undo], q[undo], side[undo])
-        self.valid[p[~undo]], self.valid[q[~undo]] = ok_p[~undo], ok_q[~undo]
+        restore = np.concatenate([undo, undo])
+        for s_ in (0, 1):
+            self.doc[s_][both[restore]] = saved_docs[s_][restore]
+        self.valid[both[restore]] = saved_valid[restore]
         return group[~self.valid[group]]
 
     def resample(self, rng: np.random.Generator) -> int:

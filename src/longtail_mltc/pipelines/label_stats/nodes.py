@@ -60,8 +60,7 @@ def compute_training_label_statistics(
         weights = inverse_propensities(stats.counts, stats.n_docs, a, b)
     else:  # ln N − 1 < 0: the formula has no meaning; every label weighs the same
         logger.warning(
-            "%d training documents: too few for propensities (need %d); PSP@k weighs every "
-            "label 1",
+            "%d training documents: too few for propensities (need %d); PSP@k weighs every label 1",
             stats.n_docs,
             MIN_PROPENSITY_DOCS,
         )
