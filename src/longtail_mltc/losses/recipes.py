@@ -20,8 +20,9 @@ NTR-FL 0.721 → 0.762, CB 0.640 → 0.720, R-FL 0.682 → 0.734. A larger learn
 So the defaults (:data:`DEFAULT_RECIPES`) are ``prior`` for ``bce`` and ``wce``, and ``zero``
 with ``weight_decay: 0`` for the focal / CB / R-FL / NTR-FL / DB family. A model configured
 with ``output_bias: auto`` follows its loss's recipe (start and overrides); an explicit
-``prior`` or ``zero`` opts out of the recipe (the transformer backbone: ``zero``, and AdamW's
-decoupled decay, whose strength does not depend on the loss's scale).
+``prior``, ``zero`` or ``fitted`` (:mod:`longtail_mltc.losses.bias_start`) opts out of the
+recipe (the transformer backbone: ``zero``, and AdamW's decoupled decay, whose strength does
+not depend on the loss's scale).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ __all__ = [
     "resolve_output_bias",
 ]
 
-OUTPUT_BIAS_STARTS: tuple[str, ...] = ("prior", "zero")
-"""``prior``: each label's bias at its training log-odds; ``zero``: every bias 0."""
+OUTPUT_BIAS_STARTS: tuple[str, ...] = ("prior", "zero", "fitted")
+"""``prior``: each label's bias at its training log-odds; ``zero``: every bias 0; ``fitted``:
+the loss's own minimiser for a constant logit (:mod:`longtail_mltc.losses.bias_start`)."""
 
 
 @dataclass(frozen=True)

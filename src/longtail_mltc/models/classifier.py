@@ -44,14 +44,32 @@ def init_head_bias_from_priors(
         model.head.bias.copy_(torch.as_tensor(np.log(p / (1.0 - p)), dtype=model.head.bias.dtype))
 
 
-def init_head_bias(model: MultiLabelClassifier, start: str, priors: np.ndarray) -> None:
+def init_head_bias(
+    model: MultiLabelClassifier,
+    start: str,
+    priors: np.ndarray,
+    fitted: np.ndarray | None = None,
+) -> None:
     """Start the output bias as a loss recipe says (METHODS §3 "Output bias"): ``prior``
-    (:func:`init_head_bias_from_priors`) or ``zero`` (every label's bias 0, as the reference
-    implementation)."""
+    (:func:`init_head_bias_from_priors`), ``zero`` (every label's bias 0, as the reference
+    implementation) or ``fitted`` (the loss's own constant minimiser, given as ``fitted``:
+    :func:`longtail_mltc.losses.bias_start.fitted_output_bias`)."""
     if start == "prior":
         init_head_bias_from_priors(model, priors)
     elif start == "zero":
         with torch.no_grad():
             model.head.bias.zero_()
+    elif start == "fitted":
+        if fitted is None:
+            raise ValueError("output-bias start 'fitted' needs the fitted bias vector")
+        values = np.asarray(fitted, dtype=np.float64)
+        if values.shape != (model.head.out_features,):
+            raise ValueError(
+                f"fitted bias has shape {values.shape}, expected ({model.head.out_features},)"
+            )
+        with torch.no_grad():
+            model.head.bias.copy_(torch.as_tensor(values, dtype=model.head.bias.dtype))
     else:
-        raise ValueError(f"unknown output-bias start {start!r}; expected 'prior' or 'zero'")
+        raise ValueError(
+            f"unknown output-bias start {start!r}; expected 'prior', 'zero' or 'fitted'"
+        )

@@ -23,6 +23,7 @@ from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
 from longtail_mltc.inference import Preprocessing, TextLabeler
 from longtail_mltc.labels import LabelStatistics
+from longtail_mltc.losses.bias_start import fitted_output_bias
 from longtail_mltc.losses.recipes import follows_recipe, loss_recipe, resolve_output_bias
 from longtail_mltc.models import build_classifier, init_head_bias
 from longtail_mltc.models.registry import TRANSFORMER_ENCODER
@@ -73,15 +74,23 @@ def initial_network(
     stats: LabelStatistics,
     loss: str,
     loss_recipes: Mapping[str, Mapping[str, Any]] | None,
+    loss_fn: torch.nn.Module | None = None,
+    train_labels: Any = None,
 ) -> tuple[torch.nn.Module, str, dict[str, Any]]:
     """The untrained network as the loss's recipe starts it: ``(model, output-bias start,
     training settings)`` (:mod:`longtail_mltc.losses.recipes`). A model with
     ``output_bias: auto`` follows the recipe (its start and its training overrides); an
-    explicit ``prior`` / ``zero`` opts out of the recipe altogether."""
+    explicit ``prior`` / ``zero`` / ``fitted`` opts out of the recipe altogether. ``fitted``
+    needs the configured ``loss_fn`` and the training ``train_labels``."""
     model = _build_model(single, vocab_size, stats.n_labels, vectors)
     recipe = loss_recipe(loss, loss_recipes)
     output_bias = resolve_output_bias(single.get("output_bias"), recipe)
-    init_head_bias(model, output_bias, stats.priors)
+    fitted = None
+    if output_bias == "fitted":
+        if loss_fn is None or train_labels is None:
+            raise ValueError("output_bias 'fitted' needs the loss module and training labels")
+        fitted = fitted_output_bias(loss_fn, train_labels, seed=0)
+    init_head_bias(model, output_bias, stats.priors, fitted)
     training = dict(single["training"])
     if follows_recipe(single.get("output_bias")):
         training = recipe.training_config(training)
@@ -120,10 +129,10 @@ def train_single_network(
     vectors = word_vectors["vectors"] if single.get("use_word_vectors", True) else None
     vocab_size = int(word_vectors["vectors"].shape[0])
     stats = LabelStatistics.from_dict(label_statistics)
-    model, output_bias, training = initial_network(
-        single, vocab_size, vectors, stats, loss, loss_recipes
-    )
     loss_fn, effective = configured_loss(loss, loss_params, stats)
+    model, output_bias, training = initial_network(
+        single, vocab_size, vectors, stats, loss, loss_recipes, loss_fn, train.labels
+    )
     config = TrainConfig(seed=seed, **training)
     warnings = []
     if single["encoder"] == TRANSFORMER_ENCODER:
