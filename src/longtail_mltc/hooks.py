@@ -1,8 +1,12 @@
-"""Project hooks."""
+"""Project hooks: no MLflow run outlives a failed or interrupted ``kedro run`` as RUNNING or
+FINISHED."""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
+from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
@@ -10,12 +14,56 @@ from .pipelines import tracking
 
 logger = logging.getLogger(__name__)
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 class CloseConfigurationRunsOnError:
     """A configuration run spans several nodes; if any of them fails, mark the run FAILED
-    instead of leaving it RUNNING forever in the MLflow UI."""
+    (KILLED when the run was interrupted) instead of leaving it RUNNING forever."""
 
     @hook_impl
     def on_pipeline_error(self, error: Exception) -> None:
-        for run_id in tracking.fail_open_runs():
-            logger.warning("MLflow run %s marked FAILED: %s", run_id, error)
+        status = "KILLED" if isinstance(error, tracking.RunInterrupted) else "FAILED"
+        for run_id in tracking.fail_open_runs(status):
+            logger.warning("MLflow run %s marked %s: %s", run_id, status, error)
+
+
+class FailRunsOnSignal:
+    """Turn SIGINT and SIGTERM during a pipeline into :class:`tracking.RunInterrupted`.
+
+    Kedro's session calls ``on_pipeline_error`` only for an ``Exception``: a
+    ``KeyboardInterrupt`` left the kedro-mlflow session run to MLflow's exit handler, which
+    ends it FINISHED, and SIGTERM's default action left every run RUNNING. Raised as an
+    ``Exception``, the interruption goes through the same error path as a failing node. A
+    second signal gets the previous handler (a second Ctrl-C still interrupts at once).
+    Handlers can only be installed from the main thread; elsewhere this hook does nothing.
+    """
+
+    def __init__(self) -> None:
+        self._previous: dict[int, Any] = {}
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in STOP_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._interrupt)
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        self._restore()
+        name = signal.Signals(signum).name
+        logger.warning("%s received: stopping the run and marking its MLflow runs", name)
+        raise tracking.RunInterrupted(f"interrupted by {name}")
+
+    def _restore(self) -> None:
+        while self._previous:
+            signum, handler = self._previous.popitem()
+            signal.signal(signum, handler)
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        self._restore()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._restore()

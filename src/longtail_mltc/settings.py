@@ -3,9 +3,9 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from longtail_mltc.hooks import CloseConfigurationRunsOnError
+from longtail_mltc.hooks import CloseConfigurationRunsOnError, FailRunsOnSignal
 
-HOOKS = (CloseConfigurationRunsOnError(),)
+HOOKS = (CloseConfigurationRunsOnError(), FailRunsOnSignal())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

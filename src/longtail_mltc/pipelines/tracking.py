@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +28,16 @@ logger = logging.getLogger(__name__)
 
 _MAX_PARAM_LENGTH = 6000  # MLflow ≥ 2.x accepts up to 6,000 characters per parameter value
 _open_runs: set[str] = set()  # configuration runs started in this process and not yet ended
+HOST_TAG, PID_TAG = "host", "pid"  # the process that owns a RUNNING run (abandoned-run cleanup)
+
+
+class RunInterrupted(Exception):
+    """SIGINT or SIGTERM arrived during ``kedro run`` (raised by ``hooks.FailRunsOnSignal``).
+
+    An ``Exception``, unlike ``KeyboardInterrupt``: Kedro's session calls the
+    ``on_pipeline_error`` hooks only for those, so kedro-mlflow then ends its session run FAILED
+    instead of FINISHED, and the open configuration runs end KILLED.
+    """
 
 
 def flatten_params(params: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, str]:
@@ -82,14 +94,19 @@ def start_configuration_run(
     }
     if "seed" in params:  # runs of one configuration with several seeds (kedro run-seeds)
         tags["seed"] = str(params["seed"])
+    tags.update(_process_tags())
     name = run_name(corpus, pipeline, variant, loss)
+    client = MlflowClient()
     parent = mlflow.active_run()
     if parent is not None:  # the kedro-mlflow session run
         tags["mlflow.parentRunId"] = parent.info.run_id
         experiment_id = parent.info.experiment_id
+        if PID_TAG not in parent.data.tags:  # so a SIGKILLed session run can be found too
+            for key, value in _process_tags().items():
+                client.set_tag(parent.info.run_id, key, value)
     else:  # outside kedro-mlflow (notebook, tracking disabled): the current experiment
         experiment_id = mlflow.tracking.fluent._get_experiment_id()
-    client = MlflowClient()
+    fail_abandoned_runs(client, experiment_id, name)
     # Created through the client so it stays RUNNING across nodes without becoming the active
     # fluent run; ``end_configuration_run`` closes it (FAILED when a node raised).
     run = client.create_run(experiment_id, run_name=name, tags=tags)
@@ -171,17 +188,86 @@ def end_configuration_run(run_id: str, status: str = "FINISHED") -> None:
 
 @contextmanager
 def failed_on_error(run_id: str) -> Iterator[None]:
-    """Mark the run FAILED (and re-raise) when the block raises; leave it open otherwise."""
+    """Mark the run FAILED (KILLED when interrupted) and re-raise when the block raises; leave
+    it open otherwise."""
     try:
         yield
+    except (RunInterrupted, KeyboardInterrupt):
+        end_configuration_run(run_id, "KILLED")
+        raise
     except BaseException:
         end_configuration_run(run_id, "FAILED")
         raise
 
 
-def fail_open_runs() -> list[str]:
-    """Mark every configuration run still open as FAILED (a node after training raised)."""
+def fail_open_runs(status: str = "FAILED") -> list[str]:
+    """End every configuration run still open (a node after training raised, or the run was
+    interrupted: ``status="KILLED"``)."""
     failed = sorted(_open_runs)
     for run_id in failed:
-        end_configuration_run(run_id, "FAILED")
+        end_configuration_run(run_id, status)
     return failed
+
+
+def _process_tags() -> dict[str, str]:
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+
+
+def process_is_gone(pid: int) -> bool:
+    """True when no process ``pid`` runs on this host (a zombie counts as gone).
+
+    A reused pid makes a dead owner look alive; the run then stays RUNNING, which is the safe
+    side (a live run is never marked FAILED).
+    """
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, owned by another user
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    try:  # Linux: field 3 is the state, after the parenthesised command name
+        return stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def fail_abandoned_runs(client: MlflowClient, experiment_id: str, name: str) -> list[str]:
+    """Mark FAILED the RUNNING runs named ``name`` whose process on this host is gone
+    (SIGKILL, out of memory, power loss), and their session run when its process is gone too.
+
+    Runs started on another host, or without the host/pid tags, are left alone: nothing here
+    can tell whether they still run. Each run marked is logged as a warning.
+    """
+    running = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    by_id = {run.info.run_id: run for run in running}
+    marked: list[str] = []
+    for run in running:
+        if run.data.tags.get("mlflow.runName") != name or not _abandoned(run):
+            continue
+        stale = [run.info.run_id]
+        parent = by_id.get(run.data.tags.get("mlflow.parentRunId", ""))
+        if parent is not None and _abandoned(parent) and parent.info.run_id not in marked:
+            stale.append(parent.info.run_id)
+        for run_id in stale:
+            client.set_terminated(run_id, "FAILED")
+            marked.append(run_id)
+            logger.warning(
+                "MLflow run %s (%s) was left RUNNING by process %s on %s, which is gone "
+                "(killed?): marked FAILED",
+                run_id,
+                by_id[run_id].data.tags.get("mlflow.runName", ""),
+                by_id[run_id].data.tags[PID_TAG],
+                by_id[run_id].data.tags[HOST_TAG],
+            )
+    return marked
+
+
+def _abandoned(run: Any) -> bool:
+    tags = run.data.tags
+    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
+        return False
+    pid = int(tags[PID_TAG])
+    return pid != os.getpid() and process_is_gone(pid)

@@ -42,6 +42,7 @@ No kedro or mlflow here: per-epoch metrics go to callbacks (``on_epoch_end(epoch
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ from ..models.support import (
 from ..sampling import Pairs, Triplets, sample_pairs, sample_triplets, support_indices
 from .callbacks import Callback
 from .data import EncodedSplit, collate, sequential_batches
+from .guards import StepPlace, check_finite_loss, clip_and_check_gradients, model_name
 from .trainer import EarlyStopping, FitResult, make_optimizer, resolve_device
 
 __all__ = [
@@ -148,9 +150,9 @@ class HSCNNTrainConfig:
                 "HSCNNTrainConfig.epoch0_loss_triplets must be ≥ 1 or None, got "
                 f"{self.epoch0_loss_triplets}"
             )
-        if self.learning_rate <= 0:
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
             raise ValueError(
-                f"HSCNNTrainConfig.learning_rate must be > 0, got {self.learning_rate}"
+                f"HSCNNTrainConfig.learning_rate must be finite and > 0, got {self.learning_rate}"
             )
         if self.n_phi < 0:
             raise ValueError(f"HSCNNTrainConfig.n_phi must be ≥ 0, got {self.n_phi}")
@@ -419,7 +421,7 @@ def _triplet_pass(
     config: HSCNNTrainConfig,
     order: np.ndarray,
     optimizer: torch.optim.Optimizer | None,
-    desc: str,
+    epoch: int,
 ) -> dict[str, float]:
     """Mean multi-task loss and parts over ``triplets[order]``; an Adam step per batch if given.
 
@@ -432,7 +434,10 @@ def _triplet_pass(
     sums = np.zeros(4)
     batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
     with torch.set_grad_enabled(training):
-        for index in tqdm(batches, desc=desc, leave=False, disable=None, mininterval=1.0):
+        progress = tqdm(
+            batches, desc=f"hscnn epoch {epoch}", leave=False, disable=None, mininterval=1.0
+        )
+        for position, index in enumerate(progress):
             rows = np.concatenate([triplets.first[index], triplets.second[index]])
             reps = encode_rows(model, train, rows, device)
             targets = torch.from_numpy(train.labels[rows].toarray().astype(np.float32)).to(device)
@@ -455,13 +460,17 @@ def _triplet_pass(
                 config.lambda_m2,
                 config.classification_reduction,
             )
+            parts = np.array([float(part.detach()) for part in loss])
             if training:
+                place = StepPlace(
+                    model_name(model), epoch, position + 1, optimizer.param_groups[0]["lr"]
+                )
+                check_finite_loss(float(parts[0]), place)
                 optimizer.zero_grad(set_to_none=True)
                 loss.total.backward()
-                if config.grad_clip_norm:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+                clip_and_check_gradients(model.parameters(), config.grad_clip_norm, place)
                 optimizer.step()
-            sums += np.array([float(part.detach()) for part in loss]) * n
+            sums += parts * n
     model.eval()
     means = sums / len(order)
     names = ("train_loss", "train_similarity_loss", "train_first_loss", "train_second_loss")
@@ -550,9 +559,8 @@ def fit_hscnn(
         started = time.perf_counter()
         order = rng.permutation(len(triplets)) if epoch else _epoch0_order(len(triplets), config)
         step = optimizer if epoch else None
-        desc = f"hscnn epoch {epoch}"
         losses = _triplet_pass(
-            model, triplets, train, classification_loss, config, order, step, desc
+            model, triplets, train, classification_loss, config, order, step, epoch
         )
         prediction = predict_hybrid(
             model, train, valid, label_counts, config, support, single_probs=valid_single_probs
@@ -561,7 +569,7 @@ def fit_hscnn(
         signal["valid/tail_siamese_map"] = tail_siamese_map(valid.labels, prediction)
         if held_out is not None:
             pair = _triplet_pass(
-                model, held_out, valid, classification_loss, config, held_out_order, None, desc
+                model, held_out, valid, classification_loss, config, held_out_order, None, epoch
             )
             signal["valid/pair_loss"] = pair["hscnn/train_similarity_loss"]
         metrics = {

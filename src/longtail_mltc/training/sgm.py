@@ -12,19 +12,20 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from ..evaluation.metrics import evaluate
 from ..models.sgm import SGM, TARGET_PAD, label_sequence_targets, sequence_loss
 from .callbacks import Callback
 from .data import EncodedSplit, bucketed_batches, collate, sequential_batches
+from .guards import StepPlace, check_finite_loss, clip_and_check_gradients
 from .trainer import OPTIMIZERS, EarlyStopping, FitResult, make_optimizer, resolve_device
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,10 @@ class SGMTrainConfig:
             raise ValueError(f"SGMTrainConfig.max_labels must be ≥ 1, got {self.max_labels}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"SGMTrainConfig.optimizer must be one of {OPTIMIZERS}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"SGMTrainConfig.learning_rate must be finite and > 0, got {self.learning_rate}"
+            )
 
 
 @torch.no_grad()
@@ -115,18 +120,21 @@ def _train_one_epoch(
     model.train()
     batches = bucketed_batches(train.lengths, config.batch_size, rng, config.bucket_factor)
     total, seen = 0.0, 0
-    for index in tqdm(batches, desc=f"sgm epoch {epoch}", leave=False, disable=None):
+    progress = tqdm(batches, desc=f"sgm epoch {epoch}", leave=False, disable=None)
+    for position, index in enumerate(progress):
         ids, _ = collate(train, index, device, with_labels=False)
         batch_targets = targets[index]
         steps = int((batch_targets != TARGET_PAD).sum(axis=1).max())  # trim all-pad steps
         target = torch.from_numpy(np.ascontiguousarray(batch_targets[:, :steps])).to(device)
         optimizer.zero_grad(set_to_none=True)
         loss = sequence_loss(model(ids, target), target)
+        value = float(loss.detach())
+        place = StepPlace("SGM", epoch, position + 1, optimizer.param_groups[0]["lr"])
+        check_finite_loss(value, place)
         loss.backward()
-        if config.grad_clip_norm:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip_norm)
+        clip_and_check_gradients(model.parameters(), config.grad_clip_norm, place)
         optimizer.step()
-        total += float(loss.detach()) * len(index)
+        total += value * len(index)
         seen += len(index)
     return total / seen
 

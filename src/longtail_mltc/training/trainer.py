@@ -7,6 +7,7 @@ end the kedro-mlflow run when ``fit`` returns (see README "Tracking").
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from ..evaluation.thresholds import search_global_threshold
 from ..losses import LossFn
 from .callbacks import Callback
 from .data import EncodedSplit, bucketed_batches, collate, sequential_batches
+from .guards import StepPlace, check_finite_loss, clip_and_check_gradients, model_name
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +70,10 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
-        if self.learning_rate <= 0:
-            raise ValueError(f"TrainConfig.learning_rate must be > 0, got {self.learning_rate}")
+        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ValueError(
+                f"TrainConfig.learning_rate must be finite and > 0, got {self.learning_rate}"
+            )
         if self.warmup_steps < 0 or self.estimate_batches < 0:
             raise ValueError(
                 "TrainConfig.warmup_steps and estimate_batches must be ≥ 0, got "
@@ -312,10 +316,10 @@ class _StepSchedule:
     def warmed_up(self) -> bool:
         return self.steps_taken >= self.config.warmup_steps
 
-    def step(self, model: nn.Module) -> None:
-        """Clip, set the warm-up rate, take one optimiser step, clear the gradients."""
-        if self.config.grad_clip_norm:
-            nn.utils.clip_grad_norm_(model.parameters(), self.config.grad_clip_norm)
+    def step(self, model: nn.Module, place: StepPlace) -> None:
+        """Check and clip the gradients, set the warm-up rate, take one optimiser step, clear
+        the gradients."""
+        clip_and_check_gradients(model.parameters(), self.config.grad_clip_norm, place)
         if not self.warmed_up:
             scale = (self.steps_taken + 1) / self.config.warmup_steps
             for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
@@ -383,10 +387,15 @@ def _train_one_epoch(
     for position, index in enumerate(progress):
         ids, targets = collate(train, index, device)
         loss = loss_fn(model(ids), targets)
+        value = float(loss.detach())
+        place = StepPlace(
+            model_name(model), epoch, position + 1, steps.optimizer.param_groups[0]["lr"]
+        )
+        check_finite_loss(value, place)
         (loss * weights[position]).backward()
         if (position + 1) % window == 0 or position + 1 == len(batches):
-            steps.step(model)
-        total += float(loss.detach()) * len(index)
+            steps.step(model, place)
+        total += value * len(index)
         seen += len(index)
         if position == 0:
             timed_from = time.perf_counter()

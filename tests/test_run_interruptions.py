@@ -1,0 +1,155 @@
+"""`kedro run` as a user runs it, in a subprocess, diverging, interrupted and killed: the exit
+status and the MLflow store say what happened (real Reuters at `--env ci` sizes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pytest
+from kedro_project import copy_project, reset_mlflow_process_state
+from mlflow.tracking import MlflowClient
+
+pytestmark = pytest.mark.slow
+
+RUN_NAME = "reuters/single/single/bce"
+LONG_TRAINING = "single.training.max_epochs=500,single.training.patience=500"
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, reuters_mirror) -> Path:
+    """A project copy whose corpus, features and label statistics are built (once)."""
+    project = copy_project(tmp_path_factory.mktemp("interruptions") / "project")
+    _kedro(project, "--pipelines=ingestion,features,label_stats", mirror=reuters_mirror).check()
+    return project
+
+
+@pytest.fixture
+def client(prepared):
+    reset_mlflow_process_state()
+    mlflow.set_tracking_uri(_store(prepared))
+    yield MlflowClient()
+    reset_mlflow_process_state()
+
+
+def _store(project: Path) -> str:
+    return f"sqlite:///{project / 'mlflow.db'}"
+
+
+class _Kedro:
+    """A ``kedro run --env ci`` child process, its output in a file."""
+
+    def __init__(self, project: Path, args: tuple[str, ...], mirror: Path) -> None:
+        env = {
+            **os.environ,
+            "KEDRO_DISABLE_TELEMETRY": "true",
+            "LONGTAIL_MLTC_MIRROR": str(mirror.parent),
+            "MLFLOW_TRACKING_URI": _store(project),
+        }
+        self.log = project / f"kedro-{time.monotonic_ns()}.log"
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "kedro", "run", "--env", "ci", *args],
+                cwd=project,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait(self, timeout: float = 300) -> int:
+        return self.process.wait(timeout=timeout)
+
+    def check(self) -> None:
+        assert self.wait() == 0, self.output[-3000:]
+
+
+def _kedro(project: Path, *args: str, mirror: Path) -> _Kedro:
+    return _Kedro(project, args, mirror)
+
+
+def _runs_of(client: MlflowClient, pid: int) -> list:
+    """Every run a process created: its configuration runs and the session run it tagged."""
+    experiment = client.get_experiment_by_name("longtail_mltc")
+    return client.search_runs([experiment.experiment_id], filter_string=f"tags.pid = '{pid}'")
+
+
+def _wait_for_a_trained_epoch(client: MlflowClient, child: _Kedro, timeout: float = 180) -> str:
+    """The configuration run's id, once it has logged its first epoch."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert child.process.poll() is None, child.output[-3000:]
+        for run in _runs_of(client, child.process.pid):
+            if run.info.run_name == RUN_NAME and "valid/epoch_micro_f1" in run.data.metrics:
+                return run.info.run_id
+        time.sleep(0.5)
+    child.process.kill()
+    pytest.fail(f"no epoch logged within {timeout} s:\n{child.output[-3000:]}")
+
+
+def test_a_diverging_training_exits_non_zero_and_its_run_is_failed_without_a_predictor(
+    prepared, reuters_mirror, client
+):
+    child = _kedro(
+        prepared,
+        "--pipeline=single",
+        "--params=single.training.learning_rate=1e8",
+        mirror=reuters_mirror,
+    )
+    assert child.wait() != 0
+    assert "diverged at epoch 1, step" in child.output
+    assert "learning rate (1e+08) is too high" in child.output
+
+    runs = {run.info.run_name: run for run in _runs_of(client, child.process.pid)}
+    configuration = runs[RUN_NAME]
+    assert configuration.info.status == "FAILED"
+    assert client.list_artifacts(configuration.info.run_id) == []  # no model, no predictor
+    session = client.get_run(configuration.data.tags["mlflow.parentRunId"])
+    assert session.info.status == "FAILED"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_during_training_leaves_no_run_running_or_finished(
+    prepared, reuters_mirror, client, signum
+):
+    child = _kedro(
+        prepared, "--pipeline=single", f"--params={LONG_TRAINING}", mirror=reuters_mirror
+    )
+    configuration = _wait_for_a_trained_epoch(client, child)
+    child.process.send_signal(signum)
+    assert child.wait(timeout=120) != 0
+    assert f"interrupted by {signal.Signals(signum).name}" in child.output
+
+    runs = _runs_of(client, child.process.pid)
+    status = {run.info.run_id: run.info.status for run in runs}
+    assert status[configuration] == "KILLED"
+    session = client.get_run(configuration).data.tags["mlflow.parentRunId"]
+    assert status[session] == "FAILED"  # kedro-mlflow's on_pipeline_error
+    assert not {"RUNNING", "FINISHED"} & set(status.values())
+
+
+def test_a_sigkilled_configuration_run_is_failed_when_the_configuration_next_starts(
+    prepared, reuters_mirror, client
+):
+    killed = _kedro(
+        prepared, "--pipeline=single", f"--params={LONG_TRAINING}", mirror=reuters_mirror
+    )
+    configuration = _wait_for_a_trained_epoch(client, killed)
+    killed.process.kill()
+    killed.wait()
+    assert client.get_run(configuration).info.status == "RUNNING"  # nothing could mark it
+
+    _kedro(prepared, "--pipeline=single", mirror=reuters_mirror).check()
+
+    run = client.get_run(configuration)
+    assert run.info.status == "FAILED"
+    assert client.get_run(run.data.tags["mlflow.parentRunId"]).info.status == "FAILED"
+    assert not [r for r in _runs_of(client, killed.process.pid) if r.info.status == "RUNNING"]
