@@ -223,12 +223,12 @@ def _resolve_workers(workers: int) -> int:
 def _segment_in_pool(
     texts: list[str], n_workers: int, hmm: bool, keep_punctuation: bool
 ) -> list[list[str]]:
-    # Load the dictionary here first: workers started by fork inherit it instead of loading
-    # it again each (about 0.7 s); spawned workers load it in their initializer.
-    _jieba()
+    # forkserver, not fork: a fork of a process that runs threads (torch's, MLflow's, a test
+    # runner's) copies locks other threads hold, and a worker waited on one forever in CI
+    # (2026-12-06). Each worker loads the dictionary once in its initializer (about 0.7 s).
     size = max(1, math.ceil(len(texts) / (n_workers * _CHUNKS_PER_WORKER)))
     tasks = [(texts[i : i + size], hmm, keep_punctuation) for i in range(0, len(texts), size)]
-    with multiprocessing.get_context().Pool(n_workers, initializer=_jieba) as pool:
+    with multiprocessing.get_context("forkserver").Pool(n_workers, initializer=_jieba) as pool:
         parts = pool.map(_segment_chunk, tasks, chunksize=1)
     return [tokens for part in parts for tokens in part]
 
