@@ -3,6 +3,7 @@ status and the MLflow store say what happened (real Reuters at `--env ci` sizes)
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.slow
 
 RUN_NAME = "reuters/single/single/bce"
 LONG_TRAINING = "single.training.max_epochs=500,single.training.patience=500"
+# six epochs of a few seconds each at ci sizes: time to kill one after its first checkpoint
+RESUMABLE = "single.training.max_epochs=6,single.training.patience=6,single.training.batch_size=16"
+CHECKPOINT = "data/06_models/checkpoints/reuters/single/single/bce/seed-42/last.ckpt"
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +157,42 @@ def test_a_sigkilled_configuration_run_is_failed_when_the_configuration_next_sta
     assert run.info.status == "FAILED"
     assert client.get_run(run.data.tags["mlflow.parentRunId"]).info.status == "FAILED"
     assert not [r for r in _runs_of(client, killed.process.pid) if r.info.status == "RUNNING"]
+
+
+def test_a_training_killed_after_its_first_epoch_and_resumed_ends_as_the_uninterrupted_one(
+    prepared, reuters_mirror, client
+):
+    metrics_file = prepared / "data/08_reporting/reuters/single/metrics.json"
+    _kedro(prepared, "--pipeline=single", f"--params={RESUMABLE}", mirror=reuters_mirror).check()
+    uninterrupted = json.loads(metrics_file.read_text())
+    assert not (prepared / CHECKPOINT).parent.exists()  # a finished training leaves none
+
+    killed = _kedro(prepared, "--pipeline=single", f"--params={RESUMABLE}", mirror=reuters_mirror)
+    deadline = time.monotonic() + 300
+    while not (prepared / CHECKPOINT).exists():
+        assert killed.process.poll() is None, killed.output[-3000:]
+        assert time.monotonic() < deadline, "no checkpoint within 300 s"
+        time.sleep(0.05)
+    killed.process.kill()
+    killed.wait()
+    (interrupted,) = [
+        r for r in _runs_of(client, killed.process.pid) if r.info.run_name == RUN_NAME
+    ]
+    epochs_done = len(client.get_metric_history(interrupted.info.run_id, "valid/epoch_micro_f1"))
+    assert 1 <= epochs_done < 6  # killed mid-training, after at least one checkpoint
+
+    resumed = _kedro(
+        prepared,
+        "--pipeline=single",
+        f"--params={RESUMABLE},single.training.resume=true",
+        mirror=reuters_mirror,
+    )
+    resumed.check()
+    assert "continuing MLflow run" in resumed.output
+    assert json.loads(metrics_file.read_text()) == pytest.approx(uninterrupted, rel=1e-6, abs=1e-9)
+
+    (run,) = [r for r in _runs_of(client, resumed.process.pid) if r.info.run_name == RUN_NAME]
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["resumed_from"] == interrupted.info.run_id
+    assert client.get_run(interrupted.info.run_id).info.status == "FAILED"  # its owner is gone
+    assert not (prepared / CHECKPOINT).parent.exists()

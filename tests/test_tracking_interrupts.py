@@ -148,3 +148,16 @@ def test_handlers_are_restored_after_a_run_and_not_installed_off_the_main_thread
     worker.start()
     worker.join()
     assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_the_originals_come_back_even_when_a_trainer_reinstalled_the_hooks_handler():
+    """Lightning's Trainer puts back, after ``fit``, the handlers it found when ``fit`` started:
+    this hook's, although its signal had already fired."""
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    hook = FailRunsOnSignal()
+    hook.before_pipeline_run()
+    with pytest.raises(tracking.RunInterrupted):
+        hook._interrupt(signal.SIGTERM, None)
+    signal.signal(signal.SIGTERM, hook._interrupt)  # what the trainer's teardown does
+    hook.on_pipeline_error()
+    assert {s: signal.getsignal(s) for s in before} == before

@@ -56,14 +56,19 @@ class FailRunsOnSignal:
         raise tracking.RunInterrupted(f"interrupted by {name}")
 
     def _restore(self) -> None:
-        while self._previous:
-            signum, handler = self._previous.popitem()
+        for signum, handler in self._previous.items():
             signal.signal(signum, handler)
+
+    def _finish(self) -> None:
+        # again at the end: Lightning's Trainer puts back the handlers it found when fit
+        # started (this hook's), after the first signal had already restored the previous ones
+        self._restore()
+        self._previous.clear()
 
     @hook_impl
     def after_pipeline_run(self) -> None:
-        self._restore()
+        self._finish()
 
     @hook_impl
     def on_pipeline_error(self) -> None:
-        self._restore()
+        self._finish()

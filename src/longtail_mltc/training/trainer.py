@@ -1,29 +1,28 @@
-"""The training loop: Adam, early stopping on validation micro-F1, best weights kept (METHODS §1.1).
+"""Training the single network (METHODS §1.1: Adam, early stopping on validation micro-F1, best
+weights kept), and what every method's training shares: the configuration checks, the
+optimiser and plateau schedule, the early-stopping bookkeeping.
 
-Plain torch rather than Lightning: the loop is ~100 lines, and Lightning's MLflow logger would
-end the kedro-mlflow run when ``fit`` returns (see README "Tracking").
+The epoch loop is Lightning's (:mod:`.engine`, :mod:`.classifier_module`); ``logger=False``
+keeps Lightning's MLflow logger from ending the kedro-mlflow run (README "Tracking").
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from ..evaluation.metrics import label_confusion_counts, prf_from_counts
-from ..evaluation.thresholds import search_global_threshold
 from ..losses import LossFn
 from .callbacks import Callback
-from .data import EncodedSplit, bucketed_batches, collate, sequential_batches
-from .guards import StepPlace, check_finite_loss, clip_and_check_gradients, model_name
+from .data import EncodedSplit, collate, sequential_batches
+from .engine import LAST_CHECKPOINT, PRECISIONS, EpochCheckpoint, make_trainer
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +58,9 @@ class TrainConfig:
     bucket_factor: int = 50
     seed: int = 42
     device: str = "auto"
+    # Lightning's precision: "32", "bf16-mixed" or "16-mixed" (GPU); fp32 is the CPU default
+    # (benchmarks/bench_cpu_bf16.py: bf16 is emulated, and slower, without native bf16)
+    precision: str = "32"
 
     def __post_init__(self) -> None:
         for name in (
@@ -82,6 +84,10 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(
                 f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
+            )
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}"
             )
 
 
@@ -241,115 +247,55 @@ def fit(
     valid: EncodedSplit,
     config: TrainConfig,
     callbacks: Sequence[Callback] = (),
+    *,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
 ) -> FitResult:
-    """Train until validation micro-F1 (at its best global threshold) stops improving."""
+    """Train until validation micro-F1 (at its best global threshold) stops improving.
+
+    Runs :class:`ClassifierModule` on the engine's Trainer. ``checkpoint_dir``: write
+    ``last.ckpt`` there after every epoch (weights, optimiser, plateau schedule, early-stopping
+    state, sampler and RNG state); ``resume=True`` continues from it when it exists, and ends
+    with what the uninterrupted training would have (a fresh training removes it first).
+    """
     if len(train) == 0 or len(valid) == 0:
         raise ValueError(f"need training and validation documents, got {len(train)}/{len(valid)}")
-    device = resolve_device(config.device)
-    model.to(device)
-    if isinstance(loss_fn, nn.Module):  # label weights are buffers: they follow the model
-        loss_fn.to(device)
-    optimizer, scheduler = make_optimizer(model, config)
-    rng = np.random.default_rng(config.seed)
-    stopping = EarlyStopping(config.patience, config.min_delta)
-    best = stopping.result
+    from .classifier_module import ClassifierModule
+
+    module = ClassifierModule(model, loss_fn, train, valid, config, callbacks)
+    engine_callbacks = []
+    ckpt_path = None
+    if checkpoint_dir is not None:
+        last = Path(checkpoint_dir) / LAST_CHECKPOINT
+        if resume and last.exists():
+            ckpt_path = last
+            logger.info("resuming from %s", last)
+        elif last.exists():
+            last.unlink()
+        engine_callbacks.append(EpochCheckpoint(Path(checkpoint_dir)))
+    trainer = make_trainer(
+        max_epochs=config.max_epochs,
+        device=config.device,
+        precision=config.precision,
+        accumulate_grad_batches=config.accumulate_grad_batches,
+        callbacks=engine_callbacks,
+    )
     logger.info(
         "training %s on %s: %d train / %d valid docs, up to %d epochs, %d document(s) per "
         "optimiser step",
         type(model).__name__,
-        device,
+        trainer.strategy.root_device,
         len(train),
         len(valid),
         config.max_epochs,
         config.batch_size * config.accumulate_grad_batches,
     )
-    steps = _StepSchedule(optimizer, config, callbacks, len(train))
-    for epoch in range(1, config.max_epochs + 1):
-        started = time.perf_counter()
-        train_loss = _train_one_epoch(model, loss_fn, train, steps, config, rng, device, epoch)
-        valid_scores, valid_loss = predict_scores(model, valid, config.eval_batch_size, loss_fn)
-        threshold, valid_f1 = search_global_threshold(valid.labels, valid_scores)
-        at_threshold = prf_from_counts(
-            label_confusion_counts(valid.labels, valid_scores, threshold)
-        )
-        metrics = {
-            "train/loss": train_loss,
-            "valid/loss": valid_loss,
-            "valid/epoch_micro_f1": valid_f1,  # at this epoch's best threshold
-            "valid/epoch_macro_f1": at_threshold["macro_f1"],  # the learning curve of the tail
-            "valid/epoch_threshold": threshold,
-            "learning_rate": optimizer.param_groups[0]["lr"],
-            "epoch_seconds": time.perf_counter() - started,
-        }
-        summary = (
-            f"epoch {epoch}: train loss {train_loss:.4f}, valid loss {valid_loss:.4f}, "
-            f"valid micro-F1 {valid_f1:.4f}, macro-F1 {at_threshold['macro_f1']:.4f}"
-        )
-        plateau = scheduler if steps.warmed_up else None  # warm-up owns the rate until done
-        if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, plateau, summary):
-            break
+    # weights_only: a checkpoint is read as tensors and plain containers, never as code
+    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True)
+    best = module.stopping.result
     model.load_state_dict(best.best_state)
+    model.to("cpu")
     return best
-
-
-class _StepSchedule:
-    """Optimiser steps of :func:`fit`: accumulation windows, linear warm-up, time estimate.
-
-    Written by hand: three lines each, and torch's LambdaLR would fight ReduceLROnPlateau over
-    the same learning rate.
-    """
-
-    def __init__(
-        self,
-        optimizer: torch.optim.Optimizer,
-        config: TrainConfig,
-        callbacks: Sequence[Callback],
-        n_train: int,
-    ) -> None:
-        self.optimizer, self.config, self.callbacks = optimizer, config, callbacks
-        self.n_train = n_train
-        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
-        self.steps_taken = 0
-        self.estimated = config.estimate_batches == 0
-
-    @property
-    def warmed_up(self) -> bool:
-        return self.steps_taken >= self.config.warmup_steps
-
-    def step(self, model: nn.Module, place: StepPlace) -> None:
-        """Check and clip the gradients, set the warm-up rate, take one optimiser step, clear
-        the gradients."""
-        clip_and_check_gradients(model.parameters(), self.config.grad_clip_norm, place)
-        if not self.warmed_up:
-            scale = (self.steps_taken + 1) / self.config.warmup_steps
-            for group, base in zip(self.optimizer.param_groups, self.base_lrs, strict=True):
-                group["lr"] = base * scale
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        self.steps_taken += 1
-
-    def estimate(self, epoch: int, seconds: float, docs: int) -> None:
-        """Log once what an epoch and the whole run cost, timed on the first batches."""
-        if self.estimated or docs == 0:
-            return
-        self.estimated = True
-        epoch_seconds = seconds / docs * self.n_train
-        run_seconds = epoch_seconds * self.config.max_epochs
-        logger.info(
-            "time estimate from %d batches of epoch %d: %.0f s per training pass (%.1f min); "
-            "up to %d epochs ≈ %.1f h, plus validation",
-            self.config.estimate_batches,
-            epoch,
-            epoch_seconds,
-            epoch_seconds / 60,
-            self.config.max_epochs,
-            run_seconds / 3600,
-        )
-        estimate = {"estimate/epoch_seconds": epoch_seconds, "estimate/run_seconds": run_seconds}
-        for callback in self.callbacks:
-            on_estimate = getattr(callback, "on_estimate", None)
-            if on_estimate is not None:
-                on_estimate(estimate)
 
 
 def accumulation_weights(batches: Sequence[np.ndarray], window: int) -> list[float]:
@@ -361,49 +307,6 @@ def accumulation_weights(batches: Sequence[np.ndarray], window: int) -> list[flo
     sizes = np.array([len(b) for b in batches], dtype=np.float64)
     totals = np.add.reduceat(sizes, np.arange(0, len(sizes), window)) if len(sizes) else sizes
     return (sizes / np.repeat(totals, window)[: len(sizes)]).tolist()
-
-
-def _train_one_epoch(
-    model: nn.Module,
-    loss_fn: LossFn,
-    train: EncodedSplit,
-    steps: _StepSchedule,
-    config: TrainConfig,
-    rng: np.random.Generator,
-    device: torch.device,
-    epoch: int,
-) -> float:
-    model.train()
-    batches = bucketed_batches(train.lengths, config.batch_size, rng, config.bucket_factor)
-    window = config.accumulate_grad_batches
-    weights = accumulation_weights(batches, window)
-    total, seen = 0.0, 0
-    # The estimate skips batch 0 (first-call allocations) and times the next estimate_batches.
-    timed_from, timed_docs = 0.0, 0
-    steps.optimizer.zero_grad(set_to_none=True)
-    # tqdm hides itself when stderr is not a terminal (disable=None); the per-epoch log line
-    # in ``fit`` is what CI logs and kedro's log file show, one line per epoch.
-    progress = tqdm(batches, desc=f"epoch {epoch}", leave=False, disable=None, mininterval=1.0)
-    for position, index in enumerate(progress):
-        ids, targets = collate(train, index, device)
-        loss = loss_fn(model(ids), targets)
-        value = float(loss.detach())
-        place = StepPlace(
-            model_name(model), epoch, position + 1, steps.optimizer.param_groups[0]["lr"]
-        )
-        check_finite_loss(value, place)
-        (loss * weights[position]).backward()
-        if (position + 1) % window == 0 or position + 1 == len(batches):
-            steps.step(model, place)
-        total += value * len(index)
-        seen += len(index)
-        if position == 0:
-            timed_from = time.perf_counter()
-        elif position <= config.estimate_batches:
-            timed_docs += len(index)
-            if position == config.estimate_batches:
-                steps.estimate(epoch, time.perf_counter() - timed_from, timed_docs)
-    return total / seen
 
 
 @torch.no_grad()

@@ -38,6 +38,7 @@ from longtail_mltc.training import (
 from longtail_mltc.training.budget import transformer_budget_warnings
 
 from .. import tracking
+from ..checkpoints import checkpoint_directory, discard, interrupted_run, record_run
 from ..model_input import (
     configured_loss,
     encoded_split,
@@ -109,6 +110,7 @@ def train_single_network(
     loss: str,
     loss_params: Mapping[str, Mapping[str, Any]] | None,
     loss_recipes: Mapping[str, Mapping[str, Any]] | None = None,
+    checkpoints: Mapping[str, Any] | None = None,
     pipeline: str = PIPELINE,
     variant: str = VARIANT,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -120,7 +122,9 @@ def train_single_network(
     wins over the recipe's start). The name and the full parameter set are tagged on the MLflow run
     ``<corpus>/<pipeline>/<variant>/<loss>`` (other pipelines reuse this node under their name;
     a ``variant`` entry of ``single`` overrides ``variant``, e.g. the backbone chosen at run
-    time).
+    time). ``checkpoints.dir``: where the training checkpoints every epoch (none when absent);
+    ``single.training.resume`` continues an interrupted training from there, and its run is
+    tagged ``resumed_from`` with the interrupted run's id.
     """
     variant = single.get("variant") or variant
     seed_everything(seed)
@@ -133,6 +137,8 @@ def train_single_network(
     model, output_bias, training = initial_network(
         single, vocab_size, vectors, stats, loss, loss_recipes, loss_fn, train.labels
     )
+    training = dict(training)
+    resume = bool(training.pop("resume", False))  # a run option, not a hyper-parameter
     config = TrainConfig(seed=seed, **training)
     warnings = []
     if single["encoder"] == TRANSFORMER_ENCODER:
@@ -140,6 +146,11 @@ def train_single_network(
         warnings = transformer_budget_warnings(length, config.max_epochs)
     for message in warnings:
         logger.warning(message)
+    directory = None
+    if checkpoints is not None:
+        name = tracking.run_name(corpus, pipeline, variant, loss)
+        directory = checkpoint_directory(checkpoints, corpus=corpus, run_name=name, seed=seed)
+    resumed_from = interrupted_run(directory) if resume and directory is not None else None
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=pipeline,
@@ -149,7 +160,7 @@ def train_single_network(
         params={
             "corpus": corpus,
             "seed": seed,
-            "single": {**single, "training": training},
+            "single": {**single, "training": {**training, "resume": resume}},
             "vocab_size": vocab_size,
             "loss": {"name": loss, **effective},
             "output_bias": output_bias,
@@ -158,12 +169,26 @@ def train_single_network(
             "loss_params": json.dumps(effective, sort_keys=True),
             "output_bias": output_bias,
             **({"budget_warning": " | ".join(warnings)} if warnings else {}),
+            **({"resumed_from": resumed_from} if resumed_from else {}),
         },
     )
+    if resumed_from:
+        logger.info("continuing MLflow run %s's training from %s", resumed_from, directory)
     with tracking.failed_on_error(run_id):
+        if directory is not None:  # the run a later resume continues (read before this)
+            record_run(directory, run_id)
         result = fit(
-            model, loss_fn, train, valid, config, [MetricLogger(tracking.metric_logger(run_id))]
+            model,
+            loss_fn,
+            train,
+            valid,
+            config,
+            [MetricLogger(tracking.metric_logger(run_id))],
+            checkpoint_dir=directory,
+            resume=resume,
         )
+    if directory is not None:
+        discard(directory)
     summary = {"mlflow_run_id": run_id, "vocab_size": vocab_size, **result.summary()}
     return result.best_state, summary
 

@@ -19,6 +19,7 @@ _SHARED_INPUTS = {
     "seed": "params:seed",
     "loss_params": "params:loss_params",
     "loss_recipes": "params:loss_recipes",
+    "checkpoints": "params:checkpoints",
 }
 
 

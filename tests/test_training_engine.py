@@ -1,0 +1,153 @@
+"""The Lightning engine: batches, checkpoints and an exact resume."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from longtail_mltc.losses import bce_loss
+from longtail_mltc.models import build_classifier
+from longtail_mltc.training import EncodedSplit, MetricLogger, TrainConfig, fit, seed_everything
+from longtail_mltc.training.data import bucketed_batches
+from longtail_mltc.training.engine import LAST_CHECKPOINT, BucketedBatchSampler, accelerator_of
+
+
+def _split(n: int, seed: int) -> EncodedSplit:
+    """Label j is present exactly when token 2 + j appears; lengths vary (bucketing matters)."""
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(5, 30, size=(n, 12))
+    labels = rng.random((n, 3)) < 0.3
+    for j in range(3):
+        rows = np.flatnonzero(labels[:, j])
+        ids[rows, 4 * j + rng.integers(0, 4, size=len(rows))] = 2 + j
+    return EncodedSplit(ids, rng.integers(3, 13, size=n), sp.csr_matrix(labels.astype(np.uint8)))
+
+
+def _model():
+    seed_everything(0)
+    return build_classifier(
+        "kim_cnn", 3, vocab_size=30, embedding_dim=16, num_filters=8, hidden_dim=32,
+        kernel_sizes=(1, 2),
+    )  # fmt: skip
+
+
+# dropout on, accumulation over uneven batches, warm-up then a plateau that halves the rate
+CONFIG = TrainConfig(
+    batch_size=16,
+    max_epochs=6,
+    learning_rate=5e-3,
+    patience=6,
+    seed=0,
+    accumulate_grad_batches=2,
+    warmup_steps=5,
+    lr_decay_patience=0,
+    estimate_batches=0,
+)
+
+
+class _InterruptAfter:
+    """A callback that stops the training at the end of epoch ``epoch`` (like a kill there)."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch: int, metrics) -> None:
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
+def test_a_resumed_training_ends_exactly_as_the_uninterrupted_one(tmp_path):
+    train, valid = _split(300, 1), _split(100, 2)
+    logged: list[tuple[int, dict]] = []
+    full = fit(_model(), bce_loss, train, valid, CONFIG, checkpoint_dir=tmp_path / "full")
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit(_model(), bce_loss, train, valid, CONFIG, [_InterruptAfter(3)],
+            checkpoint_dir=tmp_path / "cut")  # fmt: skip
+    assert (tmp_path / "cut" / LAST_CHECKPOINT).exists()  # written after epoch 2
+
+    tracker = MetricLogger(lambda m, step: logged.append((step, dict(m))))
+    model = _model()
+    resumed = fit(model, bce_loss, train, valid, CONFIG, [tracker],
+                  checkpoint_dir=tmp_path / "cut", resume=True)  # fmt: skip
+
+    assert [step for step, _ in logged] == [3, 4, 5, 6]  # continues after the checkpoint's epoch
+    assert len(resumed.history) == len(full.history) == 6
+    for ours, theirs in zip(resumed.history, full.history, strict=True):
+        assert ours.keys() == theirs.keys()
+        for key in ("train/loss", "valid/loss", "valid/epoch_micro_f1", "learning_rate"):
+            assert ours[key] == pytest.approx(theirs[key], rel=1e-5, abs=1e-7), key
+    assert full.history[2]["learning_rate"] < CONFIG.learning_rate  # the plateau did act
+    assert resumed.best_epoch == full.best_epoch
+    for name, tensor in full.best_state.items():
+        torch.testing.assert_close(resumed.best_state[name], tensor, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(model.state_dict()[name], tensor, rtol=1e-5, atol=1e-6)
+
+
+def test_without_resume_an_old_checkpoint_is_removed_and_training_starts_over(tmp_path):
+    train, valid = _split(120, 1), _split(40, 2)
+    config = TrainConfig(batch_size=16, max_epochs=2, patience=2, seed=0, estimate_batches=0)
+    first = fit(_model(), bce_loss, train, valid, config, checkpoint_dir=tmp_path)
+    assert (tmp_path / LAST_CHECKPOINT).exists()
+    again = fit(_model(), bce_loss, train, valid, config, checkpoint_dir=tmp_path)
+    assert [h["epoch"] for h in again.history] == [1.0, 2.0]
+    assert again.history[0]["train/loss"] == pytest.approx(first.history[0]["train/loss"])
+
+
+def test_resume_without_a_checkpoint_trains_from_the_start(tmp_path):
+    train, valid = _split(120, 1), _split(40, 2)
+    config = TrainConfig(batch_size=16, max_epochs=2, patience=2, seed=0, estimate_batches=0)
+    result = fit(_model(), bce_loss, train, valid, config, checkpoint_dir=tmp_path, resume=True)
+    assert [h["epoch"] for h in result.history] == [1.0, 2.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 50), min_size=1, max_size=300),
+    batch_size=st.integers(1, 40),
+    bucket_factor=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_the_sampler_draws_the_plain_batching_stream_and_knows_its_length(
+    lengths, batch_size, bucket_factor, seed
+):
+    """Epoch after epoch the same batches as ``bucketed_batches`` on one generator; ``len`` is
+    exact before the first draw (Lightning reads it first); restoring its state mid-way
+    continues the stream."""
+    arr = np.asarray(lengths)
+    sampler = BucketedBatchSampler(arr, batch_size, seed, bucket_factor)
+    reference = np.random.default_rng(seed)
+    expected_len = len(bucketed_batches(arr, batch_size, np.random.default_rng(0), bucket_factor))
+    assert len(sampler) == expected_len
+    state = None
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        sampler.set_epoch(epoch)  # a repeated call does not draw again
+        expected = bucketed_batches(arr, batch_size, reference, bucket_factor)
+        assert [b.tolist() for b in sampler] == [b.tolist() for b in expected]
+        assert len(sampler) == len(expected)
+        if epoch == 0:
+            state = sampler.state_dict()
+    restored = BucketedBatchSampler(arr, batch_size, seed, bucket_factor)
+    restored.load_state_dict(state)
+    restored.set_epoch(0)  # Lightning calls earlier epochs while restoring: ignored
+    restored.set_epoch(1)
+    again = np.random.default_rng(seed)
+    bucketed_batches(arr, batch_size, again, bucket_factor)
+    expected = bucketed_batches(arr, batch_size, again, bucket_factor)
+    assert [b.tolist() for b in restored] == [b.tolist() for b in expected]
+
+
+def test_devices_map_to_lightning_accelerators():
+    assert accelerator_of("cpu") == ("cpu", 1)
+    assert accelerator_of("cuda") == ("gpu", 1)
+    assert accelerator_of("cuda:1") == ("gpu", [1])
+    assert accelerator_of("auto") == (("gpu", 1) if torch.cuda.is_available() else ("cpu", 1))
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        accelerator_of("tpu")
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TrainConfig(precision="64")
