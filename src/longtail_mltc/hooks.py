@@ -23,7 +23,7 @@ class CloseConfigurationRunsOnError:
 
     @hook_impl
     def on_pipeline_error(self, error: Exception) -> None:
-        status = "KILLED" if isinstance(error, tracking.RunInterrupted) else "FAILED"
+        status = tracking.status_after(error)
         for run_id in tracking.fail_open_runs(status):
             logger.warning("MLflow run %s marked %s: %s", run_id, status, error)
 

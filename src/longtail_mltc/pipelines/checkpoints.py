@@ -8,15 +8,12 @@ output), and ``training.resume: true`` continues from whatever an interrupted on
 from __future__ import annotations
 
 import json
-import logging
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from longtail_mltc.training.engine import LAST_CHECKPOINT
-
-logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"  # {"mlflow_run_id": ...}: the run that wrote last.ckpt
 

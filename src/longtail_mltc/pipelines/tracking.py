@@ -94,7 +94,8 @@ def start_configuration_run(
     }
     if "seed" in params:  # runs of one configuration with several seeds (kedro run-seeds)
         tags["seed"] = str(params["seed"])
-    tags.update(_process_tags())
+    owner = _process_tags()
+    tags.update(owner)
     name = run_name(corpus, pipeline, variant, loss)
     client = MlflowClient()
     parent = mlflow.active_run()
@@ -102,7 +103,7 @@ def start_configuration_run(
         tags["mlflow.parentRunId"] = parent.info.run_id
         experiment_id = parent.info.experiment_id
         if PID_TAG not in parent.data.tags:  # so a SIGKILLed session run can be found too
-            for key, value in _process_tags().items():
+            for key, value in owner.items():
                 client.set_tag(parent.info.run_id, key, value)
     else:  # outside kedro-mlflow (notebook, tracking disabled): the current experiment
         experiment_id = mlflow.tracking.fluent._get_experiment_id()
@@ -192,12 +193,14 @@ def failed_on_error(run_id: str) -> Iterator[None]:
     it open otherwise."""
     try:
         yield
-    except (RunInterrupted, KeyboardInterrupt):
-        end_configuration_run(run_id, "KILLED")
+    except BaseException as error:
+        end_configuration_run(run_id, status_after(error))
         raise
-    except BaseException:
-        end_configuration_run(run_id, "FAILED")
-        raise
+
+
+def status_after(error: BaseException) -> str:
+    """The status a run ends with when ``error`` stopped it: KILLED when interrupted."""
+    return "KILLED" if isinstance(error, RunInterrupted | KeyboardInterrupt) else "FAILED"
 
 
 def fail_open_runs(status: str = "FAILED") -> list[str]:

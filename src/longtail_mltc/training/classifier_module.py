@@ -31,7 +31,12 @@ from .callbacks import Callback
 from .data import EncodedSplit
 from .engine import BucketedBatchSampler, evaluation_loader, training_loader
 from .guards import StepPlace, check_finite_loss, clip_and_check_gradients, model_name
-from .trainer import EarlyStopping, TrainConfig, make_optimizer  # trainer imports us lazily
+from .trainer import (  # trainer imports this module lazily
+    EarlyStopping,
+    TrainConfig,
+    accumulation_weights,
+    make_optimizer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,8 @@ class ClassifierModule(L.LightningModule):
         self.estimated = config.estimate_batches == 0
         self.plateau: torch.optim.lr_scheduler.ReduceLROnPlateau | None = None
         self._rng_to_restore: torch.Tensor | None = None
+        self._plateau_state: dict[str, Any] | None = None
+        self._name = model_name(model)
 
     # ---- data -------------------------------------------------------------------------------
 
@@ -83,7 +90,7 @@ class ClassifierModule(L.LightningModule):
 
     def _place(self, batch_idx: int) -> StepPlace:
         lr = self.optimizers().param_groups[0]["lr"]
-        return StepPlace(model_name(self.model), self.current_epoch + 1, batch_idx + 1, lr)
+        return StepPlace(self._name, self.current_epoch + 1, batch_idx + 1, lr)
 
     def on_train_epoch_start(self) -> None:
         if self._rng_to_restore is not None:  # resumed: continue the interrupted run's stream
@@ -92,10 +99,9 @@ class ClassifierModule(L.LightningModule):
         self._epoch_started = time.perf_counter()
         self._loss_sum, self._docs = 0.0, 0
         window = self.config.accumulate_grad_batches
-        sizes = np.array([len(b) for b in self.sampler.batches], dtype=np.float64)
-        totals = np.add.reduceat(sizes, np.arange(0, len(sizes), window)) if len(sizes) else sizes
         # × window: Lightning divides every accumulated loss by the window length
-        self._weights = (sizes / np.repeat(totals, window)[: len(sizes)] * window).tolist()
+        shares = accumulation_weights(self.sampler.batches, window)
+        self._weights = [share * window for share in shares]
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         ids, targets, _ = batch
@@ -221,6 +227,5 @@ class ClassifierModule(L.LightningModule):
         self._rng_to_restore = saved["torch_rng"]
 
     def on_fit_start(self) -> None:
-        state = getattr(self, "_plateau_state", None)
-        if state is not None and self.plateau is not None:
-            self.plateau.load_state_dict(state)
+        if self._plateau_state is not None and self.plateau is not None:
+            self.plateau.load_state_dict(self._plateau_state)

@@ -50,6 +50,13 @@ def bucketed_batches(
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
+def bucketed_batch_count(n: int, batch_size: int, bucket_factor: int = 50) -> int:
+    """How many batches :func:`bucketed_batches` makes of ``n`` documents (any generator)."""
+    pool = batch_size * max(1, bucket_factor)
+    full, rest = divmod(n, pool)
+    return full * -(-pool // batch_size) + -(-rest // batch_size)
+
+
 def sequential_batches(n: int, batch_size: int) -> Iterator[np.ndarray]:
     """Batches in document order (for prediction)."""
     for start in range(0, n, batch_size):

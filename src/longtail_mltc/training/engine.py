@@ -21,7 +21,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .data import EncodedSplit, bucketed_batches, collate, sequential_batches
+from .data import (
+    EncodedSplit,
+    bucketed_batch_count,
+    bucketed_batches,
+    collate,
+    sequential_batches,
+)
 
 PRECISIONS: tuple[str, ...] = ("32", "bf16-mixed", "16-mixed")
 LAST_CHECKPOINT = "last.ckpt"
@@ -125,10 +131,7 @@ class BucketedBatchSampler(Sampler[np.ndarray]):
 
     def __len__(self) -> int:
         """Batches per epoch, the same every epoch (Lightning reads it before ``set_epoch``)."""
-        n, size = len(self.lengths), self.batch_size
-        pool = size * max(1, self.bucket_factor)
-        full, rest = divmod(n, pool)
-        return full * -(-pool // size) + -(-rest // size)
+        return bucketed_batch_count(len(self.lengths), self.batch_size, self.bucket_factor)
 
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.bit_generator.state, "epoch": self.epoch}
