@@ -15,11 +15,16 @@ from hypothesis import strategies as st
 
 from longtail_mltc.evaluation.merge import hybrid_merge
 from longtail_mltc.inference import HybridTextLabeler, InvalidInput, Preprocessing, TextLabeler
+from longtail_mltc.inference.hybrid_prediction import (
+    encode_tail_support,
+    predict_hybrid,
+    tail_support,
+)
+from longtail_mltc.inference.scores import predict_scores
 from longtail_mltc.models import HybridSiameseNetwork, build_classifier, label_prototypes
 from longtail_mltc.models.support import SupportSet, select_labels
 from longtail_mltc.text import build_vocabulary, encode, tokenize_texts
-from longtail_mltc.training import EncodedSplit, HSCNNTrainConfig, predict_hybrid, predict_scores
-from longtail_mltc.training.hscnn import encode_tail_support, tail_support
+from longtail_mltc.training import EncodedSplit, HSCNNTrainConfig
 
 torch.set_num_threads(1)  # the machine is shared: keep the tiny models on one core
 
@@ -45,7 +50,7 @@ TEXTS = [
 MAX_LENGTH = 16
 KIM_PARAMS = {"embedding_dim": 8, "num_filters": 4, "hidden_dim": 8, "kernel_sizes": [1, 2]}
 N_PHI = 3  # counts acq 3, earn 3, grain 2, trade 1, ship 1: tail = grain, trade, ship
-CONFIG = HSCNNTrainConfig(n_phi=N_PHI, support_k=2, seed=3, device="cpu", eval_batch_size=4)
+CONFIG = HSCNNTrainConfig(n_phi=N_PHI, support_k=2, seed=3, accelerator="cpu", eval_batch_size=4)
 HEAD_THRESHOLD = 0.45
 MODEL_CONFIG = {"encoder": "kim_cnn", "encoder_params": KIM_PARAMS}
 

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import torch
 
 from longtail_mltc.inference import InvalidInput, Preprocessing, TextLabeler
+from longtail_mltc.inference.scores import predict_scores
 from longtail_mltc.models import build_classifier
 from longtail_mltc.text import (
     build_vocabulary,
@@ -18,7 +19,7 @@ from longtail_mltc.text import (
     encode_with_pretrained_tokenizer,
     tokenize_texts,
 )
-from longtail_mltc.training import EncodedSplit, predict_scores
+from longtail_mltc.training import EncodedSplit
 
 torch.set_num_threads(1)  # the machine is shared: keep the tiny models on one core
 

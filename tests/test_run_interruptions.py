@@ -196,3 +196,39 @@ def test_a_training_killed_after_its_first_epoch_and_resumed_ends_as_the_uninter
     assert run.data.tags["resumed_from"] == interrupted.info.run_id
     assert client.get_run(interrupted.info.run_id).info.status == "FAILED"  # its owner is gone
     assert not (prepared / CHECKPOINT).parent.exists()
+
+
+# dropout off: with it each rank draws its own masks, and the two trainings differ by that alone
+NO_DROPOUT = "single.encoder_params.embedding_dropout=0,single.encoder_params.feature_dropout=0"
+CPU = "single.training.accelerator=cpu"
+
+
+def test_two_cpu_devices_train_as_one_process_and_log_one_configuration_run(
+    prepared, reuters_mirror, client
+):
+    """`devices: 2` is DDP over gloo launched from inside the node: the same global batches,
+    so the same test metrics as one process (float tolerance), and rank 0 alone tracks."""
+    metrics_file = prepared / "data/08_reporting/reuters/single/metrics.json"
+    params = f"--params={RESUMABLE},{NO_DROPOUT},{CPU}"
+    _kedro(prepared, "--pipeline=single", params, mirror=reuters_mirror).check()
+    one_process = json.loads(metrics_file.read_text())
+    experiment = client.get_experiment_by_name("longtail_mltc").experiment_id
+    before = {r.info.run_id for r in client.search_runs([experiment], max_results=10_000)}
+
+    two = _kedro(
+        prepared, "--pipeline=single", f"{params},single.training.devices=2", mirror=reuters_mirror
+    )
+    two.check()
+    assert "DDP over 2 processes" in two.output
+    assert json.loads(metrics_file.read_text()) == pytest.approx(one_process, abs=2e-3)
+
+    new = [
+        r
+        for r in client.search_runs([experiment], max_results=10_000)
+        if r.info.run_id not in before
+    ]
+    configuration = [r for r in new if r.info.run_name == RUN_NAME]
+    assert len(configuration) == 1  # one configuration run, from rank 0
+    assert len(new) == 2  # and the session run: no rank re-ran the Kedro session
+    assert {r.info.status for r in new} == {"FINISHED"}
+    assert configuration[0].data.tags["pid"] == str(two.process.pid)

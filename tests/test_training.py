@@ -198,7 +198,7 @@ def test_adamw_decays_matrices_only_and_decoupled_from_the_gradient():
 
 
 def test_accumulation_weights_are_each_batchs_share_of_its_window():
-    from longtail_mltc.training.trainer import accumulation_weights
+    from longtail_mltc.training.engine import accumulation_weights
 
     batches = [np.arange(n) for n in (10, 30, 5, 5, 4)]
     # windows of 2: (10, 30) → 1/4, 3/4; (5, 5) → 1/2, 1/2; the short last window (4) → 1

@@ -13,7 +13,12 @@ from longtail_mltc.losses import bce_loss
 from longtail_mltc.models import build_classifier
 from longtail_mltc.training import EncodedSplit, MetricLogger, TrainConfig, fit, seed_everything
 from longtail_mltc.training.data import bucketed_batches
-from longtail_mltc.training.engine import LAST_CHECKPOINT, BucketedBatchSampler, accelerator_of
+from longtail_mltc.training.engine import (
+    LAST_CHECKPOINT,
+    BucketedBatchSampler,
+    inference_device,
+    resolve_accelerator,
+)
 
 
 def _split(n: int, seed: int) -> EncodedSplit:
@@ -142,12 +147,72 @@ def test_the_sampler_draws_the_plain_batching_stream_and_knows_its_length(
     assert [b.tolist() for b in restored] == [b.tolist() for b in expected]
 
 
-def test_devices_map_to_lightning_accelerators():
-    assert accelerator_of("cpu") == ("cpu", 1)
-    assert accelerator_of("cuda") == ("gpu", 1)
-    assert accelerator_of("cuda:1") == ("gpu", [1])
-    assert accelerator_of("auto") == (("gpu", 1) if torch.cuda.is_available() else ("cpu", 1))
-    with pytest.raises(ValueError, match="unknown device 'tpu'"):
-        accelerator_of("tpu")
+def test_device_settings_have_lightnings_meanings_and_bad_ones_are_refused():
+    cuda = torch.cuda.is_available()
+    assert resolve_accelerator("auto") == ("gpu" if cuda else "cpu")
+    assert resolve_accelerator("cpu") == "cpu"
+    assert inference_device("cpu") == torch.device("cpu")
+    assert inference_device("auto").type == ("cuda" if cuda else "cpu")
+    with pytest.raises(ValueError, match=r"TrainConfig.accelerator must be one of .*'tpu'"):
+        TrainConfig(accelerator="tpu")
+    for devices in (0, 1.5, True):
+        with pytest.raises(ValueError, match="devices must be an integer ≥ 1"):
+            TrainConfig(devices=devices)
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="64")
+
+
+def _assert_same_training(resumed, full, keys, rel=1e-5) -> None:
+    assert len(resumed.history) == len(full.history)
+    for ours, theirs in zip(resumed.history, full.history, strict=True):
+        for key in keys:
+            assert ours[key] == pytest.approx(theirs[key], rel=rel, abs=1e-7), key
+    assert resumed.best_epoch == full.best_epoch
+    for name, tensor in full.best_state.items():
+        torch.testing.assert_close(resumed.best_state[name], tensor, rtol=rel, atol=1e-6)
+
+
+def test_hscnn_resumed_after_an_interruption_ends_as_the_uninterrupted_training(tmp_path):
+    """Epoch 0 is not repeated, the triplet order and plateau continue where they stopped."""
+    import test_training_hscnn as case
+
+    seed_everything(0)
+    single = case._classifier()
+    fit(single, bce_loss, case.TRAIN, case.VALID, TrainConfig(batch_size=32, max_epochs=3, seed=0))
+    state = single.state_dict()
+    config = case._config(max_epochs=4, monitor="tail_map", lr_decay_patience=0)
+    full = case._fit(case._hscnn(state), config)
+
+    def fit_hscnn_in(directory, callbacks=(), resume=False):
+        from longtail_mltc.losses import build_loss
+        from longtail_mltc.sampling import sample_triplets
+        from longtail_mltc.training import fit_hscnn
+
+        triplets = sample_triplets(case.TRAIN.labels, 300, seed=0)
+        loss = build_loss("bce", label_counts=case.COUNTS, n_train=len(case.TRAIN))
+        return fit_hscnn(case._hscnn(state), triplets, case.TRAIN, case.VALID, loss,
+                         case.COUNTS, config, callbacks, checkpoint_dir=directory,
+                         resume=resume)  # fmt: skip
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit_hscnn_in(tmp_path, [_InterruptAfter(3)])
+    logged: list[int] = []
+    resumed = fit_hscnn_in(tmp_path, [MetricLogger(lambda m, step: logged.append(step))], True)
+    assert logged == [3, 4]
+    keys = ("hscnn/train_loss", "valid/tail_siamese_map", "valid/hybrid_micro_f1", "learning_rate")
+    _assert_same_training(resumed, full, keys)
+
+
+def test_sgm_resumed_after_an_interruption_ends_as_the_uninterrupted_training(tmp_path):
+    import test_training_sgm as case
+
+    from longtail_mltc.training import SGMTrainConfig, fit_sgm
+
+    config = SGMTrainConfig(batch_size=5, max_epochs=5, learning_rate=1e-2, patience=5, seed=0,
+                            lr_decay_factor=0.5, lr_decay_patience=0)  # fmt: skip
+    args = (case.TRAIN, case.VALID, case.COUNTS, config)
+    full = fit_sgm(case._model(), *args)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        fit_sgm(case._model(), *args, [_InterruptAfter(2)], checkpoint_dir=tmp_path)
+    resumed = fit_sgm(case._model(), *args, checkpoint_dir=tmp_path, resume=True)
+    _assert_same_training(resumed, full, ("train/loss", "valid/epoch_micro_f1", "learning_rate"))

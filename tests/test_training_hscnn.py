@@ -7,6 +7,8 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from longtail_mltc.inference.hybrid_prediction import hybrid_micro_f1s, predict_hybrid, tail_support
+from longtail_mltc.inference.scores import predict_scores
 from longtail_mltc.losses import bce_loss, build_loss
 from longtail_mltc.models import (
     HybridSiameseNetwork,
@@ -25,11 +27,7 @@ from longtail_mltc.training import (
     TrainConfig,
     fit,
     fit_hscnn,
-    hybrid_micro_f1s,
-    predict_hybrid,
-    predict_scores,
     seed_everything,
-    tail_support,
 )
 
 N_LABELS = 6
@@ -103,7 +101,7 @@ def _config(**overrides) -> HSCNNTrainConfig:
         min_delta=0.0,
         n_phi=N_PHI,
         seed=0,
-        device="cpu",
+        accelerator="cpu",
         eval_batch_size=32,
         monitor="hybrid_micro_f1",
         validation_examples=200,

@@ -7,12 +7,12 @@ import pytest
 import scipy.sparse as sp
 import torch
 
+from longtail_mltc.inference.scores import decode_split
 from longtail_mltc.models import SGM
 from longtail_mltc.training import (
     EncodedSplit,
     MetricLogger,
     SGMTrainConfig,
-    decode_split,
     fit_sgm,
     seed_everything,
 )
@@ -71,7 +71,7 @@ def test_sgm_learns_a_tiny_corpus_and_restores_its_best_epoch():
     model = _model()
     logged = []
     config = SGMTrainConfig(
-        batch_size=5, max_epochs=40, learning_rate=1e-2, patience=40, device="cpu", seed=0
+        batch_size=5, max_epochs=40, learning_rate=1e-2, patience=40, accelerator="cpu", seed=0
     )
     result = fit_sgm(
         model, TRAIN, VALID, COUNTS, config, [MetricLogger(lambda m, s: logged.append(s))]

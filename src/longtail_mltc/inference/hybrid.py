@@ -8,8 +8,8 @@ are the merged matrix: probabilities in head columns, similarities in tail colum
 
 Instead of the training corpus the labeler keeps the **encoded support set**: the
 representations of the distinct support documents and each tail label's rows of them
-(:func:`~longtail_mltc.training.hscnn.encode_tail_support`, computed with the trained weights
-by the pipeline, so the prototypes are exactly those of the evaluation). The Naive and /MT
+(:func:`~.hybrid_prediction.encode_tail_support`, computed with the trained weights by the
+pipeline, so the prototypes are exactly those of the evaluation). The Naive and /MT
 variants take head probabilities from the untouched single network (§1.9); their labeler
 carries that network as ``head_model``.
 
@@ -33,10 +33,10 @@ from torch import nn
 from longtail_mltc.evaluation.calibration import HybridRule, paper_rule
 from longtail_mltc.models.siamese import HybridSiameseNetwork
 from longtail_mltc.models.support import DEFAULT_MAX_ELEMENTS, SupportSet, scorer_from_support
-from longtail_mltc.training.hscnn import encode_and_score
-from longtail_mltc.training.trainer import predict_scores
 
+from .hybrid_prediction import encode_and_score
 from .labeler import MODEL_FILE, Preprocessing, StoredLabeler, TextLabeler, _cpu_state
+from .scores import predict_scores
 
 __all__ = ["HybridTextLabeler"]
 

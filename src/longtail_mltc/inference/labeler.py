@@ -5,7 +5,7 @@ applied (tokenizer, vocabulary, maximum length, or a pretrained tokenizer for th
 encoder), the label index and the validation-chosen global threshold. Texts go through the same
 functions as training (:func:`~longtail_mltc.text.tokenize_texts` and
 :func:`~longtail_mltc.text.encode`, or :func:`~longtail_mltc.text.encode_with_pretrained_tokenizer`)
-and the same scoring loop (:func:`~longtail_mltc.training.trainer.predict_scores`), so a
+and the same scoring loop (:func:`~longtail_mltc.inference.scores.predict_scores`), so a
 document scores the same here as in the pipeline's prediction node.
 
 On disk (:meth:`TextLabeler.save_directory` / :meth:`TextLabeler.from_directory`) a labeler is
@@ -39,7 +39,8 @@ from longtail_mltc.text.subword import encode_with_pretrained_tokenizer
 from longtail_mltc.text.tokenize import TOKENIZERS, tokenize_texts
 from longtail_mltc.text.vocab import Vocabulary, encode
 from longtail_mltc.training.data import EncodedSplit
-from longtail_mltc.training.trainer import predict_scores
+
+from .scores import predict_scores
 
 __all__ = ["InvalidInput", "Preprocessing", "StoredLabeler", "TextLabeler"]
 

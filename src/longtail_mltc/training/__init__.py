@@ -1,37 +1,43 @@
-"""Training loop, batching, callbacks and seeding (no tracking library imported here)."""
+"""Training on the engine (Lightning), configs, callbacks and seeding (no tracking library here;
+predicting with a trained model is ``longtail_mltc.inference``'s).
 
-from .callbacks import Callback, MetricLogger
-from .data import EncodedSplit
-from .hscnn import (
-    HSCNNTrainConfig,
-    HybridPrediction,
-    fit_hscnn,
-    hybrid_micro_f1s,
-    predict_hybrid,
-    tail_support,
-)
-from .seed import seed_everything
-from .sgm import SGMTrainConfig, decode_split, decoding_limit, fit_sgm
-from .trainer import FitResult, TrainConfig, fit, predict_scores, resolve_device
+Names load on first use (PEP 562): ``inference`` reads ``training.data`` while the HSCNN
+training module scores its validation signal with ``inference``, and an eager package import
+would make the two wait for each other.
+"""
 
-__all__ = [
-    "Callback",
-    "EncodedSplit",
-    "FitResult",
-    "HSCNNTrainConfig",
-    "HybridPrediction",
-    "MetricLogger",
-    "SGMTrainConfig",
-    "TrainConfig",
-    "decode_split",
-    "decoding_limit",
-    "fit",
-    "fit_hscnn",
-    "fit_sgm",
-    "hybrid_micro_f1s",
-    "predict_hybrid",
-    "predict_scores",
-    "resolve_device",
-    "seed_everything",
-    "tail_support",
-]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "Callback": ".callbacks",
+    "MetricLogger": ".callbacks",
+    "EngineConfig": ".config",
+    "EncodedSplit": ".data",
+    "inference_device": ".engine",
+    "HSCNNTrainConfig": ".hscnn",
+    "fit_hscnn": ".hscnn",
+    "seed_everything": ".seed",
+    "SGMTrainConfig": ".sgm",
+    "decoding_limit": ".sgm",
+    "fit_sgm": ".sgm",
+    "FitResult": ".trainer",
+    "TrainConfig": ".trainer",
+    "fit": ".trainer",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_WHERE[name], __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -5,93 +5,62 @@
   steps, the optimiser of :func:`~longtail_mltc.training.trainer.make_optimizer`, gradient
   clipping, and early stopping on the **validation micro-F1 of the decoded label sets** (SGM
   decides by itself: no threshold to tune). The best epoch's weights are restored.
-* :func:`decode_split` - decoded label sets (boolean ``[N, |C|]``) and per-label ranking scores
-  for a whole split, batched in order of length.
+* decoding a split with a trained model is :func:`~longtail_mltc.inference.scores.decode_split`
+  (``inference/``).
 """
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..evaluation.metrics import evaluate
 from ..models.sgm import SGM, TARGET_PAD, label_sequence_targets, sequence_loss
 from .callbacks import Callback
-from .data import EncodedSplit, bucketed_batches, collate, sequential_batches
-from .guards import StepPlace, check_finite_loss, clip_and_check_gradients
-from .trainer import OPTIMIZERS, EarlyStopping, FitResult, make_optimizer, resolve_device
+from .config import EngineConfig
+from .data import EncodedSplit
+from .engine import (
+    BatchRows,
+    BucketedBatchSampler,
+    evaluation_loader,
+    train_module,
+    training_loader,
+)
+from .method_module import MethodModule
+from .trainer import FitResult
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SGMTrainConfig", "decode_split", "decoding_limit", "fit_sgm"]
+__all__ = ["SGMModule", "SGMTrainConfig", "decoding_limit", "fit_sgm"]
 
 
 @dataclass(frozen=True)
-class SGMTrainConfig:
-    """How SGM is trained and decoded (README "AltXML and its baselines" gives the defaults)."""
+class SGMTrainConfig(EngineConfig):
+    """How SGM is trained and decoded (README "AltXML and its baselines" gives the defaults);
+    the shared fields are :class:`~.config.EngineConfig`'s."""
 
     batch_size: int = 64
     max_epochs: int = 20
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"
     grad_clip_norm: float | None = 10.0
     patience: int = 3
-    min_delta: float = 1e-4
     lr_decay_factor: float | None = None
-    lr_decay_patience: int = 1
     eval_batch_size: int = 256
     beam_size: int = 1  # 1 = greedy decoding (validation signal and prediction)
     # longest decoded set and target truncation; None: the longest training label set
     max_labels: int | None = None
     bucket_factor: int = 50
-    seed: int = 42
-    device: str = "auto"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "max_epochs", "patience", "eval_batch_size", "beam_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"SGMTrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
+        super().__post_init__()
+        if self.beam_size < 1:
+            raise ValueError(f"SGMTrainConfig.beam_size must be ≥ 1, got {self.beam_size}")
         if self.max_labels is not None and self.max_labels < 1:
             raise ValueError(f"SGMTrainConfig.max_labels must be ≥ 1, got {self.max_labels}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"SGMTrainConfig.optimizer must be one of {OPTIMIZERS}")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(
-                f"SGMTrainConfig.learning_rate must be finite and > 0, got {self.learning_rate}"
-            )
-
-
-@torch.no_grad()
-def decode_split(
-    model: SGM,
-    split: EncodedSplit,
-    batch_size: int = 256,
-    beam_size: int = 1,
-    max_labels: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decoded label sets (bool ``[N, |C|]``) and ranking scores (float32), in document order."""
-    model.eval()
-    device = next(model.parameters()).device
-    n_labels = split.labels.shape[1]
-    decisions = np.zeros((len(split), n_labels), dtype=bool)
-    scores = np.zeros((len(split), n_labels), dtype=np.float32)
-    order = np.argsort(split.lengths, kind="stable")  # similar lengths → little padding
-    with torch.inference_mode():
-        for batch in sequential_batches(len(split), batch_size):
-            index = order[batch]
-            ids, _ = collate(split, index, device, with_labels=False)
-            out = model.decode(ids, beam_size=beam_size, max_labels=max_labels)
-            decisions[index] = out.labels.cpu().numpy()
-            scores[index] = out.scores.float().cpu().numpy()
-    return decisions, scores
 
 
 def decoding_limit(train: EncodedSplit, config: SGMTrainConfig) -> int:
@@ -107,38 +76,6 @@ def _micro_f1(split: EncodedSplit, decisions: np.ndarray) -> float:
     )
 
 
-def _train_one_epoch(
-    model: SGM,
-    train: EncodedSplit,
-    targets: np.ndarray,
-    optimizer: torch.optim.Optimizer,
-    config: SGMTrainConfig,
-    rng: np.random.Generator,
-    device: torch.device,
-    epoch: int,
-) -> float:
-    model.train()
-    batches = bucketed_batches(train.lengths, config.batch_size, rng, config.bucket_factor)
-    total, seen = 0.0, 0
-    progress = tqdm(batches, desc=f"sgm epoch {epoch}", leave=False, disable=None)
-    for position, index in enumerate(progress):
-        ids, _ = collate(train, index, device, with_labels=False)
-        batch_targets = targets[index]
-        steps = int((batch_targets != TARGET_PAD).sum(axis=1).max())  # trim all-pad steps
-        target = torch.from_numpy(np.ascontiguousarray(batch_targets[:, :steps])).to(device)
-        optimizer.zero_grad(set_to_none=True)
-        loss = sequence_loss(model(ids, target), target)
-        value = float(loss.detach())
-        place = StepPlace("SGM", epoch, position + 1, optimizer.param_groups[0]["lr"])
-        check_finite_loss(value, place)
-        loss.backward()
-        clip_and_check_gradients(model.parameters(), config.grad_clip_norm, place)
-        optimizer.step()
-        total += value * len(index)
-        seen += len(index)
-    return total / seen
-
-
 def fit_sgm(
     model: SGM,
     train: EncodedSplit,
@@ -146,48 +83,93 @@ def fit_sgm(
     label_counts: np.ndarray,
     config: SGMTrainConfig,
     callbacks: Sequence[Callback] = (),
+    *,
+    checkpoint_dir: Path | None = None,
+    resume: bool = False,
 ) -> FitResult:
     """Train SGM with teacher forcing; keep the epoch with the best validation micro-F1.
 
     ``label_counts``: training ``N_c`` (the label order of the targets). Decoding stops after
     ``config.max_labels`` labels, by default the longest training label set (an untrained
     decoder would otherwise run up to ``|C|`` steps per validation batch), see
-    :func:`decoding_limit`. Metrics per epoch: ``train/loss``,
+    :func:`decoding_limit`. Metrics per epoch: ``train/loss`` (mean over the label steps),
     ``valid/epoch_micro_f1`` (decoded sets), ``learning_rate``, ``epoch_seconds``.
     """
     if len(train) == 0 or len(valid) == 0:
         raise ValueError(f"need training and validation documents, got {len(train)}/{len(valid)}")
-    device = resolve_device(config.device)
-    model.to(device)
-    targets = label_sequence_targets(train.labels, label_counts, config.max_labels)
-    max_labels = decoding_limit(train, config)
-    optimizer, scheduler = make_optimizer(model, config)
-    rng = np.random.default_rng(config.seed)
-    stopping = EarlyStopping(config.patience, config.min_delta, name="SGM")
-    best = stopping.result
+    module = SGMModule(model, train, valid, label_counts, config, callbacks)
     logger.info(
-        "training SGM on %s: %d train / %d valid docs, up to %d epochs, target length %d",
-        device,
+        "training SGM: %d train / %d valid docs, up to %d epochs, target length %d",
         len(train),
         len(valid),
         config.max_epochs,
-        targets.shape[1],
+        module.targets.shape[1],
     )
-    for epoch in range(1, config.max_epochs + 1):
-        started = time.perf_counter()
-        train_loss = _train_one_epoch(model, train, targets, optimizer, config, rng, device, epoch)
-        decisions, _ = decode_split(
-            model, valid, config.eval_batch_size, config.beam_size, max_labels
+    return train_module(module, config, checkpoint_dir=checkpoint_dir, resume=resume)
+
+
+class SGMModule(MethodModule):
+    """SGM on the engine's Trainer: teacher forcing per step, decoded validation sets."""
+
+    def __init__(
+        self,
+        model: SGM,
+        train: EncodedSplit,
+        valid: EncodedSplit,
+        label_counts: np.ndarray,
+        config: SGMTrainConfig,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        sampler = BucketedBatchSampler(
+            train.lengths, config.batch_size, config.seed, config.bucket_factor
         )
-        valid_f1 = _micro_f1(valid, decisions)
+        super().__init__(model, config, sampler, callbacks, name="SGM")
+        self.train_split, self.valid_split = train, valid
+        self.targets = label_sequence_targets(train.labels, label_counts, config.max_labels)
+        self.max_labels = decoding_limit(train, config)
+        self.loss_sizes = (self.targets != TARGET_PAD).sum(axis=1)  # the loss is per label step
+
+    def train_dataloader(self):
+        return training_loader(BatchRows(self.train_split, with_labels=False), self.sampler)
+
+    def val_dataloader(self):
+        return evaluation_loader(self.valid_split, self.config.eval_batch_size, with_labels=False)
+
+    def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
+        self._loss_sum, self._steps = 0.0, 0
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        ids, _, index = batch
+        batch_targets = self.targets[index.cpu().numpy()]
+        steps = int((batch_targets != TARGET_PAD).sum(axis=1).max())  # trim all-pad steps
+        target = torch.from_numpy(np.ascontiguousarray(batch_targets[:, :steps]))
+        target = target.to(ids.device)
+        loss = sequence_loss(self.model(ids, target), target)
+        if self._weights[batch_idx] > 0:  # the mean over every label step of the epoch
+            steps_here = int(self.loss_sizes[index.cpu().numpy()].sum())
+            self._loss_sum += float(loss.detach()) * steps_here
+            self._steps += steps_here
+        return self.weighted(loss, batch_idx)
+
+    def on_validation_epoch_start(self) -> None:
+        self._decisions = np.zeros(self.valid_split.labels.shape, dtype=bool)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        ids, _, index = batch
+        out = self.model.decode(ids, beam_size=self.config.beam_size, max_labels=self.max_labels)
+        self._decisions[index.cpu().numpy()] = out.labels.cpu().numpy()
+
+    def on_validation_epoch_end(self) -> None:
+        epoch = self.current_epoch + 1
+        loss_sum, steps = self.summed_over_ranks([self._loss_sum, self._steps])
+        train_loss = loss_sum / max(1, steps)
+        valid_f1 = _micro_f1(self.valid_split, self._decisions)
         metrics = {
             "train/loss": train_loss,
             "valid/epoch_micro_f1": valid_f1,
-            "learning_rate": optimizer.param_groups[0]["lr"],
-            "epoch_seconds": time.perf_counter() - started,
+            "learning_rate": self.optimizers().param_groups[0]["lr"],
+            "epoch_seconds": self.epoch_seconds(),
         }
         summary = f"sgm epoch {epoch}: train loss {train_loss:.4f}, valid micro-F1 {valid_f1:.4f}"
-        if stopping.end_epoch(model, epoch, valid_f1, metrics, callbacks, scheduler, summary):
-            break
-    model.load_state_dict(best.best_state)
-    return best
+        self.end_epoch(epoch, valid_f1, metrics, summary)

@@ -9,85 +9,41 @@ keeps Lightning's MLflow logger from ending the kedro-mlflow run (README "Tracki
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..losses import LossFn
 from .callbacks import Callback
-from .data import EncodedSplit, collate, sequential_batches
-from .engine import LAST_CHECKPOINT, PRECISIONS, EpochCheckpoint, make_trainer
+from .config import OPTIMIZERS, EngineConfig
+from .data import EncodedSplit
+from .engine import train_module
 
 logger = logging.getLogger(__name__)
 
 
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw")
-
-
 @dataclass(frozen=True)
-class TrainConfig:
-    """How to train (defaults: METHODS §1.1, with a CPU-sized epoch cap documented in README)."""
+class TrainConfig(EngineConfig):
+    """How to train the single network (defaults: METHODS §1.1, with a CPU-sized epoch cap
+    documented in README); the shared fields are :class:`~.config.EngineConfig`'s."""
 
-    batch_size: int = 100
-    max_epochs: int = 100
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
-    optimizer: str = "adam"  # "adam" (L2 in the gradient) or "adamw" (decoupled decay)
-    patience: int = 5
-    min_delta: float = 1e-4
-    grad_clip_norm: float | None = None
-    # Gradient accumulation: one optimiser step per this many batches, each batch's loss
-    # weighted by its share of the window's documents (= one step on the window as a batch).
-    accumulate_grad_batches: int = 1
     # Linear learning-rate warm-up over the first optimiser steps (transformer fine-tuning,
     # METHODS §3.1); ReduceLROnPlateau only starts once warm-up is over.
     warmup_steps: int = 0
     # Batches timed at the start of epoch 1 for the logged time estimate (0: no estimate).
     estimate_batches: int = 5
-    # ReduceLROnPlateau on validation micro-F1: multiply the learning rate by this factor after
-    # `lr_decay_patience` epochs without gain (None: constant learning rate).
-    lr_decay_factor: float | None = 0.5
-    lr_decay_patience: int = 1
-    eval_batch_size: int = 512
     bucket_factor: int = 50
-    seed: int = 42
-    device: str = "auto"
-    # Lightning's precision: "32", "bf16-mixed" or "16-mixed" (GPU); fp32 is the CPU default
-    # (benchmarks/bench_cpu_bf16.py: bf16 is emulated, and slower, without native bf16)
-    precision: str = "32"
 
     def __post_init__(self) -> None:
-        for name in (
-            "batch_size",
-            "max_epochs",
-            "patience",
-            "eval_batch_size",
-            "accumulate_grad_batches",
-        ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"TrainConfig.{name} must be ≥ 1, got {getattr(self, name)}")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(
-                f"TrainConfig.learning_rate must be finite and > 0, got {self.learning_rate}"
-            )
+        super().__post_init__()
         if self.warmup_steps < 0 or self.estimate_batches < 0:
             raise ValueError(
                 "TrainConfig.warmup_steps and estimate_batches must be ≥ 0, got "
                 f"{self.warmup_steps} and {self.estimate_batches}"
-            )
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"TrainConfig.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
-            )
-        if self.precision not in PRECISIONS:
-            raise ValueError(
-                f"TrainConfig.precision must be one of {PRECISIONS}, got {self.precision!r}"
             )
 
 
@@ -175,13 +131,6 @@ class EarlyStopping:
         return self.record(model, epoch, signal, improved)
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' → CUDA when torch sees one, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
 def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
     """AdamW groups: matrices (weights, embeddings) decay; biases and norm scales do not.
 
@@ -197,17 +146,15 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, An
 
 
 def make_optimizer(
-    model: nn.Module, config: TrainConfig | Any
+    model: nn.Module, config: EngineConfig
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.ReduceLROnPlateau | None]:
     """Adam or AdamW on the trainable parameters, ReduceLROnPlateau (mode max) on the signal.
 
-    ``config`` needs learning_rate, weight_decay, lr_decay_factor, lr_decay_patience and
-    min_delta (``TrainConfig`` and the HSCNN config both have them) and may name an
-    ``optimizer``: ``"adam"`` (default; ``weight_decay`` is an L2 term on every trainable
-    parameter) or ``"adamw"`` (decoupled decay, METHODS §2.2 / §3.1, on the groups of
-    :func:`parameter_groups`).
+    ``config``: any :class:`~.config.EngineConfig`; its ``optimizer`` is ``"adam"`` (default;
+    ``weight_decay`` is an L2 term on every trainable parameter) or ``"adamw"`` (decoupled
+    decay, METHODS §2.2 / §3.1, on the groups of :func:`parameter_groups`).
     """
-    name = getattr(config, "optimizer", "adam")
+    name = config.optimizer
     # fused: one kernel per step instead of ~8 elementwise passes (about 10% of a CPU step)
     if name == "adamw":
         optimizer: torch.optim.Optimizer = torch.optim.AdamW(
@@ -263,68 +210,12 @@ def fit(
     from .classifier_module import ClassifierModule
 
     module = ClassifierModule(model, loss_fn, train, valid, config, callbacks)
-    engine_callbacks = []
-    ckpt_path = None
-    if checkpoint_dir is not None:
-        last = Path(checkpoint_dir) / LAST_CHECKPOINT
-        if resume and last.exists():
-            ckpt_path = last
-            logger.info("resuming from %s", last)
-        elif last.exists():
-            last.unlink()
-        engine_callbacks.append(EpochCheckpoint(Path(checkpoint_dir)))
-    trainer = make_trainer(
-        max_epochs=config.max_epochs,
-        device=config.device,
-        precision=config.precision,
-        accumulate_grad_batches=config.accumulate_grad_batches,
-        callbacks=engine_callbacks,
-    )
     logger.info(
-        "training %s on %s: %d train / %d valid docs, up to %d epochs, %d document(s) per "
-        "optimiser step",
+        "training %s: %d train / %d valid docs, up to %d epochs, %d document(s) per optimiser step",
         type(model).__name__,
-        trainer.strategy.root_device,
         len(train),
         len(valid),
         config.max_epochs,
         config.batch_size * config.accumulate_grad_batches,
     )
-    # weights_only: a checkpoint is read as tensors and plain containers, never as code
-    trainer.fit(module, ckpt_path=ckpt_path, weights_only=True)
-    best = module.stopping.result
-    model.load_state_dict(best.best_state)
-    model.to("cpu")
-    return best
-
-
-def accumulation_weights(batches: Sequence[np.ndarray], window: int) -> list[float]:
-    """Each batch's share of the documents in its window of ``window`` consecutive batches.
-
-    Weighting each batch's mean loss by this share makes the accumulated gradient that of one
-    batch holding the whole window (the last window may be shorter).
-    """
-    sizes = np.array([len(b) for b in batches], dtype=np.float64)
-    totals = np.add.reduceat(sizes, np.arange(0, len(sizes), window)) if len(sizes) else sizes
-    return (sizes / np.repeat(totals, window)[: len(sizes)]).tolist()
-
-
-@torch.no_grad()
-def predict_scores(
-    model: nn.Module, split: EncodedSplit, batch_size: int = 512, loss_fn: LossFn | None = None
-) -> tuple[np.ndarray, float]:
-    """Sigmoid scores [N, |C|] in document order, and the mean loss when ``loss_fn`` is given."""
-    model.eval()
-    device = next(model.parameters()).device
-    order = np.argsort(split.lengths, kind="stable")  # similar lengths → little padding
-    scores = np.empty(split.labels.shape, dtype=np.float32)
-    total = 0.0
-    with torch.inference_mode():  # no autograd graph: prediction only
-        for batch in sequential_batches(len(split), batch_size):
-            index = order[batch]
-            ids, targets = collate(split, index, device, with_labels=loss_fn is not None)
-            logits = model(ids)
-            scores[index] = torch.sigmoid(logits).cpu().numpy()
-            if loss_fn is not None:
-                total += float(loss_fn(logits, targets)) * len(index)
-    return scores, total / max(1, len(split))
+    return train_module(module, config, checkpoint_dir=checkpoint_dir, resume=resume)

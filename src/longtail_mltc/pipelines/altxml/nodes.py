@@ -17,19 +17,20 @@ import pandas as pd
 import torch
 
 from longtail_mltc.evaluation.reporting import evaluate_decisions_by_group
+from longtail_mltc.inference.scores import decode_split
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.models import SGM
 from longtail_mltc.training import (
     MetricLogger,
     SGMTrainConfig,
-    decode_split,
     decoding_limit,
     fit_sgm,
-    resolve_device,
+    inference_device,
     seed_everything,
 )
 
 from .. import tracking
+from ..checkpoints import plan
 from ..model_input import encoded_split, split_label_matrices, stored_inverse_propensities
 
 logger = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def train_sgm(
     sgm: dict[str, Any],
     corpus: str,
     seed: int,
+    checkpoints: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Teacher-forced training, best validation micro-F1 of decoded sets (own MLflow run)."""
     seed_everything(seed)
@@ -70,7 +72,15 @@ def train_sgm(
     vocab_size = int(word_vectors["vectors"].shape[0])  # the vocabulary, as the encoders use
     model = _build_sgm(sgm, vocab_size, len(label_index))
     stats = LabelStatistics.from_dict(label_statistics)
-    config = SGMTrainConfig(seed=seed, **sgm["training"])
+    training = dict(sgm["training"])
+    resume = bool(training.pop("resume", False))  # a run option, not a hyper-parameter
+    config = SGMTrainConfig(seed=seed, **training)
+    checkpointing = plan(
+        checkpoints,
+        run_name=tracking.run_name(corpus, PIPELINE, "sgm", SGM_LOSS),
+        seed=seed,
+        resume=resume,
+    )
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=PIPELINE,
@@ -78,8 +88,10 @@ def train_sgm(
         loss=SGM_LOSS,
         encoder="sgm",
         params={"corpus": corpus, "seed": seed, "sgm": sgm, "vocab_size": vocab_size},
+        extra_tags=checkpointing.tags(),
     )
     with tracking.failed_on_error(run_id):
+        checkpointing.begin(run_id)
         result = fit_sgm(
             model,
             train,
@@ -87,7 +99,10 @@ def train_sgm(
             stats.counts,
             config,
             [MetricLogger(tracking.metric_logger(run_id))],
+            checkpoint_dir=checkpointing.directory,
+            resume=resume,
         )
+    checkpointing.finish()
     summary = {
         "mlflow_run_id": run_id,
         "vocab_size": vocab_size,
@@ -109,7 +124,7 @@ def predict_sgm(
     model = _build_sgm(sgm, int(sgm_training_summary["vocab_size"]), len(label_index))
     model.load_state_dict(sgm_model_state)
     training = sgm["training"]
-    model.to(resolve_device(training.get("device", "auto")))
+    model.to(inference_device(training.get("accelerator", "auto")))
     out: dict[str, np.ndarray] = {}
     for split in ("valid", "test"):
         data = encoded_split(corpus_split, encoded_documents, label_index, split)

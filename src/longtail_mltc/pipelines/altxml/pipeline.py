@@ -33,6 +33,7 @@ def sgm_nodes() -> list[Node]:
                 f"params:{ns}",
                 "params:corpus",
                 "params:seed",
+                "params:checkpoints",
             ],
             outputs=[f"{ns}.sgm_model_state", f"{ns}.sgm_training_summary"],
             name="train_sgm",

@@ -31,6 +31,7 @@ from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.hybrid import HYBRID_TAIL, evaluate_hybrid_splits, head_threshold
 from longtail_mltc.evaluation.merge import tail_label_mask
 from longtail_mltc.inference import HybridTextLabeler, Preprocessing
+from longtail_mltc.inference.hybrid_prediction import encode_tail_support, predict_hybrid
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.labels.stats import label_counts
 from longtail_mltc.models import HybridSiameseNetwork
@@ -41,15 +42,14 @@ from longtail_mltc.training import (
     HSCNNTrainConfig,
     MetricLogger,
     fit_hscnn,
-    predict_hybrid,
-    resolve_device,
+    inference_device,
     seed_everything,
 )
 from longtail_mltc.training.budget import hscnn_budget_warnings
-from longtail_mltc.training.hscnn import encode_tail_support
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
+from ..checkpoints import plan
 from ..model_input import (
     configured_loss,
     encoded_split,
@@ -133,7 +133,8 @@ def _trained_hscnn(
 
 
 def _train_config(hscnn: Mapping[str, Any], seed: int) -> HSCNNTrainConfig:
-    return HSCNNTrainConfig(seed=seed, **hscnn["training"])
+    training = {k: v for k, v in hscnn["training"].items() if k != "resume"}  # a run option
+    return HSCNNTrainConfig(seed=seed, **training)
 
 
 # ---- training ----------------------------------------------------------------------------------
@@ -154,6 +155,7 @@ def train_hscnn_variant(
     loss_params: Mapping[str, Mapping[str, Any]] | None,
     variant: str,
     loss: str,
+    checkpoints: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """§1.6 step 2 for one §1.9 variant: initialise from the single network, train, keep the best.
 
@@ -175,6 +177,12 @@ def train_hscnn_variant(
     warnings = hscnn_budget_warnings(len(records), config.max_epochs)
     for message in warnings:
         logger.warning(message)
+    checkpointing = plan(
+        checkpoints,
+        run_name=tracking.run_name(corpus, PIPELINE, variant, loss),
+        seed=seed,
+        resume=bool(hscnn["training"].get("resume", False)),
+    )
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=PIPELINE,
@@ -193,10 +201,12 @@ def train_hscnn_variant(
             "n_phi": str(config.n_phi),
             "n_examples": str(len(records)),
             **({"budget_warning": " | ".join(warnings)} if warnings else {}),
+            **checkpointing.tags(),
         },
     )
     head_probs = single_scores["valid_scores"] if spec.head_from_single else None
     with tracking.failed_on_error(run_id):
+        checkpointing.begin(run_id)
         result = fit_hscnn(
             model,
             records,
@@ -207,7 +217,10 @@ def train_hscnn_variant(
             config,
             [MetricLogger(tracking.metric_logger(run_id))],
             valid_single_probs=head_probs,
+            checkpoint_dir=checkpointing.directory,
+            resume=checkpointing.resume,
         )
+    checkpointing.finish()
     summary = {
         "mlflow_run_id": run_id,
         "variant": variant,
@@ -263,7 +276,7 @@ def predict_hscnn_variant(
     config = _train_config(hscnn, seed)
     every_label = replace(config, n_phi=int(stats.counts.max()) + 1)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
-    model.to(resolve_device(config.device))
+    model.to(inference_device(config.accelerator))
     support = encode_tail_support(model, train, stats.counts, every_label)
     out: dict[str, np.ndarray] = {
         SUPPORT_REPRESENTATIONS: support[1].representations.cpu().numpy(),

@@ -122,6 +122,7 @@ def variant_nodes(
                 **_DATA,
                 **_PARAMS,
                 "loss_params": "params:loss_params",
+                "checkpoints": "params:checkpoints",
                 **loss_input,
             },
             outputs=[f"{prefix}hscnn_model_state", f"{prefix}hscnn_training_summary"],

@@ -22,6 +22,7 @@ from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.evaluation.thresholds import search_global_threshold, threshold_grid
 from longtail_mltc.inference import Preprocessing, TextLabeler
+from longtail_mltc.inference.scores import predict_scores
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.losses.bias_start import fitted_output_bias
 from longtail_mltc.losses.recipes import follows_recipe, loss_recipe, resolve_output_bias
@@ -32,13 +33,12 @@ from longtail_mltc.training import (
     MetricLogger,
     TrainConfig,
     fit,
-    predict_scores,
     seed_everything,
 )
 from longtail_mltc.training.budget import transformer_budget_warnings
 
 from .. import tracking
-from ..checkpoints import checkpoint_directory, discard, interrupted_run, record_run
+from ..checkpoints import plan
 from ..model_input import (
     configured_loss,
     encoded_split,
@@ -146,11 +146,12 @@ def train_single_network(
         warnings = transformer_budget_warnings(length, config.max_epochs)
     for message in warnings:
         logger.warning(message)
-    directory = None
-    if checkpoints is not None:
-        name = tracking.run_name(corpus, pipeline, variant, loss)
-        directory = checkpoint_directory(checkpoints, corpus=corpus, run_name=name, seed=seed)
-    resumed_from = interrupted_run(directory) if resume and directory is not None else None
+    checkpointing = plan(
+        checkpoints,
+        run_name=tracking.run_name(corpus, pipeline, variant, loss),
+        seed=seed,
+        resume=resume,
+    )
     run_id = tracking.start_configuration_run(
         corpus=corpus,
         pipeline=pipeline,
@@ -169,14 +170,11 @@ def train_single_network(
             "loss_params": json.dumps(effective, sort_keys=True),
             "output_bias": output_bias,
             **({"budget_warning": " | ".join(warnings)} if warnings else {}),
-            **({"resumed_from": resumed_from} if resumed_from else {}),
+            **checkpointing.tags(),
         },
     )
-    if resumed_from:
-        logger.info("continuing MLflow run %s's training from %s", resumed_from, directory)
     with tracking.failed_on_error(run_id):
-        if directory is not None:  # the run a later resume continues (read before this)
-            record_run(directory, run_id)
+        checkpointing.begin(run_id)
         result = fit(
             model,
             loss_fn,
@@ -184,11 +182,10 @@ def train_single_network(
             valid,
             config,
             [MetricLogger(tracking.metric_logger(run_id))],
-            checkpoint_dir=directory,
+            checkpoint_dir=checkpointing.directory,
             resume=resume,
         )
-    if directory is not None:
-        discard(directory)
+    checkpointing.finish()
     summary = {"mlflow_run_id": run_id, "vocab_size": vocab_size, **result.summary()}
     return result.best_state, summary
 
