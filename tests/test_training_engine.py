@@ -18,6 +18,7 @@ from longtail_mltc.training.engine import (
     BucketedBatchSampler,
     inference_device,
     resolve_accelerator,
+    resolve_precision,
 )
 
 
@@ -153,6 +154,14 @@ def test_device_settings_have_lightnings_meanings_and_bad_ones_are_refused():
     assert resolve_accelerator("cpu") == "cpu"
     assert inference_device("cpu") == torch.device("cpu")
     assert inference_device("auto").type == ("cuda" if cuda else "cpu")
+    # precision auto: fp32 on the CPU (bf16 measured slower there), bf16 only on a bf16 GPU
+    assert resolve_precision("auto", "cpu") == "32"
+    bf16_gpu = cuda and torch.cuda.is_bf16_supported()
+    assert resolve_precision("auto", "auto") == ("bf16-mixed" if bf16_gpu else "32")
+    assert resolve_precision("16-mixed", "cpu") == "16-mixed"  # an explicit choice stays
+    assert TrainConfig().precision == "auto"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TrainConfig(precision="bf16")
     with pytest.raises(ValueError, match=r"TrainConfig.accelerator must be one of .*'tpu'"):
         TrainConfig(accelerator="tpu")
     for devices in (0, 1.5, True):

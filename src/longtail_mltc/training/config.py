@@ -19,7 +19,8 @@ class EngineConfig:
     """How to train, whatever the method.
 
     ``accelerator`` (auto | cpu | gpu), ``devices`` and ``precision`` (32 | bf16-mixed |
-    16-mixed) have Lightning's meanings; ``batch_size`` is the *global* batch, split across
+    16-mixed) have Lightning's meanings, and ``precision: auto`` picks bf16-mixed on a GPU
+    that supports it, fp32 elsewhere; ``batch_size`` is the *global* batch, split across
     devices, so ``devices: 2`` trains on the batches of ``devices: 1`` (README "Devices").
     ``accumulate_grad_batches``: one optimiser step per this many batches, each weighted by its
     share of the window's documents (= one step on the window as a batch).
@@ -43,9 +44,8 @@ class EngineConfig:
     accelerator: str = "auto"
     devices: int = 1  # per node
     num_nodes: int = 1  # several nodes: processes started by torchrun or SLURM (README "Devices")
-    # fp32 is the CPU default (benchmarks/bench_cpu_bf16.py: bf16 is emulated, and slower,
-    # without native bf16)
-    precision: str = "32"
+    # auto: bf16-mixed on a GPU that has bf16, fp32 elsewhere (engine.resolve_precision)
+    precision: str = "auto"
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
