@@ -70,7 +70,12 @@ class _Kedro:
         return self.log.read_text()
 
     def wait(self, timeout: float = 300) -> int:
-        return self.process.wait(timeout=timeout)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:  # no orphan left running after a failed test
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"kedro run still running after {timeout} s:\n{self.output[-3000:]}")
 
     def check(self) -> None:
         assert self.wait() == 0, self.output[-3000:]

@@ -39,7 +39,7 @@ def single_state() -> dict[str, torch.Tensor]:
     return model.state_dict()
 
 
-def _single(devices: int):
+def _single(devices: int, checkpoint_dir=None):
     seed_everything(0)
     model = hscnn_case._classifier()  # no dropout: every rank computes what one process would
     config = TrainConfig(
@@ -51,12 +51,16 @@ def _single(devices: int):
         devices=devices,
         accumulate_grad_batches=2,
     )
-    result = fit(model, bce_loss, hscnn_case.TRAIN, hscnn_case.VALID, config)
+    result = fit(
+        model, bce_loss, hscnn_case.TRAIN, hscnn_case.VALID, config, checkpoint_dir=checkpoint_dir
+    )
     return result, model.state_dict()
 
 
-def test_the_single_network_on_two_devices_trains_as_one_process():
-    (one, weights_one), (two, weights_two) = _single(1), _single(2)
+def test_the_single_network_on_two_devices_trains_as_one_process(tmp_path):
+    """With per-epoch checkpoints: every rank takes part in the save (it ends in a barrier)."""
+    (one, weights_one), (two, weights_two) = _single(1), _single(2, tmp_path)
+    assert (tmp_path / "last.ckpt").exists()
     assert len(one.history) == len(two.history) == 3
     for a, b in zip(one.history, two.history, strict=True):
         for key in ("train/loss", "valid/loss", "valid/epoch_micro_f1", "learning_rate"):

@@ -291,12 +291,18 @@ def _unused() -> torch.Generator:
 
 def save_checkpoint_atomically(trainer: L.Trainer, directory: Path) -> Path:
     """``trainer.save_checkpoint`` to ``directory/last.ckpt`` through a temporary file, so a
-    kill while writing leaves the previous checkpoint intact."""
-    directory.mkdir(parents=True, exist_ok=True)
+    kill while writing leaves the previous checkpoint intact.
+
+    Every rank calls it: Lightning's ``save_checkpoint`` ends in a barrier (rank 0 alone
+    would wait there for ever), and only rank 0 writes.
+    """
     final = directory / LAST_CHECKPOINT
     partial = directory / f".{LAST_CHECKPOINT}.partial"
+    if trainer.is_global_zero:
+        directory.mkdir(parents=True, exist_ok=True)
     trainer.save_checkpoint(partial, weights_only=False)
-    os.replace(partial, final)
+    if trainer.is_global_zero:
+        os.replace(partial, final)
     return final
 
 
@@ -309,7 +315,7 @@ class EpochCheckpoint(L.Callback):
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # where Lightning's own ModelCheckpoint saves when validation ends an epoch: the point
         # its loops resume from at the start of the next epoch
-        if trainer.is_global_zero and not trainer.sanity_checking:
+        if not trainer.sanity_checking:
             save_checkpoint_atomically(trainer, self.directory)
 
 
