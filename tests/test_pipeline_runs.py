@@ -38,6 +38,12 @@ def test_hscnn_twice_same_metrics_all_outputs_rewritten_and_tracked(project):
         assert 0.0 <= first[f"test/all/{key}"] <= 1.0
     for k in KS:
         assert f"test/all/p_at_{k}" in first and f"test/all/ndcg_at_{k}" in first
+    # the run's profile (hooks.ProfileNodes): one row per node, inside the run's wall time
+    profile = json.loads((project / "data/08_reporting/run_profile.json").read_text())
+    steps = {step["name"]: step for step in profile["steps"]}
+    assert {"train_single_network", "train_hscnn", "evaluate_hscnn"} <= set(steps)
+    assert sum(step["wall_seconds"] for step in steps.values()) <= profile["run_seconds"] + 1e-6
+    assert all(step["peak_rss_mb"] > 0 and step["wall_seconds"] >= 0 for step in steps.values())
     # Nothing stale: every output of the first run was written again by the second.
     assert set(stamps) == set(data_files(project))
     assert all(p.stat().st_mtime_ns > t for p, t in stamps.items()), "an output was reused"

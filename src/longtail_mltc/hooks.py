@@ -3,13 +3,19 @@ FINISHED."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
+import sys
 import threading
+from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from . import profiling
+from .datasets._atomic import write_atomically
 from .pipelines import tracking
 
 logger = logging.getLogger(__name__)
@@ -72,3 +78,50 @@ class FailRunsOnSignal:
     @hook_impl
     def on_pipeline_error(self) -> None:
         self._finish()
+
+
+class ProfileNodes:
+    """Each node's wall and CPU time and the peak memory after it, printed as a table when the
+    run ends (slowest first) and written to ``data/08_reporting/run_profile.json``."""
+
+    RELATIVE_PATH = Path("data/08_reporting/run_profile.json")
+
+    def __init__(self) -> None:
+        self.path = self.RELATIVE_PATH
+        self.steps: list[profiling.StepTiming] = []
+        self.watches: dict[str, profiling.Stopwatch] = {}
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self.path = Path(context.project_path) / self.RELATIVE_PATH
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        self.before_first = profiling.seconds_since_process_start()
+        self.run_watch = profiling.Stopwatch()
+        self.steps, self.watches = [], {}
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        self.watches[node.name] = profiling.Stopwatch()
+
+    @hook_impl
+    def after_node_run(self, node: Any) -> None:
+        watch = self.watches.pop(node.name, None)
+        if watch is not None:
+            self.steps.append(watch.stop(node.name))
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        total = self.run_watch.stop("run")
+        table = profiling.profile_table(self.steps, total.wall_seconds, self.before_first)
+        # the table goes to stderr whole: the log handler would wrap its columns
+        sys.stderr.write(f"\nwhere the run's time went:\n{table}\n")
+        logger.info("run profile: %s", self.path)
+        record = {
+            "startup_seconds": self.before_first,
+            "run_seconds": total.wall_seconds,
+            "peak_rss_mb": total.peak_rss_mb,
+            "steps": [asdict(step) for step in self.steps],
+        }
+        write_atomically(self.path, lambda tmp: tmp.write_text(json.dumps(record, indent=2)))

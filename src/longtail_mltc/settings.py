@@ -3,9 +3,9 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from longtail_mltc.hooks import CloseConfigurationRunsOnError, FailRunsOnSignal
+from longtail_mltc.hooks import CloseConfigurationRunsOnError, FailRunsOnSignal, ProfileNodes
 
-HOOKS = (CloseConfigurationRunsOnError(), FailRunsOnSignal())
+HOOKS = (CloseConfigurationRunsOnError(), FailRunsOnSignal(), ProfileNodes())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
