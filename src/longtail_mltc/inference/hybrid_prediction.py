@@ -38,6 +38,7 @@ __all__ = [
     "hybrid_micro_f1s",
     "merge_prediction",
     "predict_hybrid",
+    "score_batch",
     "tail_scorer",
     "tail_siamese_map",
     "tail_support",
@@ -147,11 +148,21 @@ def encode_and_score(
         for batch in sequential_batches(len(split), batch_size):
             index = order[batch]
             ids, _ = collate(split, index, device, with_labels=False)
-            reps = model.represent(ids)
-            probs[index] = torch.sigmoid(model.classifier.head(reps)).cpu().numpy()
-            if scorer is not None:
-                tail_scores[index] = scorer(reps).cpu().numpy()
+            probs[index], batch_tail = score_batch(model, ids, scorer)
+            if batch_tail is not None:
+                tail_scores[index] = batch_tail
     return probs, tail_scores
+
+
+def score_batch(
+    model: HybridSiameseNetwork, ids: torch.Tensor, scorer: TailScorer | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """One encoder pass over a batch of token ids → head probabilities [B, C] and tail scores
+    [B, T] (None without a scorer), as float32 on the CPU."""
+    reps = model.represent(ids)
+    probs = torch.sigmoid(model.classifier.head(reps)).float().cpu().numpy()
+    tail = None if scorer is None else scorer(reps).float().cpu().numpy()
+    return probs, tail
 
 
 def predict_hybrid(

@@ -77,6 +77,12 @@ class Checkpointing:
             discard(self.directory)
 
 
+def run_options(training: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A ``training`` block without ``resume`` (a run option, not a hyper-parameter), and it."""
+    settings = dict(training)
+    return settings, bool(settings.pop("resume", False))
+
+
 def plan(
     checkpoints: Mapping[str, Any] | None, *, run_name: str, seed: int, resume: bool
 ) -> Checkpointing:

@@ -66,8 +66,4 @@ class EngineConfig:
             raise ValueError(
                 f"{owner}.optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}"
             )
-        check_devices(self.accelerator, self.devices, self.precision, owner)
-        if isinstance(self.num_nodes, bool) or not isinstance(self.num_nodes, int):
-            raise ValueError(f"{owner}.num_nodes must be an integer ≥ 1, got {self.num_nodes!r}")
-        if self.num_nodes < 1:
-            raise ValueError(f"{owner}.num_nodes must be an integer ≥ 1, got {self.num_nodes!r}")
+        check_devices(self.accelerator, self.devices, self.precision, owner, self.num_nodes)

@@ -34,8 +34,6 @@ from lightning.pytorch.strategies.launchers.multiprocessing import _GlobalStateS
 
 logger = logging.getLogger(__name__)
 
-_PORTS_CHOSEN_HERE: set[str] = set()
-
 WORKER_JOIN_SECONDS = 120.0
 """How long rank 0 waits for the other ranks to exit once its own training has ended."""
 
@@ -80,12 +78,7 @@ class InProcessLauncher(_Launcher):
         if environment is not None and environment.creates_processes_externally:
             return function(*args, **kwargs)  # torchrun / SLURM started every rank
         world = self._strategy.num_processes
-        if os.environ.get("MASTER_PORT") in _PORTS_CHOSEN_HERE:
-            # an earlier training's port: its group is gone, and reusing it hangs the next one
-            del os.environ["MASTER_PORT"]
-        port = str(environment.main_port)  # MASTER_PORT when the user set one, else a free port
-        os.environ["MASTER_PORT"] = port
-        _PORTS_CHOSEN_HERE.add(port)
+        os.environ["MASTER_PORT"] = str(environment.main_port)
         threads_before = torch.get_num_threads()
         threads = _threads_per_rank(world)
         context = mp.get_context("spawn")

@@ -36,12 +36,15 @@ LAST_CHECKPOINT = "last.ckpt"
 ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
 
 
-def check_devices(accelerator: str, devices: int, precision: str, owner: str) -> None:
+def check_devices(
+    accelerator: str, devices: int, precision: str, owner: str, num_nodes: int = 1
+) -> None:
     """The device settings of a training block, with Lightning's meanings (README "Devices")."""
     if accelerator not in ACCELERATORS:
         raise ValueError(f"{owner}.accelerator must be one of {ACCELERATORS}, got {accelerator!r}")
-    if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:
-        raise ValueError(f"{owner}.devices must be an integer ≥ 1, got {devices!r}")
+    for name, count in (("devices", devices), ("num_nodes", num_nodes)):
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"{owner}.{name} must be an integer ≥ 1, got {count!r}")
     if precision not in PRECISIONS:
         raise ValueError(f"{owner}.precision must be one of {PRECISIONS}, got {precision!r}")
 
@@ -90,7 +93,7 @@ def make_trainer(
     ``devices > 1``: DDP launched from this process (:mod:`.distributed`), gloo on CPU and
     NCCL on GPU.
     """
-    check_devices(accelerator, devices, precision, "training")
+    check_devices(accelerator, devices, precision, "training", num_nodes)
     precision = resolve_precision(precision, accelerator)
     accelerator = resolve_accelerator(accelerator)
     strategy: Any = "auto"

@@ -58,6 +58,7 @@ from ..inference.hybrid_prediction import (
     hybrid_micro_f1s,
     merge_prediction,
     predict_hybrid,
+    score_batch,
     tail_scorer,
     tail_siamese_map,
     tail_support,
@@ -415,16 +416,15 @@ class HSCNNModule(MethodModule):
             self.config,
             order,
         )
-        with evaluating(self.model):
-            prediction = predict_hybrid(
-                self.model,
-                self.train_split,
-                self.valid_split,
-                self.label_counts,
-                self.config,
-                self.support,
-                single_probs=self.valid_single_probs,
-            )
+        prediction = predict_hybrid(  # eval and inference mode inside, restored after
+            self.model,
+            self.train_split,
+            self.valid_split,
+            self.label_counts,
+            self.config,
+            self.support,
+            single_probs=self.valid_single_probs,
+        )
         self._finish(0, losses, prediction, started, step_plateau=False)
 
     def on_train_epoch_start(self) -> None:
@@ -462,10 +462,9 @@ class HSCNNModule(MethodModule):
     def validation_step(self, batch, batch_idx: int) -> None:
         ids, _, index = batch
         rows = index.cpu().numpy()
-        reps = self.model.represent(ids)
-        self._probs[rows] = torch.sigmoid(self.model.classifier.head(reps)).float().cpu().numpy()
-        if self._scorer is not None:
-            self._tail_scores[rows] = self._scorer(reps).float().cpu().numpy()
+        self._probs[rows], tail_scores = score_batch(self.model, ids, self._scorer)
+        if tail_scores is not None:
+            self._tail_scores[rows] = tail_scores
 
     def on_validation_epoch_end(self) -> None:
         prediction = merge_prediction(

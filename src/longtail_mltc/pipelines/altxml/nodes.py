@@ -30,7 +30,7 @@ from longtail_mltc.training import (
 )
 
 from .. import tracking
-from ..checkpoints import plan
+from ..checkpoints import plan, run_options
 from ..model_input import encoded_split, split_label_matrices, stored_inverse_propensities
 
 logger = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ def train_sgm(
     vocab_size = int(word_vectors["vectors"].shape[0])  # the vocabulary, as the encoders use
     model = _build_sgm(sgm, vocab_size, len(label_index))
     stats = LabelStatistics.from_dict(label_statistics)
-    training = dict(sgm["training"])
-    resume = bool(training.pop("resume", False))  # a run option, not a hyper-parameter
+    training, resume = run_options(sgm["training"])
     config = SGMTrainConfig(seed=seed, **training)
     checkpointing = plan(
         checkpoints,

@@ -49,7 +49,7 @@ from longtail_mltc.training.budget import hscnn_budget_warnings
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
-from ..checkpoints import plan
+from ..checkpoints import plan, run_options
 from ..model_input import (
     configured_loss,
     encoded_split,
@@ -133,8 +133,7 @@ def _trained_hscnn(
 
 
 def _train_config(hscnn: Mapping[str, Any], seed: int) -> HSCNNTrainConfig:
-    training = {k: v for k, v in hscnn["training"].items() if k != "resume"}  # a run option
-    return HSCNNTrainConfig(seed=seed, **training)
+    return HSCNNTrainConfig(seed=seed, **run_options(hscnn["training"])[0])
 
 
 # ---- training ----------------------------------------------------------------------------------
@@ -181,7 +180,7 @@ def train_hscnn_variant(
         checkpoints,
         run_name=tracking.run_name(corpus, PIPELINE, variant, loss),
         seed=seed,
-        resume=bool(hscnn["training"].get("resume", False)),
+        resume=run_options(hscnn["training"])[1],
     )
     run_id = tracking.start_configuration_run(
         corpus=corpus,

@@ -38,7 +38,7 @@ from longtail_mltc.training import (
 from longtail_mltc.training.budget import transformer_budget_warnings
 
 from .. import tracking
-from ..checkpoints import plan
+from ..checkpoints import plan, run_options
 from ..model_input import (
     configured_loss,
     encoded_split,
@@ -137,8 +137,7 @@ def train_single_network(
     model, output_bias, training = initial_network(
         single, vocab_size, vectors, stats, loss, loss_recipes, loss_fn, train.labels
     )
-    training = dict(training)
-    resume = bool(training.pop("resume", False))  # a run option, not a hyper-parameter
+    training, resume = run_options(training)
     config = TrainConfig(seed=seed, **training)
     warnings = []
     if single["encoder"] == TRANSFORMER_ENCODER:
