@@ -83,3 +83,38 @@ def test_prior_bias_init_makes_the_untrained_head_predict_the_priors():
     np.testing.assert_allclose(torch.sigmoid(model.head.bias).detach().numpy(), priors, rtol=1e-5)
     with pytest.raises(ValueError, match="expected \\(3,\\)"):
         init_head_bias_from_priors(model, np.array([0.1, 0.2]))
+
+
+def test_without_hidden_layer_the_representation_is_the_pooled_features():
+    """``hidden_dim=None`` (Kim 2014, LibMultiLabel's KimCNN): x = max-pooled ReLU features."""
+    encoder = _small_encoder(kernel_sizes=(2, 3), hidden_dim=None, feature_dropout=0.0)
+    assert encoder.linear1 is None and encoder.output_dim == 2 * 4
+    ids = torch.tensor([[5, 6, 7, 8, 0]])
+    emb = encoder.embedding(ids)[0, :4]
+    expected = []
+    for conv, k in zip(encoder.convs, (2, 3), strict=True):
+        pre = torch.einsum("wek,fek->wf", emb.unfold(0, k, 1), conv.weight) + conv.bias
+        expected.append(torch.relu(pre).max(dim=0).values)
+    expected = torch.cat(expected)
+    got = encoder(ids)[0]
+    torch.testing.assert_close(got, expected)
+    # gradients through the channels-last convolution equal those of the direct formula
+    (grad_got,) = torch.autograd.grad(got.square().sum(), encoder.convs[1].weight)
+    (grad_expected,) = torch.autograd.grad(expected.square().sum(), encoder.convs[1].weight)
+    torch.testing.assert_close(grad_got, grad_expected, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_dropout_keeps_the_expected_share_and_scales_the_kept_values():
+    from longtail_mltc.models.cnn import embedding_dropout
+
+    torch.manual_seed(0)
+    x = torch.ones(200, 50, 30)
+    out = embedding_dropout(x, 0.25, training=True)
+    kept = out != 0
+    # 300,000 Bernoulli(0.75) draws: the kept share is within 0.005 of 0.75 (~ 5 sd)
+    assert abs(kept.float().mean().item() - 0.75) < 0.005
+    torch.testing.assert_close(out[kept], torch.full_like(out[kept], 1 / 0.75))
+    assert embedding_dropout(x, 0.25, training=False) is x
+    assert embedding_dropout(x, 0.0, training=True) is x
+    with pytest.raises(ValueError, match="embedding_dropout"):
+        _small_encoder(embedding_dropout=1.0)
