@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from longtail_mltc.losses import bce_loss, build_loss
 from longtail_mltc.models import build_classifier
 from longtail_mltc.training import EncodedSplit, MetricLogger, TrainConfig, fit, seed_everything
-from longtail_mltc.training.data import bucketed_batches, collate
+from longtail_mltc.training.data import WIDTH_MULTIPLE, batch_width, bucketed_batches, collate
 
 
 @settings(max_examples=40, deadline=None)
@@ -34,12 +34,20 @@ def test_bucketed_batches_cover_every_document_once_and_are_seeded(
     assert all(np.array_equal(a, b) for a, b in zip(batches, again, strict=True))
 
 
-def test_collate_trims_to_the_longest_document_of_the_batch():
-    ids = np.array([[2, 3, 0, 0, 0], [4, 5, 6, 0, 0], [7, 0, 0, 0, 0]])
-    split = EncodedSplit(ids, np.array([2, 3, 1]), sp.csr_matrix(np.eye(3, dtype=np.uint8)))
+def test_collate_trims_to_the_longest_document_rounded_up_to_the_width_multiple():
+    width = WIDTH_MULTIPLE + 4
+    ids = np.zeros((3, 2 * WIDTH_MULTIPLE + 3), dtype=np.int64)
+    lengths = np.array([2, width, 1])
+    for row, n in enumerate(lengths):
+        ids[row, :n] = np.arange(2, 2 + n)
+    split = EncodedSplit(ids, lengths, sp.csr_matrix(np.eye(3, dtype=np.uint8)))
     tokens, targets = collate(split, np.array([0, 2]), torch.device("cpu"))
-    assert tokens.tolist() == [[2, 3], [7, 0]]
+    assert tokens.tolist() == ids[[0, 2], :WIDTH_MULTIPLE].tolist()
     assert targets.tolist() == [[1, 0, 0], [0, 0, 1]]
+    tokens, _ = collate(split, np.array([1]), torch.device("cpu"))
+    assert tokens.shape == (1, 2 * WIDTH_MULTIPLE)  # 12 tokens → 16 columns
+    assert batch_width(2 * WIDTH_MULTIPLE + 1, 2 * WIDTH_MULTIPLE + 3) == 2 * WIDTH_MULTIPLE + 3
+    assert batch_width(0, 10) == 1
 
 
 def test_bce_is_the_summed_per_label_formula_averaged_over_documents():
@@ -255,6 +263,29 @@ def test_warm_up_raises_the_rate_linearly_then_hands_over_to_the_plateau_schedul
         TrainConfig(warmup_steps=-1)
     with pytest.raises(ValueError, match="accumulate_grad_batches"):
         TrainConfig(accumulate_grad_batches=0)
+
+
+def test_cosine_schedule_follows_the_warm_up_then_half_a_cosine_to_zero():
+    """Two steps per epoch, 4 epochs = 8 steps, 2 of warm-up: the rate logged after epoch e is
+    that of step 2e − 1 (0-based), i.e. 1, ½(1 + cos(π/6)), ½ and ½(1 + cos(5π/6)) of the
+    base; the plateau schedule stays off although lr 1e-7 never gains."""
+    seed_everything(0)
+    config = TrainConfig(
+        batch_size=32,
+        max_epochs=4,
+        learning_rate=1e-7,
+        warmup_steps=2,
+        lr_schedule="cosine",
+        patience=10,
+        lr_decay_patience=0,
+        seed=0,
+    )
+    result = fit(_model(), bce_loss, _learnable_split(64, 1), _learnable_split(32, 2), config)
+    expected = [1.0, 0.5 * (1 + np.cos(np.pi / 6)), 0.5, 0.5 * (1 + np.cos(5 * np.pi / 6))]
+    rates = [h["learning_rate"] for h in result.history]
+    assert rates == pytest.approx([1e-7 * e for e in expected], rel=1e-6)
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainConfig(lr_schedule="linear")
 
 
 def test_time_estimate_reaches_callbacks_once_before_the_first_epoch_ends():

@@ -57,6 +57,19 @@ def bucketed_batch_count(n: int, batch_size: int, bucket_factor: int = 50) -> in
     return full * -(-pool // batch_size) + -(-rest // batch_size)
 
 
+WIDTH_MULTIPLE = 8
+"""Batch widths are rounded up to a multiple of this. Batches of a few recurring shapes let the
+C heap reuse the blocks freed by earlier steps: on the Kim CNN (batches 10-200 tokens wide)
+the peak RSS over 120 training steps was 1,265 MB with exact widths and 888 MB rounded to 8,
+for about 3% more convolution work (encoders mask the padding, so the scores do not change
+beyond float rounding)."""
+
+
+def batch_width(longest: int, available: int) -> int:
+    """The width of a batch whose longest document has ``longest`` tokens (≥ 1, ≤ ``available``)."""
+    return max(1, min(available, -(-longest // WIDTH_MULTIPLE) * WIDTH_MULTIPLE))
+
+
 def sequential_batches(n: int, batch_size: int) -> Iterator[np.ndarray]:
     """Batches in document order (for prediction)."""
     for start in range(0, n, batch_size):
@@ -66,8 +79,9 @@ def sequential_batches(n: int, batch_size: int) -> Iterator[np.ndarray]:
 def collate(
     split: EncodedSplit, index: np.ndarray, device: torch.device, with_labels: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Token ids trimmed to the longest document of the batch, and dense float targets."""
-    width = max(1, int(split.lengths[index].max()))
+    """Token ids trimmed to the longest document of the batch (rounded up to a multiple of
+    :data:`WIDTH_MULTIPLE`), and dense float targets."""
+    width = batch_width(int(split.lengths[index].max()), split.token_ids.shape[1])
     ids = torch.from_numpy(np.ascontiguousarray(split.token_ids[index, :width])).to(device)
     if not with_labels:
         return ids, None
