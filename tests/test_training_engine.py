@@ -47,6 +47,7 @@ CONFIG = TrainConfig(
     max_epochs=6,
     learning_rate=5e-3,
     patience=6,
+    min_delta=0.01,  # a gain under 0.01 counts as none, so the plateau acts on a steady climb
     seed=0,
     accumulate_grad_batches=2,
     warmup_steps=5,

@@ -11,6 +11,7 @@ plateau schedule, loss shares, the divergence guard, checkpoint state) is
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -79,11 +80,24 @@ class ClassifierModule(MethodModule):
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         super().on_before_optimizer_step(optimizer)
-        if not self.warmed_up:
-            scale = (self.steps_taken + 1) / self.config.warmup_steps
+        scale = self.lr_scale(self.steps_taken)
+        if scale is not None:
             for group, base in zip(optimizer.param_groups, self.base_lrs, strict=True):
                 group["lr"] = base * scale
         self.steps_taken += 1
+
+    def lr_scale(self, step: int) -> float | None:
+        """The learning rate of optimiser step ``step`` (0-based) as a fraction of the
+        configured one; None leaves it to the plateau schedule."""
+        warmup = self.config.warmup_steps
+        if step < warmup:
+            return (step + 1) / warmup
+        if self.config.lr_schedule != "cosine":
+            return None
+        window = self.config.accumulate_grad_batches
+        total = -(-len(self.sampler) // window) * self.config.max_epochs
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     def on_train_batch_end(self, outputs, batch, batch_idx: int) -> None:
         if self.estimated:

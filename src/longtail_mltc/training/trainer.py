@@ -25,6 +25,8 @@ from .engine import train_module
 
 logger = logging.getLogger(__name__)
 
+LR_SCHEDULES: tuple[str, ...] = ("plateau", "cosine")
+
 
 @dataclass(frozen=True)
 class TrainConfig(EngineConfig):
@@ -34,12 +36,20 @@ class TrainConfig(EngineConfig):
     # Linear learning-rate warm-up over the first optimiser steps (transformer fine-tuning,
     # METHODS §3.1); ReduceLROnPlateau only starts once warm-up is over.
     warmup_steps: int = 0
+    # After warm-up: "plateau" (ReduceLROnPlateau, lr_decay_factor / lr_decay_patience) or
+    # "cosine" (half a cosine from the learning rate to 0 at the last step of max_epochs,
+    # stepped per optimiser step; the plateau schedule is then off)
+    lr_schedule: str = "plateau"
     # Batches timed at the start of epoch 1 for the logged time estimate (0: no estimate).
     estimate_batches: int = 5
     bucket_factor: int = 50
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"TrainConfig.lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}"
+            )
         if self.warmup_steps < 0 or self.estimate_batches < 0:
             raise ValueError(
                 "TrainConfig.warmup_steps and estimate_batches must be ≥ 0, got "
@@ -169,7 +179,7 @@ def make_optimizer(
         )
     else:
         raise ValueError(f"unknown optimizer {name!r}; available: {OPTIMIZERS}")
-    if not config.lr_decay_factor:
+    if not config.lr_decay_factor or getattr(config, "lr_schedule", "plateau") != "plateau":
         return optimizer, None
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer,
