@@ -104,6 +104,41 @@ def test_without_hidden_layer_the_representation_is_the_pooled_features():
     torch.testing.assert_close(grad_got, grad_expected, rtol=1e-5, atol=1e-6)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    batch=st.integers(min_value=1, max_value=5),
+    length=st.integers(min_value=5, max_value=12),
+    width=st.integers(min_value=1, max_value=5),
+    maps=st.integers(min_value=1, max_value=6),
+    seed=st.integers(min_value=0, max_value=10_000),
+)
+def test_sparse_window_max_gradients_equal_the_unfolded_formula(batch, length, width, maps, seed):
+    """The sparse backward (only each map's winning window) against autograd on an independent
+    formula: windows written out with unfold, invalid ones at -inf, max over windows (fp64)."""
+    from longtail_mltc.models.cnn import window_max
+
+    gen = torch.Generator().manual_seed(seed)
+    emb = torch.randn(batch, length, 7, generator=gen, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(maps, 7, width, generator=gen, dtype=torch.float64, requires_grad=True)
+    n_windows = length - width + 1
+    n_valid = torch.randint(1, n_windows + 1, (batch,), generator=gen)
+    invalid = torch.arange(n_windows).unsqueeze(0) >= n_valid.unsqueeze(1)
+    upstream = torch.randn(batch, maps, generator=gen, dtype=torch.float64)
+
+    got = window_max(emb, weight, invalid)
+    grad_emb, grad_weight = torch.autograd.grad((got * upstream).sum(), (emb, weight))
+
+    windows = emb.unfold(1, width, 1)  # [B, S, E, k]
+    pre = torch.einsum("bsek,fek->bsf", windows, weight).masked_fill(
+        invalid.unsqueeze(2), float("-inf")
+    )
+    expected = pre.max(dim=1).values
+    want_emb, want_weight = torch.autograd.grad((expected * upstream).sum(), (emb, weight))
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(grad_emb, want_emb, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(grad_weight, want_weight, rtol=1e-10, atol=1e-10)
+
+
 def test_embedding_dropout_keeps_the_expected_share_and_scales_the_kept_values():
     from longtail_mltc.models.cnn import embedding_dropout
 
