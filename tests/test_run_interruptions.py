@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pytest
 from kedro_project import copy_project, reset_mlflow_process_state
 from mlflow.tracking import MlflowClient
@@ -206,17 +207,27 @@ def test_a_training_killed_after_its_first_epoch_and_resumed_ends_as_the_uninter
 # dropout off: with it each rank draws its own masks, and the two trainings differ by that alone
 NO_DROPOUT = "single.encoder_params.embedding_dropout=0,single.encoder_params.feature_dropout=0"
 CPU = "single.training.accelerator=cpu"
+DDP_RECIPE = "single.training.max_epochs=1,single.training.patience=1,single.training.batch_size=16"
+SCORE_TOLERANCE = 1e-4  # on probabilities; the gap measured 2026-12-06 was 8.6e-6
 
 
 def test_two_cpu_devices_train_as_one_process_and_log_one_configuration_run(
     prepared, reuters_mirror, client
 ):
     """`devices: 2` is DDP over gloo launched from inside the node: the same global batches,
-    so the same test metrics as one process (float tolerance), and rank 0 alone tracks."""
+    so the same scores as one process (float tolerance), and rank 0 alone tracks.
+
+    The two differ only by the order of float sums (each rank reduces half a batch), which
+    Adam amplifies step by step: after one epoch of batch 16 the scores differ by < 1e-5, after
+    two by up to 0.25 on a few cells (mean 7e-4), and six epochs moved the metrics of the tiny
+    label groups by up to 0.07 (CI, 2026-12-06). So one epoch, and the scores are compared.
+    """
+    scores_file = prepared / "data/07_model_output/reuters/single/scores.npz"
     metrics_file = prepared / "data/08_reporting/reuters/single/metrics.json"
-    params = f"--params={RESUMABLE},{NO_DROPOUT},{CPU}"
+    params = f"--params={DDP_RECIPE},{NO_DROPOUT},{CPU}"
     _kedro(prepared, "--pipeline=single", params, mirror=reuters_mirror).check()
-    one_process = json.loads(metrics_file.read_text())
+    one_process = dict(np.load(scores_file))
+    one_metrics = json.loads(metrics_file.read_text())
     experiment = client.get_experiment_by_name("longtail_mltc").experiment_id
     before = {r.info.run_id for r in client.search_runs([experiment], max_results=10_000)}
 
@@ -225,7 +236,13 @@ def test_two_cpu_devices_train_as_one_process_and_log_one_configuration_run(
     )
     two.check()
     assert "DDP over 2 processes" in two.output
-    assert json.loads(metrics_file.read_text()) == pytest.approx(one_process, abs=2e-3)
+    two_processes = dict(np.load(scores_file))
+    for split in ("valid_scores", "test_scores"):
+        np.testing.assert_allclose(two_processes[split], one_process[split], atol=SCORE_TOLERANCE)
+    two_metrics = json.loads(metrics_file.read_text())
+    assert two_metrics["test/all/micro_f1"] == pytest.approx(
+        one_metrics["test/all/micro_f1"], abs=1e-3
+    )
 
     new = [
         r
