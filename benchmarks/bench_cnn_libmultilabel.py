@@ -342,8 +342,10 @@ def main() -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "KEDRO_DISABLE_TELEMETRY": "true"}
         results = {}
         for side, python in (("ours", sys.executable), ("lml", str(LML_PYTHON))):
-            cmd = [python, __file__, "--worker", side, "--folder", str(folder)]
-            subprocess.run(cmd, check=True, env=env)
+            cmd = [python, str(Path(__file__).resolve()), "--worker", side, "--folder", str(folder)]
+            # in the temporary folder: Lightning's default checkpoint callback (LibMultiLabel's
+            # trainer keeps it) writes ./checkpoints there, not into the project
+            subprocess.run(cmd, check=True, env=env, cwd=folder)
             results[side] = json.loads((folder / f"result_{side}.json").read_text())
     gemm = gemm_gflops()
     n_labels = len(data["labels"])
