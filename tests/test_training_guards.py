@@ -49,6 +49,19 @@ def test_a_non_finite_loss_names_the_model_epoch_step_and_learning_rate(value):
     check_finite_loss(1e30, PLACE)  # large but finite is not divergence
 
 
+def test_during_a_warm_up_the_message_names_the_configured_rate_and_the_scheduled_one():
+    warming = StepPlace("KimCNN", epoch=1, step=3, learning_rate=1e8, step_learning_rate=3e6)
+    with pytest.raises(TrainingDiverged) as info:
+        check_finite_loss(math.nan, warming)
+    message = str(info.value)
+    assert "learning rate (1e+08) is too high" in message
+    assert "the schedule had it at 3e+06 at this step" in message
+    same = StepPlace("KimCNN", epoch=1, step=3, learning_rate=1e8, step_learning_rate=1e8)
+    with pytest.raises(TrainingDiverged) as info:
+        check_finite_loss(math.nan, same)
+    assert "schedule" not in str(info.value)
+
+
 def test_fit_stops_at_the_batch_whose_loss_is_not_finite():
     calls = []
 

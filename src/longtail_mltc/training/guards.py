@@ -20,12 +20,17 @@ class TrainingDiverged(FloatingPointError):
 
 @dataclass(frozen=True)
 class StepPlace:
-    """Where a training is: which model, epoch (1-based), batch of that epoch (1-based)."""
+    """Where a training is: which model, epoch (1-based), batch of that epoch (1-based).
+
+    ``learning_rate`` is the configured rate; ``step_learning_rate`` the one a warm-up or decay
+    schedule had set at this step, when it differs.
+    """
 
     model: str
     epoch: int
     step: int
     learning_rate: float
+    step_learning_rate: float | None = None
 
 
 def model_name(model: nn.Module) -> str:
@@ -36,10 +41,16 @@ def model_name(model: nn.Module) -> str:
 
 
 def _diverged(place: StepPlace, what: str, value: float) -> TrainingDiverged:
+    scheduled = place.step_learning_rate
+    at_step = (
+        f" (the schedule had it at {scheduled:g} at this step)"
+        if scheduled is not None and not math.isclose(scheduled, place.learning_rate)
+        else ""
+    )
     return TrainingDiverged(
         f"{place.model} diverged at epoch {place.epoch}, step {place.step}: the {what} is "
         f"{value}. Likely cause: the learning rate ({place.learning_rate:g}) is too high for "
-        "this model and loss; lower `training.learning_rate`, or set "
+        f"this model and loss{at_step}; lower `training.learning_rate`, or set "
         "`training.grad_clip_norm`. Training stopped; no model or predictor was saved."
     )
 

@@ -91,7 +91,9 @@ class MethodModule(L.LightningModule):
     def place(self, batch_idx: int) -> StepPlace:
         """Where a step is, for the divergence guard's message; remembered for the gradient."""
         lr = self.optimizers().param_groups[0]["lr"]
-        self._batch_place = StepPlace(self._name, self.current_epoch + 1, batch_idx + 1, lr)
+        self._batch_place = StepPlace(
+            self._name, self.current_epoch + 1, batch_idx + 1, self.config.learning_rate, lr
+        )
         return self._batch_place
 
     def weighted(self, loss: torch.Tensor, batch_idx: int) -> torch.Tensor:
