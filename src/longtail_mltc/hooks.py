@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -12,15 +13,34 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import mlflow
 from kedro.framework.hooks import hook_impl
 
 from . import profiling
-from .datasets._atomic import write_atomically
+from .atomic_files import write_atomically
 from .pipelines import tracking
 
 logger = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# MLflow prints "View run <name> at: <tracking URI>/#/..." to stdout when a run on a tracking
+# server ends, the URI verbatim; this variable of MLflow's turns that print off.
+_SUPPRESS_RUN_LINKS = "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"
+
+
+class HideTrackingCredentials:
+    """A tracking URI with credentials in it (``https://user:password@host``) is never printed.
+
+    MLflow's own run links are turned off for the rest of the process (they would show the
+    password), and the URI is logged once with its credentials masked.
+    """
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        masked = tracking.tracking_uri_for_logs()
+        if masked != mlflow.get_tracking_uri():
+            os.environ[_SUPPRESS_RUN_LINKS] = "true"
+            logger.info("MLflow tracking at %s (run links not printed: credentials)", masked)
 
 
 class CloseConfigurationRunsOnError:

@@ -1,10 +1,29 @@
-"""Kedro datasets this project needs that kedro-datasets does not ship (Kedro glue layer).
+"""Kedro datasets of this project (Kedro glue layer); every save is atomic.
 
-kedro-datasets has no safetensors or plain-numpy dataset; both are small and write atomically
-(temporary file + rename) so a failed run never leaves a half-written file behind.
+kedro-datasets has no safetensors or plain-numpy dataset, and its file datasets write in place:
+a failed save would leave a truncated file. Every dataset here writes a temporary sibling,
+flushes it to disk and renames it into place (``longtail_mltc.atomic_files``), so a failed
+run keeps the previous file and leaves no partial one behind.
 """
 
+from .file_datasets import (
+    AtomicCSVDataset,
+    AtomicJSONDataset,
+    AtomicMatplotlibDataset,
+    AtomicParquetDataset,
+    AtomicTextDataset,
+)
 from .numpy_dataset import NumpyDataset
 from .safetensors_dataset import SafetensorsDataset
+from .skops_dataset import SkopsDataset
 
-__all__ = ["NumpyDataset", "SafetensorsDataset"]
+__all__ = [
+    "AtomicCSVDataset",
+    "AtomicJSONDataset",
+    "AtomicMatplotlibDataset",
+    "AtomicParquetDataset",
+    "AtomicTextDataset",
+    "NumpyDataset",
+    "SafetensorsDataset",
+    "SkopsDataset",
+]

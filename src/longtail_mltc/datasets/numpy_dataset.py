@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from kedro.io import AbstractDataset, DatasetError
 
-from ._atomic import write_atomically
+from longtail_mltc.atomic_files import write_atomically
 
 
 class NumpyDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):

@@ -9,7 +9,7 @@ import torch
 from kedro.io import AbstractDataset, DatasetError
 from safetensors.torch import load_file, save_file
 
-from ._atomic import write_atomically
+from longtail_mltc.atomic_files import write_atomically
 
 
 class SafetensorsDataset(AbstractDataset[dict[str, torch.Tensor], dict[str, torch.Tensor]]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import tempfile
@@ -38,6 +39,46 @@ class RunInterrupted(Exception):
     ``on_pipeline_error`` hooks only for those, so kedro-mlflow then ends its session run FAILED
     instead of FINISHED, and the open configuration runs end KILLED.
     """
+
+
+# Query or fragment parameters whose value is masked in logged URIs (names matched in lower case).
+_SECRET_PARAMETER = re.compile(r"token|secret|pass|pwd|key|auth|sig|credential|session")
+# scheme://userinfo@...: the userinfo ends at the last "@" before the query or fragment (an
+# unencoded "/" or "@" in a password still counts as userinfo).
+_USERINFO = re.compile(r"^(?P<head>[^:/?#]*:)?//(?P<userinfo>[^?#]*)@")
+
+
+def mask_uri_credentials(uri: str) -> str:
+    """``uri`` fit for logs: credentials replaced by ``***``.
+
+    ``user:password@`` becomes ``user:***@``, a bare ``token@`` becomes ``***@``, and the
+    value of a query or fragment parameter named like a secret (token, password, key,
+    signature, ...) becomes ``***``. Written by hand: urllib's ``urlunsplit`` rewrites some
+    URIs (``sqlite:///x.db`` → ``sqlite:/x.db``), and Kedro's redaction helper is private.
+    """
+    match = _USERINFO.match(uri)
+    if match:
+        user, colon, _ = match["userinfo"].partition(":")
+        masked = f"{user}:***" if colon else "***"
+        uri = f"{match['head'] or ''}//{masked}@{uri[match.end() :]}"
+    body, hash_sign, fragment = uri.partition("#")
+    path, question_mark, query = body.partition("?")
+    return path + question_mark + _mask_parameters(query) + hash_sign + _mask_parameters(fragment)
+
+
+def tracking_uri_for_logs() -> str:
+    """The current MLflow tracking URI with its credentials masked."""
+    return mask_uri_credentials(mlflow.get_tracking_uri())
+
+
+def _mask_parameters(parameters: str) -> str:
+    """``a=1&token=x`` → ``a=1&token=***``."""
+    items = []
+    for item in parameters.split("&"):
+        name, equals, _ = item.partition("=")
+        secret = equals and _SECRET_PARAMETER.search(name.lower())
+        items.append(f"{name}=***" if secret else item)
+    return "&".join(items)
 
 
 def flatten_params(params: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, str]:
@@ -114,7 +155,7 @@ def start_configuration_run(
     run_id = run.info.run_id
     _open_runs.add(run_id)
     client.log_batch(run_id, params=[Param(k, v) for k, v in flatten_params(params).items()])
-    logger.info("MLflow run %s (%s) at %s", name, run_id, mlflow.get_tracking_uri())
+    logger.info("MLflow run %s (%s) at %s", name, run_id, tracking_uri_for_logs())
     return run_id
 
 

@@ -31,7 +31,6 @@ import math
 import multiprocessing
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -39,6 +38,8 @@ from functools import cache
 from pathlib import Path
 
 import jieba
+
+from longtail_mltc.atomic_files import write_atomically
 
 __all__ = [
     "JIEBA_VERSION",
@@ -273,13 +274,11 @@ def _write_cache(
         "hmm": hmm,
         "keep_punctuation": keep_punctuation,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8") as handle:
             handle.write(json.dumps(header) + "\n")
             for document in tokens:
                 handle.write(json.dumps(document, ensure_ascii=False) + "\n")
-        os.replace(tmp_name, path)
-    finally:
-        Path(tmp_name).unlink(missing_ok=True)
+
+    write_atomically(path, write)

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from longtail_mltc.atomic_files import fsync_directory, fsync_file
+
 from .data import (
     EncodedSplit,
     bucketed_batch_count,
@@ -305,7 +307,9 @@ def save_checkpoint_atomically(trainer: L.Trainer, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
     trainer.save_checkpoint(partial, weights_only=False)
     if trainer.is_global_zero:
+        fsync_file(partial)
         os.replace(partial, final)
+        fsync_directory(directory)
     return final
 
 

@@ -15,6 +15,7 @@ import mlflow
 import pandas as pd
 
 from longtail_mltc.evaluation.fidelity import Claim, fidelity_table, to_markdown_table
+from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def collect_tracked_runs(fidelity: Mapping[str, Any]) -> pd.DataFrame:
     experiment = mlflow.get_experiment_by_name(fidelity["experiment"])
     if experiment is None:
         raise ValueError(
-            f"no MLflow experiment {fidelity['experiment']!r} in {mlflow.get_tracking_uri()}: "
+            f"no MLflow experiment {fidelity['experiment']!r} in {tracking_uri_for_logs()}: "
             "run the training pipelines the claims name first"
         )
     runs = mlflow.search_runs(

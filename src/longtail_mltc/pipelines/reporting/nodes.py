@@ -27,6 +27,7 @@ from longtail_mltc.evaluation.comparison import (
     to_markdown,
 )
 from longtail_mltc.evaluation.plots import plot_group_bars
+from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _experiment_id(name: str) -> str:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
         raise ValueError(
-            f"no MLflow experiment {name!r} in the tracking store {mlflow.get_tracking_uri()}: "
+            f"no MLflow experiment {name!r} in the tracking store {tracking_uri_for_logs()}: "
             "run a training pipeline first (e.g. kedro run --pipeline=hscnn)"
         )
     return experiment.experiment_id
@@ -84,7 +85,7 @@ def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
         query += f" and tags.pipeline in {list(pipelines)}"
     if found.empty:
         raise ValueError(
-            f"no finished runs match {query!r} in {mlflow.get_tracking_uri()}: train "
+            f"no finished runs match {query!r} in {tracking_uri_for_logs()}: train "
             f"something on corpus {corpus!r} first, or widen reporting.filters"
         )
     runs = pd.DataFrame({LABEL: found["tags.mlflow.runName"]})
