@@ -17,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.metrics import f1_score, precision_score, recall_score
 
 from longtail_mltc.labels import to_label_matrix
+from longtail_mltc.linear import load_baseline
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +70,22 @@ def test_baselines_pipeline_tracks_every_baseline_and_tabulates_them(project: Pa
             assert metrics[f"test/all/{key}"] == pytest.approx(value, abs=1e-9), (name, key)
             assert run.data.metrics[f"test/all/{key}"] == pytest.approx(value, abs=1e-9)
         assert metrics["test/all/micro_f1"] > 0.5, name  # real models on real data
+        # The run logs the model without pickle; the logged file gives the same scores.
+        logged = _artifact_paths(run.info.run_id)
+        assert "model/model.skops" in logged, logged
+        assert not [p for p in logged if p.endswith((".pkl", ".pickle"))], logged
+        stored = load_baseline(
+            mlflow.artifacts.download_artifacts(
+                run_id=run.info.run_id, artifact_path="model/model.skops"
+            )
+        )
+        assert stored.vectorizer.vocabulary_ == features["vectorizer"].vocabulary_
+        np.testing.assert_allclose(  # the same coefficients on the same features
+            stored.model.label_scores(features["test"]),
+            model.label_scores(features["test"]),
+            rtol=0,
+            atol=1e-12,
+        )
         top = np.argmax(model.label_scores(features["test"]), axis=1)
         has_label = y_test.sum(axis=1) > 0
         p_at_1 = y_test[np.arange(len(top)), top][has_label].mean()
@@ -101,3 +118,13 @@ def test_baselines_pipeline_tracks_every_baseline_and_tabulates_them(project: Pa
     parent = runs["br"].data.tags["mlflow.parentRunId"]
     artifacts = [a.path for a in MlflowClient().list_artifacts(parent, "baselines")]
     assert "baselines/baseline_table.csv" in artifacts
+    parent_files = _artifact_paths(parent)
+    assert not [p for p in parent_files if p.endswith((".pkl", ".pickle"))], parent_files
+
+
+def _artifact_paths(run_id: str, path: str | None = None) -> list[str]:
+    """Every artifact file of a run (recursively)."""
+    out: list[str] = []
+    for item in MlflowClient().list_artifacts(run_id, path):
+        out += _artifact_paths(run_id, item.path) if item.is_dir else [item.path]
+    return out

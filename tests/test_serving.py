@@ -18,6 +18,7 @@ import mlflow
 import pandas as pd
 import pytest
 from kedro_project import reset_mlflow_process_state, run_pipeline
+from mlflow.tracking import MlflowClient
 
 pytestmark = pytest.mark.slow
 
@@ -95,10 +96,28 @@ def test_served_models_predict_pipeline_and_evaluation_agree(project: Path, trai
     """For the single network and the HSCNN (the paper's merge and the calibrated one): the
     served model, the predict pipeline and the run's evaluation predictions give the same
     labels."""
+    _assert_no_pickle_logged()
     hybrid = _evaluation_labels(trained[RUNS[1]].info.run_id)
     test = _documents(project, hybrid)
     for name, run in trained.items():
         _check_agreement(project, run.info.run_id, test, tmp_path / name.replace("/", "_"))
+
+
+def _assert_no_pickle_logged() -> None:
+    """No run of the chain (ingestion … single … HSCNN) logged a pickle: the predictors are
+    JSON and safetensors behind MLflow's loader_module flavour (issue 20)."""
+    client = MlflowClient()
+    runs = mlflow.search_runs(experiment_names=["longtail_mltc"], output_format="list")
+    files = [f for run in runs for f in _artifact_files(client, run.info.run_id)]
+    assert any(f.endswith("predictor/MLmodel") for f in files), files
+    assert not [f for f in files if f.endswith((".pkl", ".pickle")) or "pickle" in f], files
+
+
+def _artifact_files(client: MlflowClient, run_id: str, path: str | None = None) -> list[str]:
+    out: list[str] = []
+    for item in client.list_artifacts(run_id, path):
+        out += _artifact_files(client, run_id, item.path) if item.is_dir else [item.path]
+    return out
 
 
 def _check_agreement(project: Path, run_id: str, test: pd.DataFrame, tmp_path: Path) -> None:
@@ -120,6 +139,7 @@ def _check_agreement(project: Path, run_id: str, test: pd.DataFrame, tmp_path: P
     batch = pd.read_csv(project / "data/07_model_output/predict/predictions.csv",
                         keep_default_na=False, dtype=str)  # fmt: skip
     assert batch["id"].tolist() == test["doc_id"].tolist()
+    assert (batch["skipped"] == "").all()  # every text labelled
     assert [set(filter(None, v.split(";"))) for v in batch["predicted_labels"]] == expected
 
     # the served model on 127.0.0.1

@@ -437,32 +437,70 @@ def _require(root: Path, name: str) -> Path:
 
 
 def _read_json(root: Path, name: str) -> Any:
-    with _require(root, name).open(encoding="utf-8") as handle:
-        return json.load(handle)
+    """A JSON file of the predictor; ``ValueError`` naming the file (and line) when it is not
+    UTF-8 JSON."""
+    path = _require(root, name)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: line {err.lineno}: not valid JSON ({err.msg})") from err
 
 
 def _write_json(file: Path, data: Any) -> None:
-    file.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write ``data`` as JSON and flush it to disk (the folder is renamed into place later)."""
+    with file.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _replace_directory(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` to ``target``; an existing ``target`` is moved aside first, then removed."""
+    """Rename ``tmp`` to ``target``; an existing ``target`` is moved aside first, then removed.
+
+    Before the rename, ``tmp`` (a ``mkdtemp`` folder, mode 0700) and its files (safetensors
+    writes 0600) get the modes new ones get (``0o777`` or ``0o666`` less the umask) and every
+    file is flushed to disk; after it, the parent folder entry is flushed too, so a crash
+    leaves either the old labeler or the new one.
+    """
+    try:  # Linux >= 4.7 shows it; os.umask() would change it process-wide for a moment
+        status = Path("/proc/self/status").read_text(errors="replace").splitlines()
+        umask = int(next(line.split()[1] for line in status if line.startswith("Umask:")), 8)
+    except (OSError, StopIteration, IndexError, ValueError):
+        umask = os.umask(0o022)
+        os.umask(umask)
+    tmp.chmod(0o777 & ~umask)
+    for file in tmp.iterdir():
+        if file.is_file():
+            file.chmod(0o666 & ~umask)
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
     if not target.exists():
         os.replace(tmp, target)
-        return
-    if target.is_dir() and not any(target.iterdir()):
+    elif target.is_dir() and not any(target.iterdir()):
         target.rmdir()
         os.replace(tmp, target)
-        return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-    old.rmdir()
-    os.replace(target, old)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        os.replace(old, target)  # put the previous labeler back
-        raise
-    if old.is_dir():
-        shutil.rmtree(old, ignore_errors=True)
     else:
-        old.unlink(missing_ok=True)
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        old.rmdir()
+        os.replace(target, old)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old, target)  # put the previous labeler back
+            raise
+        if old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink(missing_ok=True)
+    if hasattr(os, "O_DIRECTORY"):  # POSIX: make the rename durable
+        fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import pickle
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -23,7 +22,13 @@ import scipy.sparse as sp
 
 from longtail_mltc.evaluation.reporting import evaluate_decisions_by_group
 from longtail_mltc.labels import LabelStatistics
-from longtail_mltc.linear import LinearMultiLabelBase, fit_linear_baseline, tfidf_features
+from longtail_mltc.linear import (
+    LinearMultiLabelBase,
+    dump_baseline,
+    fit_linear_baseline,
+    tfidf_features,
+)
+from longtail_mltc.linear.persistence import BASELINE_FILE
 
 from .. import tracking
 from ..model_input import split_label_matrices, stored_inverse_propensities
@@ -127,12 +132,12 @@ def train_and_evaluate_baseline(
         tracking.log_artifacts(
             run_id, {"test_scores.npz": _npz_bytes(scores=scores["test"])}, "predictions"
         )
-        # scikit-learn estimators have no safe weights format: a pickle of the TF-IDF
-        # vectoriser and the fitted model (load only from a trusted store), and the label index.
+        # the TF-IDF vectoriser and the fitted model as a skops file (no pickle: read it back
+        # with longtail_mltc.linear.load_baseline), and the label index.
         tracking.log_artifacts(
             run_id,
             {
-                "model.pkl": pickle.dumps({"vectorizer": tfidf["vectorizer"], "model": model}),
+                BASELINE_FILE: dump_baseline(tfidf["vectorizer"], model),
                 "label_index.json": json.dumps(label_index, indent=1),
             },
             "model",

@@ -2,43 +2,217 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import json
 import logging
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from longtail_mltc.serving import PREDICTOR_PATH
+from longtail_mltc.inference import TextLabeler
+from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
+from longtail_mltc.serving import PREDICTOR_PATH, load_labeler
+from longtail_mltc.serving.pyfunc import TOP_K
 
 logger = logging.getLogger(__name__)
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
+GZIP_SUFFIX = ".gz"
+# Upper bound on an input file's size (after decompression): the file is read whole.
+MAX_INPUT_BYTES = 1 << 30
+_CHUNK = 1 << 20
 
 
-def read_texts(path: str | Path, text_column: str, id_column: str | None) -> pd.DataFrame:
-    """``id`` and ``text`` columns from a CSV, TSV or JSON-lines file; a clear error for a
-    missing file, an unknown format or a missing column."""
+def read_texts(
+    path: str | Path,
+    text_column: str,
+    id_column: str | None,
+    max_bytes: int = MAX_INPUT_BYTES,
+) -> pd.DataFrame:
+    """``id`` and ``text`` columns from a UTF-8 CSV, TSV or JSON-lines file (each optionally
+    gzipped: ``.csv.gz``, ``.jsonl.gz``, ...); without ``id_column`` the ids are the 0-based
+    row numbers.
+
+    Every problem is a ``FileNotFoundError`` or ``ValueError`` naming the file and, where there
+    is one, the 1-based line or record: a missing, empty or over-``max_bytes`` file, an unknown
+    format, bytes that are not UTF-8, a truncated gzip stream, a truncated or malformed line or
+    record, a missing column, a text that is not a string.
+    """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"predict.input {str(file)!r}: no such file")
-    kind = READERS.get(file.suffix.lower())
-    if kind is None:
-        raise ValueError(f"predict.input {file}: expected one of {sorted(READERS)} files")
+    kind, compressed = _kind(file)
+    text = _decode(file, _read_bytes(file, compressed, max_bytes))
+    if not text.strip():
+        expected = "one JSON object per line" if kind == "jsonl" else "a header line"
+        raise ValueError(f"predict.input {file}: the file is empty; expected {expected}")
+    columns = [c for c in (text_column, id_column) if c]
     if kind == "jsonl":
-        table = pd.read_json(file, lines=True, dtype=False)
+        records = _jsonl_records(file, text, columns)
     else:
-        separator = "\t" if kind == "tsv" else ","
-        table = pd.read_csv(file, sep=separator, dtype=str, keep_default_na=False)
-    missing = [c for c in (text_column, id_column) if c and c not in table.columns]
-    if missing:
-        raise ValueError(f"{file}: no column(s) {missing}; it has {list(table.columns)}")
-    ids = table[id_column] if id_column else pd.RangeIndex(len(table))
-    return pd.DataFrame({"id": list(ids), "text": table[text_column].tolist()})
+        records = _delimited_records(file, text, "\t" if kind == "tsv" else ",", columns)
+    if not records:
+        raise ValueError(f"predict.input {file}: no records after the header line")
+    for number, (location, record) in enumerate(records, start=1):
+        _check_fields(f"predict.input {file}: record {number} ({location})", record, columns)
+    ids = [r[id_column] for _, r in records] if id_column else list(range(len(records)))
+    return pd.DataFrame({"id": ids, "text": [r[text_column] for _, r in records]})
+
+
+def _check_fields(where: str, record: Mapping[str, Any], columns: list[str]) -> None:
+    """The text (first of ``columns``) must be a string, and no string field may hold a lone
+    surrogate (valid JSON, ``"\\ud800"``, but not writable as UTF-8)."""
+    text_column = columns[0]
+    value = record[text_column]
+    if not isinstance(value, str):
+        raise ValueError(
+            f"{where}: column {text_column!r} must be a string, got {type(value).__name__}"
+        )
+    for column in columns:
+        value = record[column]
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise ValueError(
+                    f"{where}: column {column!r} holds a lone surrogate "
+                    f"({value[err.start]!r} at character {err.start}); expected Unicode text"
+                ) from err
+
+
+def _kind(file: Path) -> tuple[str, bool]:
+    """The reader of ``file`` from its suffixes, and whether it is gzipped."""
+    suffixes = [s.lower() for s in file.suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == GZIP_SUFFIX
+    suffix = (suffixes[-2] if len(suffixes) > 1 else "") if compressed else file.suffix.lower()
+    kind = READERS.get(suffix)
+    if kind is None:
+        raise ValueError(
+            f"predict.input {file}: expected one of {sorted(READERS)} files, optionally "
+            f"gzipped ({GZIP_SUFFIX})"
+        )
+    return kind, compressed
+
+
+def _read_bytes(file: Path, compressed: bool, max_bytes: int) -> bytes:
+    """The file's bytes (decompressed), at most ``max_bytes`` of them."""
+    opener = gzip.open if compressed else open
+    out = bytearray()
+    try:
+        with opener(file, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                out += chunk
+                if len(out) > max_bytes:
+                    raise ValueError(
+                        f"predict.input {file}: more than {max_bytes:,} bytes"
+                        f"{' after decompression' if compressed else ''}; split the file"
+                    )
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise ValueError(
+            f"predict.input {file}: not a complete gzip file ({err}); it may be truncated"
+        ) from err
+    return bytes(out)
+
+
+def _decode(file: Path, data: bytes) -> str:
+    """``data`` as UTF-8 (a leading byte-order mark dropped); the error names the line."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ValueError(
+            f"predict.input {file}: line {line} is not UTF-8 (byte 0x{data[err.start]:02x} at "
+            f"offset {err.start}); save the file as UTF-8"
+        ) from err
+
+
+def _jsonl_records(file: Path, text: str, columns: list[str]) -> list[tuple[str, dict]]:
+    """``(location, object)`` per non-blank line of a JSON-lines text."""
+    records = []
+    # split on "\n" only: str.splitlines would also split at U+2028 and the like, which JSON
+    # allows unescaped inside strings
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"predict.input {file}: line {number}: not valid JSON ({err.msg} at column "
+                f"{err.colno}); expected one JSON object per line (is the file truncated?)"
+            ) from err
+        except RecursionError as err:
+            raise ValueError(f"predict.input {file}: line {number}: nested too deeply") from err
+        if not isinstance(record, dict):
+            raise ValueError(
+                f"predict.input {file}: line {number}: expected a JSON object, got "
+                f"{type(record).__name__}"
+            )
+        missing = [c for c in columns if c not in record]
+        if missing:
+            raise ValueError(
+                f"predict.input {file}: line {number}: no key(s) {missing}; it has {list(record)}"
+            )
+        records.append((f"line {number}", record))
+    return records
+
+
+def _delimited_records(
+    file: Path, text: str, separator: str, columns: list[str]
+) -> list[tuple[str, dict]]:
+    """``(location, row)`` per data row of a CSV/TSV text with a header line.
+
+    Python's ``csv`` module (strict mode) rather than pandas: its errors carry the line number,
+    and an unterminated quote at the end of a truncated file is an error, not a silent record.
+    """
+    name = "TSV" if separator == "\t" else "CSV"
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
+    rows: list[tuple[str, dict]] = []
+    with _field_limit(len(text)):
+        try:
+            header = next(reader)
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise ValueError(f"predict.input {file}: no column(s) {missing}; it has {header}")
+            duplicated = sorted({c for c in header if header.count(c) > 1})
+            if duplicated:
+                raise ValueError(f"predict.input {file}: line 1: duplicated column(s) {duplicated}")
+            for row in reader:
+                if not row:  # a blank line
+                    continue
+                where = f"line {reader.line_num}"
+                if len(row) != len(header):
+                    raise ValueError(
+                        f"predict.input {file}: record {len(rows) + 1} ({where}): expected "
+                        f"{len(header)} fields as in the header, got {len(row)}"
+                    )
+                rows.append((where, dict(zip(header, row, strict=True))))
+        except csv.Error as err:
+            raise ValueError(
+                f"predict.input {file}: line {reader.line_num}: not valid {name} ({err}); is "
+                "the file truncated?"
+            ) from err
+    return rows
+
+
+@contextmanager
+def _field_limit(size: int) -> Iterator[None]:
+    """Lift ``csv``'s per-field limit (131,072 characters) to the text's size: a long text is
+    the labeler's business (it skips texts over its limit), not the reader's."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, size + 1))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _predictor_uri(run_id: str) -> str:
@@ -48,7 +222,7 @@ def _predictor_uri(run_id: str) -> str:
         run = MlflowClient().get_run(run_id)
     except MlflowException as err:
         raise ValueError(
-            f"unknown run id {run_id!r} in the tracking store {mlflow.get_tracking_uri()}"
+            f"unknown run id {run_id!r} in the tracking store {tracking_uri_for_logs()}"
         ) from err
     artifacts = {a.path for a in MlflowClient().list_artifacts(run_id)}
     if PREDICTOR_PATH not in artifacts:
@@ -60,22 +234,64 @@ def _predictor_uri(run_id: str) -> str:
     return f"runs:/{run_id}/{PREDICTOR_PATH}"
 
 
+def _skip_reason(text: str, labeler: TextLabeler) -> str:
+    """Why the labeler would refuse this one text (blank, over its size limit); "" if not."""
+    if not text.strip():
+        return "empty text"
+    if len(text) > labeler.max_chars:
+        return f"text has {len(text)} characters, more than the limit of {labeler.max_chars}"
+    return ""
+
+
 def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
     """Label every text of ``predict.input`` with run ``predict.run_id``'s predictor: one row
-    per text with its id, the predicted labels and their scores (``;``-separated) and the
-    top-5 as JSON."""
+    per text, in input order, with its id, the predicted labels and their scores
+    (``;``-separated), the top-5 as JSON and ``skipped``.
+
+    A text the labeler refuses on its own (blank, or over its 100,000-character limit) does not
+    fail the run: its row keeps its id, gets empty labels and scores, ``top_k`` ``[]`` and the
+    reason in ``skipped`` (empty for labelled texts); the skipped records (1-based) are counted
+    and logged. The predictor is loaded with :func:`~longtail_mltc.serving.load_labeler`, which
+    refuses a pickled or foreign model.
+    """
     uri = _predictor_uri(str(predict.get("run_id") or ""))
     texts = read_texts(
-        predict["input"], predict.get("text_column", "text"), predict.get("id_column")
+        predict["input"],
+        predict.get("text_column", "text"),
+        predict.get("id_column"),
+        int(predict.get("max_input_bytes") or MAX_INPUT_BYTES),
     )
-    model = mlflow.pyfunc.load_model(uri)
-    predictions = model.predict(pd.DataFrame({"text": texts["text"]}))
-    logger.info("predict: labelled %d texts with %s", len(texts), uri)
+    labeler = load_labeler(uri)
+    reasons = [_skip_reason(t, labeler) for t in texts["text"]]
+    kept = [i for i, reason in enumerate(reasons) if not reason]
+    results = labeler.predict([texts["text"][i] for i in kept], top_k=TOP_K) if kept else []
+    by_row = dict(zip(kept, results, strict=True))
+    skipped = [i + 1 for i, reason in enumerate(reasons) if reason]
+    if skipped:
+        logger.warning(
+            "predict: skipped %d of %d texts of %s (records %s): empty or over %d characters; "
+            "see the `skipped` column",
+            len(skipped),
+            len(texts),
+            predict["input"],
+            _abbreviated(skipped),
+            labeler.max_chars,
+        )
+    logger.info("predict: labelled %d texts with %s", len(kept), uri)
+    empty = {"labels": [], "scores": [], "top_k": []}
+    rows = [by_row.get(i, empty) for i in range(len(texts))]
     return pd.DataFrame(
         {
             "id": texts["id"],
-            "predicted_labels": [";".join(v) for v in predictions["labels"]],
-            "scores": [";".join(f"{s:.4f}" for s in v) for v in predictions["scores"]],
-            "top_k": [json.dumps(v) for v in predictions["top_k"]],
+            "predicted_labels": [";".join(r["labels"]) for r in rows],
+            "scores": [";".join(f"{s:.4f}" for s in r["scores"]) for r in rows],
+            "top_k": [json.dumps(r["top_k"]) for r in rows],
+            "skipped": reasons,
         }
     )
+
+
+def _abbreviated(numbers: list[int], limit: int = 20) -> str:
+    """``1, 4, 9`` or the first ``limit`` numbers and how many more."""
+    shown = ", ".join(map(str, numbers[:limit]))
+    return shown if len(numbers) <= limit else f"{shown} and {len(numbers) - limit} more"
