@@ -9,6 +9,11 @@ shows each configuration's mean ± standard deviation across its seeds.
 
 Without ``--seeds`` the seeds come from the parameter ``seeds`` of the chosen environment
 (conf/base/parameters_reporting.yml). Built-in commands are not redefined here.
+
+``kedro serve``: serve a tracked predictor over HTTP with the project's strict server
+(:mod:`longtail_mltc.serving.server`), on 127.0.0.1 unless ``--host`` says otherwise:
+
+    kedro serve --model-uri runs:/<run id>/predictor --port 5001
 """
 
 from __future__ import annotations
@@ -186,3 +191,70 @@ def run_seeds(
             )
     if not dry_run:
         click.echo(f"run-seeds: all {len(seeds)} seeds finished: {seeds}")
+
+
+@cli.command("serve")
+@click.option(
+    "--model-uri",
+    "-m",
+    required=True,
+    help="The predictor: runs:/<run id>/predictor, models:/<name>/<version> or a local folder.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=5001, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--max-request-bytes",
+    default=1_000_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Larger request bodies are refused with HTTP 413.",
+)
+@click.option(
+    "--max-texts",
+    default=1_000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests with more texts are refused with HTTP 400.",
+)
+@click.option(
+    "--env", "-e", default=None, help="Kedro environment whose mlflow.yml names the store."
+)
+@click.option("--no-access-log", is_flag=True, help="Do not log one line per request.")
+@click.pass_obj
+def serve(
+    metadata: Any,
+    model_uri: str,
+    host: str,
+    port: int,
+    max_request_bytes: int,
+    max_texts: int,
+    env: str | None,
+    no_access_log: bool,
+) -> None:
+    """Serve a predictor over HTTP: GET /ping, GET /health, POST /invocations (MLflow's
+    request and answer formats; malformed requests get 4xx JSON errors, never 500)."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+    from mlflow.exceptions import MlflowException
+
+    from longtail_mltc.serving.pyfunc import load_labeler
+    from longtail_mltc.serving.server import serve as serve_labeler
+
+    project_path = Path(getattr(metadata, "project_path", None) or Path.cwd())
+    bootstrap_project(project_path)
+    # kedro-mlflow's hook sets the tracking URI from mlflow.yml when the context is created
+    with KedroSession.create(project_path=project_path, env=env) as session:
+        session.load_context()
+    try:
+        labeler = load_labeler(model_uri)
+    except (ValueError, OSError, MlflowException) as error:  # refused, missing, unknown run
+        raise click.ClickException(f"cannot load {model_uri}: {error}") from error
+    click.echo(f"serve: {model_uri} on http://{host}:{port} (POST /invocations)")
+    serve_labeler(
+        labeler,
+        host=host,
+        port=port,
+        max_request_bytes=max_request_bytes,
+        max_texts=max_texts,
+        access_log=not no_access_log,
+    )

@@ -1,6 +1,6 @@
-"""Serving glue: trained configurations as MLflow pyfunc models (imports mlflow, like
-``pipelines/``; the science is :class:`longtail_mltc.inference.TextLabeler`)."""
+"""Serving glue: trained configurations as MLflow pyfunc models without pickle (imports
+mlflow, like ``pipelines/``; the science is :class:`longtail_mltc.inference.TextLabeler`)."""
 
-from .pyfunc import PREDICTOR_PATH, LabelerModel, save_predictor
+from .pyfunc import LOADER_MODULE, PREDICTOR_PATH, LabelerModel, load_labeler, save_predictor
 
-__all__ = ["PREDICTOR_PATH", "LabelerModel", "save_predictor"]
+__all__ = ["LOADER_MODULE", "PREDICTOR_PATH", "LabelerModel", "load_labeler", "save_predictor"]
