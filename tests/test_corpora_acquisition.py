@@ -1,14 +1,28 @@
-"""Raw data acquisition: search order, error messages and safe downloads (no network: file://)."""
+"""Raw data acquisition: search order, error messages and safe downloads (file:// and real HTTP
+on 127.0.0.1), with archive and download limits."""
 
 from __future__ import annotations
 
+import functools
+import gzip
 import hashlib
+import http.server
 import io
+import os
+import random
+import re
+import struct
+import sys
 import tarfile
+import threading
 import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import mirror_path
 
 from longtail_mltc.corpora import (
     MIRROR_ENV_VAR,
@@ -19,6 +33,7 @@ from longtail_mltc.corpora import (
     locate_raw_dir,
     read_reuters21578,
 )
+from longtail_mltc.corpora.acquisition import ArchiveLimits, DownloadLimitError
 from longtail_mltc.corpora.reuters import REUTERS_FILES, REUTERS_SHA256
 
 FILES = {"a.txt": b"alpha\n", "b.txt": b"beta\n"}
@@ -286,3 +301,389 @@ def test_reuters_download_spec_accepts_the_original_files(
         "train": 7770,
         "test": 3019,
     }
+
+
+# --- archive and download limits ----------------------------------------------------------------
+
+MIB = 1 << 20
+GIB = 1 << 30
+DEFAULTS = ArchiveLimits()
+BombBuilder = Callable[[Path, int], Path]
+
+
+def _zeros_deflated(size: int) -> Iterator[bytes]:
+    """Raw deflate of ``size`` zero bytes, as one 1 MiB block repeated (full flushes make the
+    blocks identical), so a 1 GiB bomb is built in milliseconds rather than deflated."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = compressor.compress(bytes(MIB)) + compressor.flush(zlib.Z_FULL_FLUSH)
+    for _ in range(size // MIB):
+        yield block
+    yield compressor.flush()
+
+
+def _zeros_crc32(size: int) -> int:
+    crc = 0
+    zeros = bytes(MIB)
+    for _ in range(size // MIB):
+        crc = zlib.crc32(zeros, crc)
+    return crc
+
+
+def _zip_bomb(path: Path, size: int, name: str = "zeros.bin") -> Path:
+    """A valid one-member zip whose member is ``size`` zero bytes (a multiple of 1 MiB, under
+    4 GiB). Written by hand (the zip header layout of APPNOTE 4.3.7, 4.3.12, 4.3.16) because
+    zipfile would spend seconds deflating the zeros."""
+    data = b"".join(_zeros_deflated(size))
+    crc, encoded = _zeros_crc32(size), name.encode()
+    common = (20, 0, 0, zipfile.ZIP_DEFLATED, 0, 0x21, crc, len(data), size, len(encoded))
+    local = struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", *common, 0) + encoded
+    central = (
+        struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, *common, 0, 0, 0, 0, 0o100644 << 16, 0)
+        + encoded
+    )
+    end = struct.pack(
+        "<4s4H2LH", b"PK\x05\x06", 0, 0, 1, 1, len(central), len(local) + len(data), 0
+    )
+    path.write_bytes(local + data + central + end)
+    return path
+
+
+def _tar_gz_bomb(path: Path, size: int, name: str = "zeros.bin") -> Path:
+    """A valid tar.gz whose one member is ``size`` zero bytes (a multiple of 1 MiB): a gzip file
+    of several members (RFC 1952 2.2), one per 1 MiB of the tar stream."""
+    header = tarfile.TarInfo(name)
+    header.size = size
+    block = gzip.compress(bytes(MIB), 9)
+    with open(path, "wb") as out:
+        out.write(gzip.compress(header.tobuf(format=tarfile.GNU_FORMAT)))
+        for _ in range(size // MIB):
+            out.write(block)
+        out.write(gzip.compress(bytes(tarfile.RECORDSIZE)))  # end-of-archive zero blocks
+    return path
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in members.items():
+            zipped.writestr(name, data)
+    return path
+
+
+def _random_bytes(size: int, seed: int = 0) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _archive(folder: Path, kind: str, members: dict[str, bytes]) -> Path:
+    if kind == "zip":
+        return _zip(folder / "toy.zip", members)
+    return _tar_gz(folder / "toy.tar.gz", members)
+
+
+def _limit_error(
+    spec: DownloadSpec, dest: Path, limits: ArchiveLimits | None = None
+) -> DownloadLimitError:
+    """The limit error of downloading ``spec`` (default limits when ``limits`` is None)."""
+    with pytest.raises(DownloadLimitError) as caught:
+        if limits is None:
+            download_raw(spec, dest)
+        else:
+            download_raw(spec, dest, limits=limits)
+    _assert_nothing_written(dest)
+    return caught.value
+
+
+@pytest.mark.parametrize("builder", [_zip_bomb, _tar_gz_bomb], ids=["zip", "tar.gz"])
+def test_the_bomb_builders_make_valid_archives(tmp_path: Path, builder: BombBuilder) -> None:
+    archive = builder(tmp_path / "bomb", 4 * MIB)
+    if builder is _zip_bomb:
+        with zipfile.ZipFile(archive) as zipped:
+            assert zipped.testzip() is None  # the CRC matches
+            assert zipped.read("zeros.bin") == bytes(4 * MIB)
+    else:
+        with tarfile.open(archive) as tar:
+            reader = tar.extractfile("zeros.bin")
+            assert reader is not None
+            assert reader.read() == bytes(4 * MIB)
+    assert archive.stat().st_size < 8 * 1024
+
+
+@pytest.mark.parametrize(
+    ("builder", "name"),
+    [(_zip_bomb, "bomb.zip"), (_tar_gz_bomb, "bomb.tar.gz")],
+    ids=["zip", "tar.gz"],
+)
+def test_a_1_mib_bomb_of_1_gib_is_refused_early_with_the_default_limits(
+    source_dir: Path, dest: Path, builder: BombBuilder, name: str
+) -> None:
+    archive = builder(source_dir / name, GIB)
+    assert archive.stat().st_size < 1.1 * MIB
+    with pytest.raises(DownloadLimitError) as caught:
+        download_raw(DownloadSpec(archive.as_uri()), dest)
+    _assert_nothing_written(dest)
+    error = caught.value
+    assert (error.setting, error.member) == ("max_ratio", "zeros.bin")
+    # never more than the ratio allows for the archive's size (200 MiB here) ...
+    assert error.written <= DEFAULTS.max_ratio * archive.stat().st_size
+    # ... and in fact far less: the ratio is checked against the compressed bytes read so far
+    assert error.written <= 32 * MIB
+    message = str(error)
+    for part in (name, "'zeros.bin'", "max_ratio=200", "ArchiveLimits.max_ratio", "none kept"):
+        assert part in message
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_total_extracted_bytes_are_capped(source_dir: Path, dest: Path, kind: str) -> None:
+    members = {"a.bin": _random_bytes(MIB, 1), "b.bin": _random_bytes(2 * MIB, 2)}
+    archive = _archive(source_dir, kind, members)
+    limits = ArchiveLimits(max_extracted_bytes=2 * MIB)
+    error = _limit_error(DownloadSpec(archive.as_uri()), dest, limits)
+    assert (error.setting, error.member, error.limit) == ("max_extracted_bytes", "b.bin", 2 * MIB)
+    assert error.written <= 2 * MIB
+    assert f"max_extracted_bytes={2 * MIB:,}" in str(error)
+    enough = ArchiveLimits(max_extracted_bytes=3 * MIB)  # exactly the extracted size
+    download_raw(DownloadSpec(archive.as_uri()), dest, limits=enough)
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == members
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_member_count_is_capped(source_dir: Path, dest: Path, kind: str) -> None:
+    members = {f"m{index:02d}.txt": b"x" for index in range(11)}
+    archive = _archive(source_dir, kind, members)
+    error = _limit_error(DownloadSpec(archive.as_uri()), dest, ArchiveLimits(max_members=10))
+    assert (error.setting, error.member) == ("max_members", "m10.txt")
+    assert "more than 10 entries" in str(error)
+    download_raw(DownloadSpec(archive.as_uri()), dest, limits=ArchiveLimits(max_members=11))
+    assert len(list(dest.iterdir())) == 11
+
+
+def test_a_high_ratio_zip_member_is_refused_beside_incompressible_ones(
+    source_dir: Path, dest: Path
+) -> None:
+    """The whole archive expands only 1.5:1, but one member 1,000:1 (default limits)."""
+    archive = _zip(
+        source_dir / "mixed.zip",
+        {"noise.bin": _random_bytes(4 * MIB), "zeros.bin": bytes(2 * MIB)},
+    )
+    total = 6 * MIB / archive.stat().st_size
+    assert total < 2
+    error = _limit_error(DownloadSpec(archive.as_uri()), dest)
+    assert (error.setting, error.member) == ("max_ratio", "zeros.bin")
+    assert "from its" in str(error)  # the member's own compressed size
+
+
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_a_small_high_ratio_archive_is_refused(source_dir: Path, dest: Path, kind: str) -> None:
+    """8 MiB of zeros beside a real file: far under every size limit, but about 1,000:1."""
+    members = {"a.txt": FILES["a.txt"], "zeros.bin": bytes(8 * MIB)}
+    archive = _archive(source_dir, kind, members)
+    error = _limit_error(DownloadSpec(archive.as_uri()), dest)
+    assert (error.setting, error.member) == ("max_ratio", "zeros.bin")
+    assert error.written <= DEFAULTS.max_ratio * archive.stat().st_size
+
+
+def _dense_delicious(rows: int) -> bytes:
+    """The first Delicious training rows as a dense 0/1 table: real data at about 60:1."""
+    lines = []
+    with open(mirror_path("delicious", "delicious-train.arff"), encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("{") and len(lines) < rows:
+                cells = ["0"] * 1483
+                for pair in line.strip()[1:-1].split(","):
+                    cells[int(pair.split()[0])] = "1"
+                lines.append(",".join(cells))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_real_archives_under_the_limits_extract_correctly(source_dir: Path, dest: Path) -> None:
+    """Delicious as a zip (files as distributed) and as a dense table (about 60:1, the highest
+    ratio of any real corpus measured): both extract with the default limits, byte for byte."""
+    members = {
+        name: mirror_path("delicious", name).read_bytes()
+        for name in ("delicious-train.arff", "delicious-test.arff", "delicious.xml")
+    } | {"dense.csv": _dense_delicious(2000)}
+    archive = _zip(source_dir / "delicious.zip", members)
+    with zipfile.ZipFile(archive) as zipped:
+        dense = zipped.getinfo("dense.csv")
+        assert 40 < dense.file_size / dense.compress_size < DEFAULTS.max_ratio
+    sha = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+    download_raw(DownloadSpec(archive.as_uri(), _sha(archive), sha), dest)
+    assert {p.name: p.read_bytes() for p in dest.iterdir()} == members
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError, match=r"ArchiveLimits\.max_ratio must be a positive number"):
+        ArchiveLimits(max_ratio=0)
+    with pytest.raises(ValueError, match=r"ArchiveLimits\.max_members must be a positive"):
+        ArchiveLimits(max_members=-1)
+
+
+def test_limits_from_configuration() -> None:
+    limits = ArchiveLimits.from_mapping({"max_ratio": 500, "max_members": 10})
+    assert (limits.max_ratio, limits.max_members) == (500, 10)
+    assert limits.max_extracted_bytes == DEFAULTS.max_extracted_bytes
+    assert ArchiveLimits.from_mapping(None) == DEFAULTS
+    where = "corpus_options.toy.download_limits"
+    with pytest.raises(ValueError, match=rf"{re.escape(where)}: unknown setting\(s\) max_ratios"):
+        ArchiveLimits.from_mapping({"max_ratios": 5}, where)
+
+
+def test_archive_checksum_is_verified_before_extraction(source_dir: Path, dest: Path) -> None:
+    """A wrong archive checksum stops a 1 GiB bomb before a byte is extracted."""
+    archive = _tar_gz_bomb(source_dir / "bomb.tar.gz", GIB)
+    with pytest.raises(DownloadError, match="checksum mismatch for file://"):
+        download_raw(DownloadSpec(archive.as_uri(), "0" * 64), dest)
+    _assert_nothing_written(dest)
+
+
+def test_a_tampered_member_fails_as_soon_as_it_is_written(source_dir: Path, dest: Path) -> None:
+    """b.txt is checked when written, before the next member could fill the disk."""
+    members = {"a.txt": FILES["a.txt"], "b.txt": b"evil\n", "c.bin": _random_bytes(2 * MIB)}
+    archive = _tar_gz(source_dir / "toy.tar.gz", members)
+    with pytest.raises(DownloadError, match=r"checksum mismatch for 'b\.txt'"):
+        download_raw(_spec(archive), dest, limits=ArchiveLimits(max_extracted_bytes=MIB))
+    _assert_nothing_written(dest)
+
+
+def test_links_inside_the_archive_still_work(source_dir: Path, dest: Path) -> None:
+    archive = source_dir / "links.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in FILES.items():
+            info = tarfile.TarInfo(f"sub/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        hard = tarfile.TarInfo("sub/hard.txt")
+        hard.type, hard.linkname = tarfile.LNKTYPE, "sub/a.txt"
+        soft = tarfile.TarInfo("sub/soft.txt")
+        soft.type, soft.linkname = tarfile.SYMTYPE, "b.txt"
+        tar.addfile(hard)
+        tar.addfile(soft)
+    download_raw(_spec(archive), dest)
+    assert (dest / "hard.txt").read_bytes() == FILES["a.txt"]
+    assert (dest / "soft.txt").is_symlink()
+    assert (dest / "soft.txt").read_bytes() == FILES["b.txt"]
+
+
+def test_a_link_through_a_link_cannot_leave_the_folder(source_dir: Path, dest: Path) -> None:
+    """``x -> d/..`` looks inside, but ``d -> .`` makes it the folder's parent."""
+    archive = _tar_gz(source_dir / "evil.tar.gz", FILES, {"d": ".", "x": "d/.."})
+    with pytest.raises(DownloadError, match=r"unsafe archive .*'x' -> 'd/\.\.'.*outside"):
+        download_raw(_spec(archive), dest)
+    _assert_nothing_written(dest)
+
+
+# --- downloads over real HTTP on 127.0.0.1 --------------------------------------------------------
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is expected
+            super().handle_error(request, client_address)
+
+
+class _FileHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder with Content-Length, as most servers do."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _UnsizedHandler(_FileHandler):
+    """Serves a file with no Content-Length (HTTP/1.0, the end is the connection's close)."""
+
+    def do_GET(self) -> None:
+        path = Path(self.directory) / self.path.lstrip("/")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(64 * 1024):
+                self.wfile.write(chunk)
+
+
+@contextmanager
+def _serve(folder: Path, handler: type[_FileHandler] = _FileHandler) -> Iterator[str]:
+    """The base URL of a real HTTP server on 127.0.0.1 serving ``folder``."""
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.mark.parametrize(
+    ("handler", "announced"),
+    [(_FileHandler, True), (_UnsizedHandler, False)],
+    ids=["content-length", "no-content-length"],
+)
+def test_download_is_capped(
+    source_dir: Path, dest: Path, handler: type[_FileHandler], announced: bool
+) -> None:
+    """Announced too big: refused before reading; unannounced: stopped at the cap."""
+    archive = _tar_gz(source_dir / "big.tar.gz", {"noise.bin": _random_bytes(3 * MIB)})
+    with _serve(source_dir, handler) as url:
+        spec = DownloadSpec(f"{url}/big.tar.gz")
+        error = _limit_error(spec, dest, ArchiveLimits(max_download_bytes=MIB))
+        assert (error.setting, error.member) == ("max_download_bytes", None)
+        assert (error.written == 0) if announced else (0 < error.written <= MIB)  # <= the cap
+        message = str(error)
+        assert f"big.tar.gz from {url}/big.tar.gz" in message
+        assert f"max_download_bytes={MIB:,} bytes" in message
+        assert "ArchiveLimits.max_download_bytes" in message
+        # under the cap the same download goes through
+        download_raw(spec, dest, limits=ArchiveLimits(max_download_bytes=archive.stat().st_size))
+    assert (dest / "noise.bin").read_bytes() == _random_bytes(3 * MIB)
+
+
+def test_reuters_archive_over_http_with_default_limits(
+    reuters_mirror: Path, source_dir: Path, tmp_path: Path
+) -> None:
+    """The real Reuters-21578 files as a tar.gz (like UCI's), served over HTTP: every member's
+    checksum passes and the limits leave it alone."""
+    archive = source_dir / "reuters21578.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        for name in (*REUTERS_FILES, "README.txt"):
+            tar.add(reuters_mirror / name, arcname=name)
+    with _serve(source_dir) as url:
+        spec = DownloadSpec(f"{url}/reuters21578.tar.gz", _sha(archive), REUTERS_SHA256)
+        found = download_raw(spec, tmp_path / "raw" / "reuters")
+    assert sorted(os.listdir(found)) == sorted((*REUTERS_FILES, "README.txt"))
+    assert all(_sha(found / name) == REUTERS_SHA256[name] for name in REUTERS_FILES)
+
+
+def test_load_corpus_passes_its_download_limits_to_the_download(
+    source_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``corpus_options.<name>.download_limits`` reach the download: a cap below the archive's
+    size stops it, and a misspelt key is named with the setting's place in configuration."""
+    from longtail_mltc.corpora import load_corpus, registry
+
+    archive = _tar_gz(source_dir / "toy.tar.gz", {"noise.bin": _random_bytes(2 * MIB)})
+    with _serve(source_dir) as url:
+        source = registry.CorpusSource(
+            "capped_toy",
+            lambda folder: None,
+            ("noise.bin",),
+            download=DownloadSpec(f"{url}/toy.tar.gz"),
+        )
+        monkeypatch.setitem(registry._REGISTRY, source.name, source)
+        common = {"raw_root": tmp_path / "raw", "mirror": tmp_path / "no_mirror"}
+        with pytest.raises(DownloadLimitError, match="max_download_bytes"):
+            load_corpus(
+                "capped_toy",
+                allow_download=True,
+                download_limits={"max_download_bytes": MIB},
+                **common,
+            )
+        where = "corpus_options.capped_toy.download_limits"
+        with pytest.raises(ValueError, match=rf"{re.escape(where)}: unknown setting\(s\) max_byte"):
+            load_corpus(
+                "capped_toy", allow_download=True, download_limits={"max_byte": 1}, **common
+            )
+    assert archive.stat().st_size > MIB
+    assert not (tmp_path / "raw" / "capped_toy" / "noise.bin").exists()

@@ -8,13 +8,17 @@ validates the result. A new corpus is one reader and one ``register_corpus`` lin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from longtail_mltc.corpora.acquisition import (
     DEFAULT_RAW_ROOT,
     MIRROR_ENV_VAR,
+    ArchiveLimits,
+    DownloadLimitError,
     DownloadSpec,
     download_raw,
     locate_raw_dir,
@@ -50,10 +54,12 @@ from longtail_mltc.corpora.splits import split_validation
 __all__ = [
     "CORPUS_COLUMNS",
     "MIRROR_ENV_VAR",
+    "ArchiveLimits",
     "CorpusError",
     "CorpusSource",
     "CorruptRawFileError",
     "DownloadError",
+    "DownloadLimitError",
     "DownloadSpec",
     "RawDataNotFoundError",
     "available_corpora",
@@ -98,16 +104,19 @@ def load_corpus(
     raw_root: Path | str = DEFAULT_RAW_ROOT,
     mirror: Path | str | None = None,
     allow_download: bool = False,
+    download_limits: Mapping[str, Any] | None = None,
     **reader_options: object,
 ) -> pd.DataFrame:
     """Read the registered corpus ``name`` into a validated Corpus table.
 
     ``raw_dir`` names the raw folder explicitly (no search); otherwise the folder is found by
-    :func:`locate_raw_dir` from ``raw_root``, ``mirror`` and ``allow_download``.
+    :func:`locate_raw_dir` from ``raw_root``, ``mirror`` and ``allow_download``; a download is
+    bounded by ``download_limits`` (keys of :class:`ArchiveLimits`; unset keys keep defaults).
     ``reader_options`` go to the corpus's reader. Unknown ``name``: ``ValueError`` listing the
     available corpora.
     """
     source = get_corpus_source(name)
+    limits = ArchiveLimits.from_mapping(download_limits, f"corpus_options.{name}.download_limits")
     if raw_dir is None:
         folder = locate_raw_dir(
             name,
@@ -119,6 +128,7 @@ def load_corpus(
             allow_download=allow_download,
             download_note=source.download_note,
             gzip_ok=source.gzip_ok,
+            limits=limits,
         )
     else:
         folder = _explicit_raw_dir(name, Path(raw_dir), source)
