@@ -583,3 +583,95 @@ def test_missing_data_says_registration_is_required(
     )
     assert found == tmp_path / "raw" / "bioasq"
     assert len(BIOASQ.read(found, test_year=2001, min_label_count=None)) == 2
+
+
+# --- text fields are Unicode text, nesting is bounded (issue 20, item 4) ------------------------
+
+LONE_SURROGATE = "\ud800"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"abstractText": f"An abs{LONE_SURROGATE}tract."}, '"abstractText"'),
+        ({"title": f"{LONE_SURROGATE} title"}, '"title"'),
+        ({"pmid": f"2{LONE_SURROGATE}"}, '"pmid"'),
+        ({"meshMajor": ["Humans", f"Mice{LONE_SURROGATE}"]}, r'"meshMajor\[2\]"'),
+    ],
+)
+def test_lone_surrogate_names_file_article_and_field(
+    tmp_path: Path, change: dict[str, Any], field: str
+) -> None:
+    # json.dumps writes the surrogate as the escape "\ud800", which json.loads accepts.
+    text = _dump([_article("1"), {**_article("2"), **change}, _article("3")], ensure_ascii=True)
+    assert "\\ud800" in text
+    path = _write(tmp_path / BIOASQ_FILE, text)
+    offset = text.index('{"abstractText"', 1 + text.index('{"abstractText"'))
+    with pytest.raises(CorruptRawFileError) as raised:
+        _read(tmp_path, min_label_count=None)
+    assert re.search(
+        rf"^{re.escape(str(path))}: articles\[1\] at byte offset {offset}, field {field}: lone "
+        r"surrogate \\ud800 \(at character \d+\) is not valid Unicode text",
+        str(raised.value),
+    ), str(raised.value)
+
+
+_VALID_TEXT = st.text(min_size=1, max_size=30).filter(lambda text: text.strip())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    abstract=_VALID_TEXT,
+    surrogate=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
+    position=st.integers(0, 30),
+)
+def test_any_lone_surrogate_is_refused_and_any_text_round_trips(
+    abstract: str, surrogate: str, position: int
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        articles = [_article("1", abstract=abstract), _article("2")]
+        _write(Path(folder) / BIOASQ_FILE, _dump(articles, ensure_ascii=True))
+        corpus = _read(Path(folder), test_fraction=0.5, min_label_count=None)
+        assert corpus.set_index("doc_id").loc["1", "text"] == f"A title. {abstract.strip()}"
+        broken = abstract[:position] + surrogate + abstract[position:]
+        articles[0] = _article("1", abstract=broken)
+        _write(Path(folder) / BIOASQ_FILE, _dump(articles, ensure_ascii=True))
+        with pytest.raises(CorruptRawFileError, match=r'articles\[0\] .*field "abstractText"'):
+            _read(Path(folder), test_fraction=0.5, min_label_count=None)
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + '"Humans"' + "]" * depth
+
+
+def test_deeply_nested_mesh_is_refused_naming_the_article(tmp_path: Path) -> None:
+    """100,000 levels: the parser itself would raise RecursionError."""
+    text = _dump([_article("1"), _article("2")]).replace(
+        '"meshMajor": ["Humans"]', '"meshMajor": ' + _nested(100_000), 1
+    )
+    path = _write(tmp_path / BIOASQ_FILE, text)
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(path))}: articles\[0\] \(starting at byte offset 15\): JSON "
+        r"nested deeper than 100 levels",
+    ):
+        _read(tmp_path)
+
+
+@pytest.mark.parametrize("chunk_size", [7, 1 << 20])
+def test_nesting_limit_is_exact(tmp_path: Path, chunk_size: int) -> None:
+    """The article object is level 1: an ignored field nested 99 deep is read, 100 is refused."""
+    for depth, accepted in ((99, True), (100, False)):
+        text = _dump([_article("1"), _article("2")]).replace(
+            '"journal": "J"', f'"journal": {_nested(depth)}', 1
+        )
+        path = _write(tmp_path / "a.json", text)
+        if accepted:
+            assert len(_records(path, chunk_size=chunk_size)) == 2
+        else:
+            with pytest.raises(
+                CorruptRawFileError,
+                match=r"articles\[0\] \(starting at byte offset 15\): JSON nested deeper than "
+                r"100 levels \(101 levels\)",
+            ):
+                _records(path, chunk_size=chunk_size)

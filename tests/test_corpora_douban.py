@@ -445,3 +445,48 @@ def test_duplicate_book_ids(tmp_path: Path) -> None:
     )
     with pytest.raises(CorruptRawFileError, match=r"line 2: id 'a' already used on line 1"):
         read_imcm(_write(tmp_path, "post.dat", data))
+
+
+# --- text fields are Unicode text, nesting is bounded (issue 20, item 4) ------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"content": LONG_TEXT + "\ud800"}, r'line 2 \(id b\), field "content"'),
+        ({"tags": ["小说", "\udc00"]}, r'line 2 \(id b\), field "tags\[2\]"'),
+        ({"tags": None, "doubanTags": {"小说": 3, "\udfff": 1}}, r'field "doubanTags\[2\]"'),
+        ({"id": "b\ud800"}, r'line 2, field "id"'),
+    ],
+)
+def test_imcm_lone_surrogate_names_file_line_and_field(
+    tmp_path: Path, change: dict, field: str
+) -> None:
+    changed = {"id": "b", "content": LONG_TEXT, "tags": ["y"], **change}
+    records = [
+        {"id": "a", "content": LONG_TEXT, "tags": ["x"]},
+        {key: value for key, value in changed.items() if value is not None},  # None: no key
+        {"id": "c", "content": LONG_TEXT, "tags": ["x"]},
+    ]
+    # ensure_ascii: the surrogate is written as the escape "\udxxx", which json.loads accepts.
+    data = "".join(json.dumps(record) + "\n" for record in records)
+    folder = _write(tmp_path / "raw", "post.dat", data)
+    cache = tmp_path / "cache"
+    with pytest.raises(CorruptRawFileError, match=field) as raised:
+        read_imcm(folder, cache_dir=cache)
+    message = str(raised.value)
+    assert message.startswith(f"{folder / 'post.dat'}: line 2")
+    assert "lone surrogate \\ud" in message and "is not valid Unicode text" in message
+    assert not cache.exists()  # refused before anything (the segmentation cache) is written
+
+
+@pytest.mark.parametrize(("depth", "found"), [(100_000, ""), (150, r" \(151 levels\)")])
+def test_imcm_deep_nesting_names_file_and_line(tmp_path: Path, depth: int, found: str) -> None:
+    good = _jsonl({"id": "a", "content": LONG_TEXT, "tags": ["x"]})
+    deep = '{"id": "b", "content": "x", "tags": ' + "[" * depth + "]" * depth + "}\n"
+    folder = _write(tmp_path, "post.dat", good + deep)
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"post\.dat: line 2: JSON nested deeper than 100 levels{found}",
+    ):
+        read_imcm(folder)

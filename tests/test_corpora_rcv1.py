@@ -600,3 +600,45 @@ def test_load_corpus_finds_a_raw_folder_of_gzip_files(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(table.reset_index(drop=True), EXPECTED)
     explicit = load_corpus("rcv1", raw_dir=tmp_path / "raw" / "rcv1")
     pd.testing.assert_frame_equal(explicit.reset_index(drop=True), EXPECTED)
+
+
+# --- sample text fields are Unicode text, nesting is bounded (issue 20, item 4) -----------------
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('{"doc_label": ["C15"], "doc_token": ["oil", "pri\\ud800ce"]}', r'"doc_token\[2\]"'),
+        ('{"doc_label": ["\\udc00"], "doc_token": ["oil"]}', r'"doc_label\[1\]"'),
+    ],
+)
+def test_sample_lone_surrogate_names_file_line_and_field(
+    tmp_path: Path, line: str, field: str
+) -> None:
+    good = _sample_line(["C15"], ["oil", "price"])
+    folder = _sample_file(tmp_path / "s", [good, good, line, good])
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(folder / RCV1_SAMPLE_FILE))}: line 3, field {field}: lone "
+        r"surrogate \\ud[8c]00 \(at character \d\) is not valid Unicode text",
+    ):
+        read_rcv1_sample(folder)
+
+
+@pytest.mark.parametrize(("depth", "found"), [(100_000, ""), (100, r" \(101 levels\)")])
+def test_sample_deep_nesting_names_file_and_line(tmp_path: Path, depth: int, found: str) -> None:
+    good = _sample_line(["C15"], ["oil", "price"])
+    deep = '{"doc_label": ["C15"], "doc_token": ["a"], "doc_topic": ' + "[" * depth + "]" * depth
+    folder = _sample_file(tmp_path / "s", [good, deep + "}"])
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(folder / RCV1_SAMPLE_FILE))}: line 2: JSON nested deeper "
+        rf"than 100 levels{found}",
+    ):
+        read_rcv1_sample(folder)
+    # 99 levels inside the object (100 in all) are within the limit: read as usual.
+    shallow = deep.replace("[" * depth + "]" * depth, "[" * 99 + "]" * 99)
+    table = read_rcv1_sample(
+        _sample_file(tmp_path / "ok", [good, shallow + "}"]), test_fraction=0.5
+    )
+    assert table["text"].tolist() == ["oil price", "a"]

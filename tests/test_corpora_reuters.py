@@ -297,3 +297,21 @@ def test_all_topics_no_gives_empty_corpus_error(reuters_mirror: Path, tmp_path: 
         CorpusError, match=rf"corpus 'reuters' from {re.escape(str(folder))} has no"
     ):
         load_corpus("reuters", raw_dir=folder)
+
+
+def test_repeated_newid_names_both_files_and_records(reuters_mirror: Path, tmp_path: Path) -> None:
+    """NEWID is the doc_id: a repeat names both records, not only the corpus (issue 20)."""
+    original = (reuters_mirror / "reut2-003.sgm").read_bytes()
+    at = _nth_open(original, 10)
+    first_newid = _newid_of((reuters_mirror / "reut2-000.sgm").read_bytes(), 1)
+    edited = original[:at] + re.sub(
+        rb'NEWID="\d+"', f'NEWID="{first_newid}"'.encode(), original[at:], count=1
+    )
+    folder = _copy_with(reuters_mirror, tmp_path / "raw", {"reut2-003.sgm": lambda _: edited})
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(folder / 'reut2-003.sgm'))}: record 10 \(line \d+\): NEWID "
+        rf"{first_newid} repeats the NEWID of {re.escape(str(folder / 'reut2-000.sgm'))}: "
+        r"record 1 \(line 2\); expected each NEWID once",
+    ):
+        read_reuters21578(folder)

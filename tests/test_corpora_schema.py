@@ -1,12 +1,15 @@
-"""validate_corpus and the corpus registry behind load_corpus."""
+"""validate_corpus, the corpus registry behind load_corpus, and the readers' shared checks."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from longtail_mltc.corpora import (
     CORPUS_COLUMNS,
@@ -18,6 +21,15 @@ from longtail_mltc.corpora import (
     validate_corpus,
 )
 from longtail_mltc.corpora import registry as registry_module
+from longtail_mltc.corpora.errors import CorruptRawFileError
+from longtail_mltc.corpora.validation import (
+    MAX_JSON_DEPTH,
+    check_text,
+    check_texts,
+    first_surrogate,
+    json_depth,
+    parse_json,
+)
 
 SOURCE = "corpus 'toy' from /raw/toy"
 
@@ -62,6 +74,15 @@ def test_each_split_is_required(missing: str) -> None:
 def test_duplicate_doc_ids_are_named() -> None:
     with pytest.raises(CorpusError, match=r"1 duplicate doc_id values, e.g. '2'"):
         validate_corpus(_corpus(doc_id=["1", "2", "2"]), SOURCE)
+
+
+def test_duplicate_doc_id_error_names_both_rows() -> None:
+    with pytest.raises(
+        CorpusError,
+        match=r"the first repeat, '1', is on rows 1 and 3 \(1-based rows of the table\); "
+        "expected each doc_id once",
+    ):
+        validate_corpus(_corpus(doc_id=["1", "2", "1"]), SOURCE)
 
 
 @pytest.mark.parametrize(
@@ -137,3 +158,61 @@ def test_registration_is_one_line_and_load_corpus_validates(
     assert "toy" in available_corpora()
     with pytest.raises(ValueError, match="already registered"):
         register_corpus(CorpusSource("toy", read_toy, ("other.tsv",)))
+
+
+# --- the readers' shared checks (corpora/validation.py, issue 20 item 4) -----------------------
+
+_SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(), surrogate=_SURROGATES, position=st.integers(0, 50))
+def test_any_lone_surrogate_is_found_and_any_valid_text_passes(
+    text: str, surrogate: str, position: int
+) -> None:
+    assert first_surrogate(text) is None
+    assert check_text(text, "f.json: line 1", "t") is text
+    position = min(position, len(text))
+    broken = text[:position] + surrogate + text[position:]
+    assert first_surrogate(broken) == position
+    with pytest.raises(CorruptRawFileError) as raised:
+        check_texts(["ok", text, broken], "f.json: line 7", "tags")
+    message = str(raised.value)
+    assert message.startswith('f.json: line 7, field "tags[3]": lone surrogate ')
+    assert f"\\u{ord(surrogate):04x} (at character {position + 1})" in message
+    message.encode("utf-8")  # the message itself is printable text
+
+
+def _depth(value: object) -> int:
+    """Nesting depth by structural recursion (the reference for json_depth)."""
+    if isinstance(value, list):
+        return 1 + max((_depth(item) for item in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(item) for item in value.values()), default=0)
+    return 0
+
+
+_TRICKY_STRINGS = st.text(alphabet='[]{}"\\ab,:', max_size=8)
+_JSON = st.recursive(
+    st.none() | st.integers() | _TRICKY_STRINGS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY_STRINGS, inner, max_size=3),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_JSON, ensure_ascii=st.booleans())
+def test_json_depth_ignores_brackets_inside_strings(value: object, ensure_ascii: bool) -> None:
+    text = json.dumps(value, ensure_ascii=ensure_ascii)
+    assert json_depth(text) == _depth(value)
+    assert parse_json(text, "f.json: line 1") == value
+
+
+def test_parse_json_refuses_deep_nesting_before_the_parser_recurses() -> None:
+    assert parse_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH, "w") is not None
+    for depth in (MAX_JSON_DEPTH, 100_000):  # inside an object: one level more
+        with pytest.raises(
+            CorruptRawFileError,
+            match=rf"^f\.json: line 2: JSON nested deeper than 100 levels \({depth + 1} levels\)",
+        ):
+            parse_json('{"a": ' + "[" * depth + "]" * depth + "}", "f.json: line 2")

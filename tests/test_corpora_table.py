@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
 import logging
+import lzma
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -192,7 +197,9 @@ def test_truncated_jsonl_is_an_error_naming_the_file(tmp_path: Path) -> None:
     spec = TableCorpusSpec(
         files="d.jsonl", text_columns="text", label_column="labels", split_column="split"
     )
-    with pytest.raises(CorruptRawFileError, match=r"d\.jsonl: cannot be read as jsonl"):
+    with pytest.raises(
+        CorruptRawFileError, match=r"d\.jsonl: line 2: cannot be read as jsonl: .* column 13"
+    ):
         read_table_corpus(tmp_path, spec)
 
 
@@ -312,4 +319,222 @@ def test_an_all_empty_table_is_a_corpus_error(tmp_path: Path) -> None:
         files="d.csv", text_columns="text", label_column="labels", split_column="split"
     )
     with pytest.raises(CorpusError, match="no record has text"):
+        read_table_corpus(tmp_path, spec)
+
+
+# --- Unicode text, bounded nesting, JSON types and named errors (issue 20, items 4 and 7) ------
+
+
+def _jsonl_spec(**options: Any) -> TableCorpusSpec:
+    options = {"text_columns": "text", "label_column": "labels", "split_column": "split"} | options
+    return TableCorpusSpec(files="d.jsonl", **options)
+
+
+def _jsonl_file(folder: Path, records: list[dict], name: str = "d.jsonl") -> Path:
+    # ensure_ascii: a lone surrogate is written as the escape "\ud800", which JSON parsers accept.
+    return _write(folder / name, "".join(json.dumps(r, ensure_ascii=True) + "\n" for r in records))
+
+
+_GOOD = {"id": "g", "text": "fine", "labels": ["a"], "split": "train"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"text": "x\ud800y"}, r'field "text"'),
+        ({"text": "\udfff"}, r'field "text"'),
+        ({"labels": ["a", "b\udc00"]}, r'field "labels\[2\]"'),
+        ({"labels": "a,\ud800"}, r'field "labels"'),
+        ({"id": "b\ud800"}, r'field "id"'),
+        ({"split": "\ud800"}, r'field "split"'),
+    ],
+)
+def test_jsonl_lone_surrogate_names_file_line_and_field(
+    tmp_path: Path, change: dict, field: str
+) -> None:
+    path = _jsonl_file(
+        tmp_path, [_GOOD, {**_GOOD, "id": "t", "split": "test"}, {**_GOOD, "id": "c", **change}]
+    )
+    with pytest.raises(CorruptRawFileError) as raised:
+        read_table_corpus(tmp_path, _jsonl_spec(id_column="id"))
+    assert re.search(
+        rf"^{re.escape(str(path))}: line 3, {field}: lone surrogate \\ud[89a-f][0-9a-f]{{2}} "
+        r"\(at character \d\) is not valid Unicode text",
+        str(raised.value),
+    ), str(raised.value)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.text(min_size=1, max_size=40).filter(lambda t: t.strip()),
+    label=st.text(min_size=1, max_size=8).filter(lambda t: t.strip()),
+    surrogate=st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF),
+    position=st.integers(0, 40),
+    ensure_ascii=st.booleans(),
+)
+def test_any_valid_text_round_trips_and_any_lone_surrogate_is_refused(
+    tmp_path: Path, text: str, label: str, surrogate: str, position: int, ensure_ascii: bool
+) -> None:
+    records = [
+        {"text": text, "labels": [label], "split": "train"},
+        {"text": "other", "labels": ["b"], "split": "test"},
+    ]
+    _write(
+        tmp_path / "d.jsonl",
+        "".join(json.dumps(r, ensure_ascii=ensure_ascii) + "\n" for r in records),
+    )
+    table = read_table_corpus(tmp_path, _jsonl_spec(label_delimiter=None))
+    assert table["text"].tolist() == [text.strip(), "other"]
+    assert table["labels"].tolist() == [[label.strip()], ["b"]]
+    records[0]["text"] = text[:position] + surrogate + text[position:]
+    _jsonl_file(tmp_path, records)
+    with pytest.raises(
+        CorruptRawFileError, match=r'd\.jsonl: line 1, field "text": lone surrogate'
+    ):
+        read_table_corpus(tmp_path, _jsonl_spec())
+
+
+@pytest.mark.parametrize(("depth", "found"), [(100_000, ""), (101, r" \(102 levels\)")])
+def test_jsonl_deep_nesting_names_file_and_line(tmp_path: Path, depth: int, found: str) -> None:
+    deep = {**_GOOD, "labels": "DEEP"}
+    path = _jsonl_file(tmp_path, [_GOOD, {**_GOOD, "split": "test"}])
+    line = json.dumps(deep).replace('"DEEP"', "[" * depth + "]" * depth)
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(path))}: line 3: JSON nested deeper than 100 levels{found}",
+    ):
+        read_table_corpus(tmp_path, _jsonl_spec())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"text": ["oil", "prices"]}, r'field "text" is a JSON array \(list\); expected a string'),
+        ({"text": {"title": "oil"}}, r'field "text" is a JSON object \(mapping\); expected a str'),
+        ({"labels": {"a": 1}}, r'field "labels" is a JSON object \(mapping\); expected a string '),
+        (
+            {"labels": ["a", ["b", "c"]]},
+            r'field "labels" holds a JSON array \(list\) in its list; expected a string of',
+        ),
+        (
+            {"labels": [{"name": "a"}]},
+            r'field "labels" holds a JSON object \(mapping\) in its list',
+        ),
+        ({"id": [1, 2]}, r'field "id" is a JSON array \(list\); expected a string or a number'),
+        ({"split": {"name": "test"}}, r'field "split" is a JSON object \(mapping\); expected a'),
+    ],
+)
+def test_jsonl_lists_and_objects_where_text_is_expected_are_refused(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    path = _jsonl_file(
+        tmp_path, [_GOOD, {**_GOOD, "id": "t", "split": "test"}, {**_GOOD, "id": "c", **change}]
+    )
+    with pytest.raises(CorruptRawFileError, match=rf"^{re.escape(str(path))}: line 3, {message}"):
+        read_table_corpus(tmp_path, _jsonl_spec(id_column="id"))
+
+
+def test_parquet_list_text_and_struct_labels_are_refused(tmp_path: Path) -> None:
+    spec = TableCorpusSpec(
+        files="d.parquet", text_columns="text", label_column="labels", split_column="split"
+    )
+    frame = pd.DataFrame(
+        {"text": [["a", "b"], ["c"]], "labels": [["x"], ["y"]], "split": ["train", "test"]}
+    )
+    frame.to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(
+        CorruptRawFileError, match=r'd\.parquet: record 1, field "text" is a JSON arr'
+    ):
+        read_table_corpus(tmp_path, spec)
+    frame = pd.DataFrame(
+        {"text": ["a", "c"], "labels": [{"n": "x"}, {"n": "y"}], "split": ["train", "test"]}
+    )
+    frame.to_parquet(tmp_path / "d.parquet")
+    with pytest.raises(
+        CorruptRawFileError, match=r'd\.parquet: record 1, field "labels" is a JSON ob'
+    ):
+        read_table_corpus(tmp_path, spec)
+
+
+def test_numbers_stay_accepted_as_text_ids_and_label_ids(tmp_path: Path) -> None:
+    _jsonl_file(
+        tmp_path,
+        [
+            {"id": 7, "text": 1999, "labels": [0, 2], "split": "train"},
+            {"id": 8.0, "text": "b", "labels": 1, "split": "test"},
+        ],
+    )
+    _write(tmp_path / "names.txt", "0\tzero\n1\tone\n2\ttwo\n")
+    spec = _jsonl_spec(id_column="id", label_ids=True, label_names_file="names.txt")
+    assert _rows(read_table_corpus(tmp_path, spec)) == [
+        ("7", "1999", ["zero", "two"], "train", "en"),
+        ("8", "b", ["one"], "test", "en"),
+    ]
+
+
+def test_latin1_label_names_file_names_the_file_and_line(tmp_path: Path) -> None:
+    _write(tmp_path / "data.tsv", "text\tids\tsplit\nhello\t0\ttrain\nbye\t1\ttest\n")
+    names = _write(tmp_path / "labels.txt", "0\tgreeting\n1\tadiós\n", encoding="latin-1")
+    spec = TableCorpusSpec(
+        files="data.tsv",
+        text_columns="text",
+        label_column="ids",
+        label_ids=True,
+        label_names_file="labels.txt",
+        split_column="split",
+    )
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(names))}: line 2, byte 16: not valid utf-8 text .*expected "
+        r"'<id><TAB or comma><name>' lines",
+    ):
+        read_table_corpus(tmp_path, spec)
+
+
+@pytest.mark.parametrize("name", ["d.csv.gz", "d.csv.bz2", "d.csv.xz", "d.jsonl.gz"])
+def test_truncated_compressed_file_names_the_file(tmp_path: Path, name: str) -> None:
+    compress = {".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
+    if ".jsonl" in name:
+        rows = "".join(json.dumps({**_GOOD, "text": f"doc {i}"}) + "\n" for i in range(500))
+    else:
+        rows = "text,labels,split\n" + "".join(f"doc {i},a|b,train\n" for i in range(500))
+    data = compress[Path(name).suffix](rows.encode())
+    path = tmp_path / name
+    path.write_bytes(data)
+    spec = TableCorpusSpec(
+        files=name, text_columns="text", label_column="labels", test_fraction=0.5
+    )
+    assert len(read_table_corpus(tmp_path, spec)) == 500
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(path))}: the compressed file is truncated or corrupt",
+    ):
+        read_table_corpus(tmp_path, spec)
+
+
+def test_duplicate_doc_id_names_the_file_and_both_records(tmp_path: Path) -> None:
+    train = _write(tmp_path / "train.csv", "id,text,tags\n1,a,x\n2,b,x\n3,c,y\n2,d,y\n")
+    test = _write(tmp_path / "test.csv", "id,text,tags\n9,e,x\n3,f,y\n")
+    spec = TableCorpusSpec(
+        files={"train": "train.csv", "test": "test.csv"},
+        text_columns="text",
+        label_column="tags",
+        id_column="id",
+    )
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(train))}: record 4: doc_id '2' \(column 'id'\) repeats the id of "
+        rf"{re.escape(str(train))}: record 2; expected each id once \(2 repeated id\(s\) in all\)",
+    ):
+        read_table_corpus(tmp_path, spec)
+    _write(tmp_path / "train.csv", "id,text,tags\n1,a,x\n2,b,x\n3,c,y\n")
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"^{re.escape(str(test))}: record 2: doc_id '3' .* of {re.escape(str(train))}: "
+        r"record 3;",
+    ):
         read_table_corpus(tmp_path, spec)

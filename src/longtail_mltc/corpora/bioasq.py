@@ -39,6 +39,12 @@ from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError, RawDa
 from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
+from longtail_mltc.corpora.validation import (
+    check_json_depth,
+    check_text,
+    check_texts,
+    too_deep,
+)
 
 __all__ = [
     "BIOASQ",
@@ -235,8 +241,11 @@ class _DecodedStream:
     def snippet(self) -> str:
         return repr(self.buf[self.pos : self.pos + 40])
 
-    def decode_value(self, decoder: json.JSONDecoder, max_chars: int) -> Any:
-        """Decode the JSON value at ``pos``, reading more chunks while it is incomplete."""
+    def decode_value(self, decoder: json.JSONDecoder, max_chars: int, where: str) -> Any:
+        """Decode the JSON value at ``pos``, reading more chunks while it is incomplete.
+
+        The value must nest at most ``MAX_JSON_DEPTH`` levels (``where`` names it in the error).
+        """
         while True:
             try:
                 value, end = decoder.raw_decode(self.buf, self.pos)
@@ -247,6 +256,11 @@ class _DecodedStream:
                     raise _ValueTooLongError from None
                 self.fill()
                 continue
+            except RecursionError:
+                # The C scanner recurses per level and gives up near sys.getrecursionlimit(),
+                # far deeper than MAX_JSON_DEPTH.
+                raise too_deep(where) from None
+            check_json_depth(self.buf, where, self.pos, end)
             self.pos = end
             return value
 
@@ -368,7 +382,7 @@ class _ArticleParser:
     def _value(self, what: str) -> Any:
         stream = self._stream
         try:
-            return stream.decode_value(self._decoder, self._max_chars)
+            return stream.decode_value(self._decoder, self._max_chars, f"{self._path}: {what}")
         except _ValueTooLongError:
             raise CorruptRawFileError(
                 f"{self._path}: {what} does not end within {self._max_chars} characters: "
@@ -413,24 +427,27 @@ def _document(article: BioASQArticle, path: Path) -> _Document | str:
             f"(pmid {record.get('pmid')!r}): {problem}; expected {_EXPECTED}"
         )
 
+    where = f"{path}: articles[{article.index}] at byte offset {article.byte_offset}"
     pmid = record.get("pmid")
     if isinstance(pmid, int) and not isinstance(pmid, bool):
         pmid = str(pmid)
     if not isinstance(pmid, str) or not pmid.strip():
         raise error("no 'pmid' (a PubMed id string)")
+    check_text(pmid, where, "pmid")
     parts = []
     for key in ("title", "abstractText"):
         value = record.get(key)
         if value is not None and not isinstance(value, str):
             raise error(f"{key!r} is a JSON {_json_type(value)}, expected a string")
         if value and value.strip():
-            parts.append(value.strip())
+            parts.append(check_text(value, where, key).strip())
     year = _year(record.get("year"), error)
     mesh = record.get("meshMajor")
     if mesh is not None and not (
         isinstance(mesh, list) and all(isinstance(label, str) for label in mesh)
     ):
         raise error("'meshMajor' must be a list of strings")
+    check_texts(mesh or [], where, "meshMajor")
     if not parts:
         return _NO_TEXT
     labels = list(dict.fromkeys(label for label in mesh or () if label.strip()))

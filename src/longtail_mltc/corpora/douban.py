@@ -30,6 +30,7 @@ from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError, RawDa
 from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import corpus_frame, validate_corpus
+from longtail_mltc.corpora.validation import check_text, check_texts, parse_json
 from longtail_mltc.text.chinese import segment_corpus
 
 __all__ = [
@@ -254,7 +255,7 @@ def _book_records(path: Path) -> Iterator[_Record]:
             continue
         n_records += 1
         try:
-            record = json.loads(line)
+            record = parse_json(line, f"{path}: line {number}")
         except json.JSONDecodeError as error:
             raise CorruptRawFileError(
                 f"{path}: line {number}: invalid JSON at column {error.colno} ({error.msg}; "
@@ -274,6 +275,8 @@ def _book_record(path: Path, number: int, record: Mapping[str, object]) -> _Reco
     doc_id = record.get("id")
     if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or str(doc_id).strip() == "":
         raise CorruptRawFileError(f"{where}: 'id' is {doc_id!r}; expected a non-empty str or int")
+    if isinstance(doc_id, str):
+        check_text(doc_id, where, "id")
     text = record.get("content")
     if text is None:
         text = ""
@@ -281,6 +284,7 @@ def _book_record(path: Path, number: int, record: Mapping[str, object]) -> _Reco
         raise CorruptRawFileError(
             f"{where} (id {doc_id}): 'content' is a {type(text).__name__}; expected a str"
         )
+    check_text(text, f"{where} (id {doc_id})", "content")
     tags = record["tags"] if "tags" in record else record.get("doubanTags")
     if tags is None:
         tags = []
@@ -290,6 +294,7 @@ def _book_record(path: Path, number: int, record: Mapping[str, object]) -> _Reco
         raise CorruptRawFileError(
             f"{where} (id {doc_id}): 'tags' is {tags!r:.60}; expected a list of str"
         )
+    check_texts(tags, f"{where} (id {doc_id})", "tags" if "tags" in record else "doubanTags")
     split = record.get("split")
     if split is not None and split not in _RELEASED_SPLITS:
         raise CorruptRawFileError(

@@ -46,6 +46,7 @@ from longtail_mltc.corpora.errors import (
 from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import corpus_frame, validate_corpus
+from longtail_mltc.corpora.validation import check_texts, parse_json
 
 __all__ = [
     "HIERARCHY_COLUMNS",
@@ -659,7 +660,7 @@ def read_rcv1_sample(
 
 def _sample_record(path: Path, number: int, line: str) -> tuple[list[str], list[str]]:
     try:
-        record = json.loads(line)
+        record = parse_json(line, f"{path}: line {number}")
     except json.JSONDecodeError as error:
         raise CorruptRawFileError(
             f"{path}: line {number}: not valid JSON ({error.msg} at column {error.colno}); "
@@ -680,6 +681,7 @@ def _sample_record(path: Path, number: int, line: str) -> tuple[list[str], list[
             raise CorruptRawFileError(
                 f"{path}: line {number}: {key!r} is {found}; expected a list of str"
             )
+        check_texts(value, f"{path}: line {number}", key)
         values.append(value)
     return values[0], values[1]
 

@@ -96,6 +96,7 @@ class _Record:
     topics_attribute: str
     topics: tuple[str, ...]
     text: str | None
+    where: _Where | None = None  # file and record, for error messages
 
     @property
     def is_aptemod(self) -> bool:
@@ -128,6 +129,7 @@ def read_reuters21578(raw_dir: Path | str) -> pd.DataFrame:
     raw_dir = Path(raw_dir)
     _require_files(raw_dir)
     records = [record for name in REUTERS_FILES for record in _parse_file(raw_dir / name)]
+    _check_unique_newids(records)
     corpus = _aptemod_corpus(records)
     return validate_corpus(corpus, f"corpus 'reuters' from {raw_dir}")
 
@@ -159,6 +161,9 @@ class _Where:
         return CorruptRawFileError(
             f"{self.path}: record {self.number} (NEWID {newid}, line {line}): {problem}"
         )
+
+    def origin(self) -> str:
+        return f"{self.path}: record {self.number} (line {_line(self.text, self.open_tag.start())})"
 
 
 def _parse_file(path: Path) -> list[_Record]:
@@ -218,8 +223,29 @@ def _parse_record(where: _Where, body: str) -> _Record:
     is_aptemod = attributes["LEWISSPLIT"] in _APTEMOD_SPLITS and attributes["TOPICS"] == "YES"
     document = _document_text(where, body) if is_aptemod and topics else None
     return _Record(
-        attributes["NEWID"], attributes["LEWISSPLIT"], attributes["TOPICS"], topics, document
+        attributes["NEWID"],
+        attributes["LEWISSPLIT"],
+        attributes["TOPICS"],
+        topics,
+        document,
+        where,
     )
+
+
+def _origin(record: _Record) -> str:
+    return "an unknown record" if record.where is None else record.where.origin()
+
+
+def _check_unique_newids(records: list[_Record]) -> None:
+    """NEWID is the doc_id: each once, else an error naming both records (file, record, line)."""
+    first: dict[str, _Record] = {}
+    for record in records:
+        seen = first.setdefault(record.newid, record)
+        if seen is not record:
+            raise CorruptRawFileError(
+                f"{_origin(record)}: NEWID {record.newid} repeats the NEWID of {_origin(seen)}; "
+                "expected each NEWID once (it is the doc_id)"
+            )
 
 
 def _attributes(where: _Where) -> dict[str, str]:

@@ -107,10 +107,18 @@ def _check_str_column(df: pd.DataFrame, column: str, source: str) -> None:
 
 
 def _check_unique_doc_ids(df: pd.DataFrame, source: str) -> None:
+    """Each doc_id once; the error names the 1-based table rows of the first repeat (readers
+    that know the file and record check before, e.g. the table reader)."""
     duplicated = df["doc_id"].duplicated(keep=False)
     if duplicated.any():
         ids = pd.unique(df.loc[duplicated, "doc_id"])
-        raise CorpusError(f"{source}: {len(ids)} duplicate doc_id values, e.g. {_examples(ids)}")
+        repeat = int(np.flatnonzero(df["doc_id"].duplicated().to_numpy())[0])
+        first = int(np.flatnonzero((df["doc_id"] == df["doc_id"].iat[repeat]).to_numpy())[0])
+        raise CorpusError(
+            f"{source}: {len(ids)} duplicate doc_id values, e.g. {_examples(ids)}; the first "
+            f"repeat, {df['doc_id'].iat[repeat]!r}, is on rows {first + 1} and {repeat + 1} "
+            "(1-based rows of the table); expected each doc_id once"
+        )
 
 
 def _check_allowed_values(
