@@ -5,11 +5,9 @@ running their payload, and bad input files are named with their line or record."
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import logging
 import pickle
-import zipfile
 from pathlib import Path
 
 import mlflow
@@ -19,9 +17,16 @@ import scipy.sparse as sp
 import torch
 from kedro_project import reset_mlflow_process_state
 from mlflow.tracking import MlflowClient
+from skops_tampering import renaming, with_schema
 
 from longtail_mltc.inference import Preprocessing, TextLabeler
-from longtail_mltc.linear import dump_baseline, fit_linear_baseline, load_baseline, tfidf_features
+from longtail_mltc.linear import (
+    BinaryRelevance,
+    dump_baseline,
+    fit_linear_baseline,
+    load_baseline,
+    tfidf_features,
+)
 from longtail_mltc.models import build_classifier
 from longtail_mltc.pipelines.predict.nodes import label_texts, read_texts
 from longtail_mltc.serving import PREDICTOR_PATH, load_labeler, save_predictor
@@ -274,39 +279,19 @@ def test_a_baseline_file_replaced_by_a_pickle_is_refused(baseline_bytes, tmp_pat
     assert load_baseline(model_file).model.n_labels_ == 2  # the genuine file loads
 
 
-def _with_schema(data: bytes, edit) -> bytes:
-    """The skops zip ``data`` with its ``schema.json`` rewritten by ``edit``."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "schema.json":
-                content = json.dumps(edit(json.loads(content))).encode()
-            target.writestr(item, content)
-    return out.getvalue()
-
-
 def test_a_baseline_file_naming_other_functions_or_types_is_refused(baseline_bytes, tmp_path):
     """skops files name the types and functions they rebuild: one rewritten to name
     ``os.system`` / ``builtins.exec`` instead of the vectoriser's token functions and the
     model's class is refused before anything is built."""
 
-    def swap(node):
-        if isinstance(node, dict):
-            if node.get("__module__") == "longtail_mltc.linear.features":
-                node.update({"__module__": "os", "__class__": "system"})  # a FunctionNode
-            elif node.get("__class__") == "BinaryRelevance":
-                node.update({"__module__": "builtins", "__class__": "exec"})
-            for value in node.values():
-                swap(value)
-        elif isinstance(node, list):
-            for value in node:
-                swap(value)
-        return node
-
+    swap = renaming(
+        {
+            ("longtail_mltc.linear.features", "*"): ("os", "system"),  # FunctionNodes
+            (BinaryRelevance.__module__, "BinaryRelevance"): ("builtins", "exec"),
+        }
+    )
     tampered = tmp_path / "model.skops"
-    tampered.write_bytes(_with_schema(baseline_bytes, swap))
+    tampered.write_bytes(with_schema(baseline_bytes, swap))
     with pytest.raises(ValueError, match=r"refusing to load.*'builtins\.exec'.*'os\.system'"):
         load_baseline(tampered)
 

@@ -3,16 +3,14 @@ real objects and never runs code from a file it loads."""
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import pickle
-import zipfile
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from kedro.io import DatasetError
+from skops_tampering import renaming, with_schema
 
 from longtail_mltc.datasets import SkopsDataset
 from longtail_mltc.linear import fit_linear_baseline, tfidf_features
@@ -71,27 +69,8 @@ def test_a_pickle_in_place_of_the_file_is_refused_without_running(tmp_path):
 def test_a_file_naming_os_system_is_refused_before_anything_is_built(tmp_path, features):
     path = tmp_path / "tfidf_features.skops"
     SkopsDataset(str(path)).save(features)
-    source = zipfile.ZipFile(io.BytesIO(path.read_bytes()))
-    out = io.BytesIO()
-
-    def swap(node):
-        if isinstance(node, dict):
-            if node.get("__module__") == "longtail_mltc.linear.features":
-                node.update({"__module__": "os", "__class__": "system"})
-            for value in node.values():
-                swap(value)
-        elif isinstance(node, list):
-            for value in node:
-                swap(value)
-        return node
-
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            content = source.read(item.filename)
-            if item.filename == "schema.json":
-                content = json.dumps(swap(json.loads(content))).encode()
-            target.writestr(item, content)
-    path.write_bytes(out.getvalue())
+    swap = renaming({("longtail_mltc.linear.features", "*"): ("os", "system")})
+    path.write_bytes(with_schema(path.read_bytes(), swap))
     with pytest.raises(DatasetError, match=r"refusing to load.*'os\.system'"):
         SkopsDataset(str(path)).load()
 
