@@ -374,8 +374,9 @@ def _number(value: float) -> str:
 
 def _raise_hint(setting: str) -> str:
     return (
-        f"if the archive is trusted, raise ArchiveLimits.{setting} (the `limits` argument of "
-        "download_raw and locate_raw_dir)"
+        f"if the archive is trusted, raise ArchiveLimits.{setting}: the parameter "
+        f"corpus_options.<corpus>.download_limits.{setting} for `kedro run`, or the `limits` "
+        "argument of download_raw and locate_raw_dir"
     )
 
 
