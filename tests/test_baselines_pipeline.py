@@ -4,7 +4,6 @@ whose figures agree with an independent computation from the saved models and fe
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import mlflow
@@ -16,6 +15,7 @@ from kedro_project import run_pipeline
 from mlflow.tracking import MlflowClient
 from sklearn.metrics import f1_score, precision_score, recall_score
 
+from longtail_mltc.datasets import SkopsDataset
 from longtail_mltc.labels import to_label_matrix
 from longtail_mltc.linear import load_baseline
 
@@ -43,7 +43,7 @@ def test_baselines_pipeline_tracks_every_baseline_and_tabulates_them(project: Pa
 
     # TF-IDF: sparse float32 per split, the split sizes of the corpus.
     split = pd.read_parquet(project / "data/03_primary/reuters/corpus_split.parquet")
-    features = pickle.loads((project / "data/04_feature/reuters/tfidf_features.pkl").read_bytes())
+    features = SkopsDataset(str(project / "data/04_feature/reuters/tfidf_features.skops")).load()
     for name in ("train", "valid", "test"):
         assert sp.issparse(features[name]) and features[name].dtype == np.float32
         assert features[name].shape[0] == int((split["split"] == name).sum())
@@ -55,9 +55,9 @@ def test_baselines_pipeline_tracks_every_baseline_and_tabulates_them(project: Pa
     for name, run in runs.items():
         reports = project / f"data/08_reporting/reuters/baselines/{name}/metrics.json"
         metrics = json.loads(reports.read_text())
-        model = pickle.loads(
-            (project / f"data/06_models/reuters/baselines/{name}/model.pkl").read_bytes()
-        )
+        model = SkopsDataset(
+            str(project / f"data/06_models/reuters/baselines/{name}/model.skops")
+        ).load()
         predicted = model.predict(features["test"])
         predicted = predicted.toarray() if sp.issparse(predicted) else predicted
         expected = {
@@ -120,6 +120,7 @@ def test_baselines_pipeline_tracks_every_baseline_and_tabulates_them(project: Pa
     assert "baselines/baseline_table.csv" in artifacts
     parent_files = _artifact_paths(parent)
     assert not [p for p in parent_files if p.endswith((".pkl", ".pickle"))], parent_files
+    assert not sorted((project / "data").rglob("*.pkl")), "a pickle in data/"
 
 
 def _artifact_paths(run_id: str, path: str | None = None) -> list[str]:
