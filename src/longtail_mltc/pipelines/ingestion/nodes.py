@@ -8,7 +8,12 @@ from typing import Any
 
 import pandas as pd
 
-from longtail_mltc.corpora import ingestion_report, load_corpus, skipped_records
+from longtail_mltc.corpora import (
+    available_corpora,
+    ingestion_report,
+    load_corpus,
+    skipped_records,
+)
 from longtail_mltc.corpora.table import register_table_corpus
 from longtail_mltc.pipelines.features.nodes import segmentation_options
 from longtail_mltc.text import tokenize_texts
@@ -29,6 +34,14 @@ def load_raw_corpus(
     user_corpora = user_corpora or {}
     if corpus in user_corpora:
         register_table_corpus(corpus, **dict(user_corpora[corpus]))
+    elif corpus not in available_corpora():
+        raise ValueError(
+            f"unknown corpus {corpus!r} (parameter `corpus`): the built-in corpora are "
+            f"{', '.join(available_corpora())}; declared under `user_corpora`: "
+            f"{', '.join(sorted(user_corpora)) or 'none'}. Declare a corpus of your own under "
+            "`user_corpora` in conf/base/parameters_ingestion.yml or conf/local/ "
+            '(README "Your own corpus")'
+        )
     options = dict(corpus_options.get(corpus) or {})
     table = load_corpus(corpus, **options)
     skipped = skipped_records(table)
