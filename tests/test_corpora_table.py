@@ -538,3 +538,41 @@ def test_duplicate_doc_id_names_the_file_and_both_records(tmp_path: Path) -> Non
         r"record 3;",
     ):
         read_table_corpus(tmp_path, spec)
+
+
+def _goemotions_like(folder: Path, names: str) -> TableCorpusSpec:
+    """GoEmotions' layout: label ids (0-based, comma-separated) and a names-only label file."""
+    _write(folder / "data.tsv", "text\tids\tsplit\nso happy\t0,2\ttrain\nwhy\t1\ttest\n")
+    _write(folder / "emotions.txt", names)
+    return TableCorpusSpec(
+        files="data.tsv",
+        text_columns="text",
+        label_column="ids",
+        label_delimiter=",",
+        label_ids=True,
+        label_names_file="emotions.txt",
+        split_column="split",
+    )
+
+
+def test_a_names_only_label_file_numbers_names_by_line_from_zero(tmp_path: Path) -> None:
+    spec = _goemotions_like(tmp_path, "admiration\namusement\nanger\n\n")
+    table = read_table_corpus(tmp_path, spec)
+    assert table["labels"].tolist() == [["admiration", "anger"], ["amusement"]]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        ("admiration\n\nanger\n", r"emotions\.txt: line 2: blank line in a names-only label"),
+        ("anger\namusement\nanger\n", r"line 3: label name 'anger' appears twice \(first on"),
+        ("0\tadmiration\namusement\n", r"line 2: expected '<id><TAB or comma><name>'.*names only"),
+        ("\n\n", r"emotions\.txt is empty; expected .* or one name per line"),
+    ],
+)
+def test_a_bad_names_only_label_file_names_the_file_and_line(
+    tmp_path: Path, names: str, message: str
+) -> None:
+    spec = _goemotions_like(tmp_path, names)
+    with pytest.raises(CorruptRawFileError, match=message):
+        read_table_corpus(tmp_path, spec)

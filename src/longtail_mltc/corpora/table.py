@@ -535,25 +535,57 @@ def _label_names(raw_dir: Path, spec: TableCorpusSpec) -> dict[str, str] | None:
 
 
 def _read_label_names(path: Path, encoding: str) -> dict[str, str]:
-    names: dict[str, str] = {}
+    """``id -> name`` from ``<id><TAB or comma><name>`` lines, or from a names-only file (no
+    line has a tab or comma) where a name's id is its 0-based line index, as GoEmotions
+    numbers the lines of its ``emotions.txt``."""
     with path.open(encoding=encoding) as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            separator = "\t" if "\t" in line else ","
-            fields = [f.strip() for f in line.rstrip("\n").split(separator, 1)]
-            if len(fields) != 2 or not fields[0] or not fields[1]:
-                raise CorruptRawFileError(
-                    f"{path}: line {line_number}: expected '<id><TAB or comma><name>', "
-                    f"got {line.rstrip()!r}"
-                )
-            if fields[0] in names:
-                raise CorruptRawFileError(
-                    f"{path}: line {line_number}: label id {fields[0]!r} appears twice"
-                )
-            names[fields[0]] = fields[1]
-    if not names:
-        raise CorruptRawFileError(f"{path} is empty; expected '<id>\\t<name>' lines")
+        lines = [line.rstrip("\r\n") for line in handle]
+    while lines and not lines[-1].strip():  # trailing blank lines shift no id
+        lines.pop()
+    if not lines:
+        raise CorruptRawFileError(
+            f"{path} is empty; expected '<id>\\t<name>' lines, or one name per line"
+        )
+    if not any("\t" in line or "," in line for line in lines):
+        return _names_by_line(path, lines)
+    names: dict[str, str] = {}
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        separator = "\t" if "\t" in line else ","
+        fields = [f.strip() for f in line.split(separator, 1)]
+        if len(fields) != 2 or not fields[0] or not fields[1]:
+            raise CorruptRawFileError(
+                f"{path}: line {line_number}: expected '<id><TAB or comma><name>', "
+                f"got {line.rstrip()!r} (a file of names only, one per line, has no tab or "
+                "comma on any line)"
+            )
+        if fields[0] in names:
+            raise CorruptRawFileError(
+                f"{path}: line {line_number}: label id {fields[0]!r} appears twice"
+            )
+        names[fields[0]] = fields[1]
+    return names
+
+
+def _names_by_line(path: Path, lines: list[str]) -> dict[str, str]:
+    """A names-only label file: id ``i`` is the name on line ``i + 1``."""
+    names: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        name = line.strip()
+        if not name:
+            raise CorruptRawFileError(
+                f"{path}: line {index + 1}: blank line in a names-only label file, where a "
+                "name's id is its 0-based line index; expected one name per line"
+            )
+        if name in first_line:
+            raise CorruptRawFileError(
+                f"{path}: line {index + 1}: label name {name!r} appears twice (first on line "
+                f"{first_line[name]})"
+            )
+        first_line[name] = index + 1
+        names[str(index)] = name
     return names
 
 
