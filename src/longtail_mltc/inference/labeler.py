@@ -212,15 +212,23 @@ class TextLabeler:
         for i, text in enumerate(items):
             if not isinstance(text, str):
                 raise InvalidInput(f"record {i}: expected a string, got {type(text).__name__}")
-            if not text.strip():
-                raise InvalidInput(f"record {i}: empty text")
-            if len(text) > self.max_chars:
-                raise InvalidInput(
-                    f"record {i}: text has {len(text)} characters, more than the limit of "
-                    f"{self.max_chars}"
-                )
+            problem = self.text_problem(text)
+            if problem:
+                raise InvalidInput(f"record {i}: {problem}")
             out.append(str(text))
         return out
+
+    def text_problem(self, text: str) -> str:
+        """Why this labeler refuses the string ``text`` (blank, over ``max_chars``); "" if not.
+
+        The one rule behind :meth:`validate`, the server's per-record errors and the predict
+        pipeline's ``skipped`` reasons.
+        """
+        if not text.strip():
+            return "empty text"
+        if len(text) > self.max_chars:
+            return f"text has {len(text)} characters, more than the limit of {self.max_chars}"
+        return ""
 
     def encode(self, texts: Any) -> tuple[np.ndarray, np.ndarray]:
         """``(token_ids [N, T], lengths [N])`` exactly as the training pipeline encodes texts.

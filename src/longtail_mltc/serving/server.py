@@ -43,6 +43,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from longtail_mltc.corpora.validation import first_surrogate
 from longtail_mltc.inference import InvalidInput, TextLabeler
 
 from .pyfunc import TEXT_COLUMN, TOP_K
@@ -264,27 +265,23 @@ _FORMAT_READERS: dict[str, Callable[[Any], list[Any]]] = {
     "dataframe_split": _split,
 }
 
-_RECORD_PREFIX = re.compile(r"^record \d+: ")
-
 
 def checked_texts(values: list[Any], labeler: TextLabeler) -> list[str]:
     """The values as texts the labeler accepts; 400 naming the first bad record (1-based):
-    not a JSON string, a lone surrogate, or what :meth:`TextLabeler.validate` refuses
+    not a JSON string, a lone surrogate, or what :meth:`TextLabeler.text_problem` names
     (blank, over ``max_chars``)."""
     for number, value in enumerate(values, start=1):
         if not isinstance(value, str):
             raise _invalid(f"record {number}: expected a string, got {_json_type(value)}")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as err:
+        index = first_surrogate(value)
+        if index is not None:
             raise _invalid(
                 f"record {number}: text is not valid Unicode (lone surrogate at character "
-                f"{err.start + 1})"
-            ) from None
-        try:
-            labeler.validate([value])
-        except InvalidInput as err:
-            raise _invalid(f"record {number}: {_RECORD_PREFIX.sub('', str(err))}") from None
+                f"{index + 1})"
+            )
+        problem = labeler.text_problem(value)
+        if problem:
+            raise _invalid(f"record {number}: {problem}")
     return list(values)
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from longtail_mltc.inference import TextLabeler
+from longtail_mltc.corpora.validation import first_surrogate
 from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 from longtail_mltc.serving import PREDICTOR_PATH, load_labeler
 from longtail_mltc.serving.pyfunc import TOP_K
@@ -78,14 +78,12 @@ def _check_fields(where: str, record: Mapping[str, Any], columns: list[str]) -> 
         )
     for column in columns:
         value = record[column]
-        if isinstance(value, str):
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError as err:
-                raise ValueError(
-                    f"{where}: column {column!r} holds a lone surrogate "
-                    f"({value[err.start]!r} at character {err.start}); expected Unicode text"
-                ) from err
+        index = first_surrogate(value) if isinstance(value, str) else None
+        if index is not None:
+            raise ValueError(
+                f"{where}: column {column!r} holds a lone surrogate "
+                f"({value[index]!r} at character {index}); expected Unicode text"
+            )
 
 
 def _kind(file: Path) -> tuple[str, bool]:
@@ -234,15 +232,6 @@ def _predictor_uri(run_id: str) -> str:
     return f"runs:/{run_id}/{PREDICTOR_PATH}"
 
 
-def _skip_reason(text: str, labeler: TextLabeler) -> str:
-    """Why the labeler would refuse this one text (blank, over its size limit); "" if not."""
-    if not text.strip():
-        return "empty text"
-    if len(text) > labeler.max_chars:
-        return f"text has {len(text)} characters, more than the limit of {labeler.max_chars}"
-    return ""
-
-
 def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
     """Label every text of ``predict.input`` with run ``predict.run_id``'s predictor: one row
     per text, in input order, with its id, the predicted labels and their scores
@@ -262,7 +251,7 @@ def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
         int(predict.get("max_input_bytes") or MAX_INPUT_BYTES),
     )
     labeler = load_labeler(uri)
-    reasons = [_skip_reason(t, labeler) for t in texts["text"]]
+    reasons = [labeler.text_problem(t) for t in texts["text"]]
     kept = [i for i, reason in enumerate(reasons) if not reason]
     results = labeler.predict([texts["text"][i] for i in kept], top_k=TOP_K) if kept else []
     by_row = dict(zip(kept, results, strict=True))
