@@ -15,15 +15,12 @@ import skops.io as sio
 from kedro.io import AbstractDataset, DatasetError
 
 from longtail_mltc.atomic_files import write_atomically
-from longtail_mltc.linear.persistence import TRUSTED_TYPES
-
-# what a corrupt or foreign file raises inside skops (a bad zip, a missing or malformed schema)
-_UNREADABLE = (zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError)
+from longtail_mltc.linear.persistence import load_trusted, untrusted_types
 
 
 class SkopsDataset(AbstractDataset[Any, Any]):
     """Save/load scikit-learn objects with ``skops.io``, trusting only skops' defaults plus
-    :data:`longtail_mltc.linear.persistence.TRUSTED_TYPES`.
+    :data:`longtail_mltc.linear.persistence.TRUSTED_TYPES` (``load_trusted``).
 
     A save that would need any other type to load back is refused before a byte is written;
     a file naming another type (``os.system``, ``builtins.eval``...) is refused before anything
@@ -37,24 +34,14 @@ class SkopsDataset(AbstractDataset[Any, Any]):
     def load(self) -> Any:
         if not self._filepath.exists():
             raise DatasetError(f"no file at {self._filepath}: run the node that writes it first")
-        data = self._filepath.read_bytes()
         try:
-            refused = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
-        except _UNREADABLE as err:
-            raise DatasetError(f"{self._filepath}: not a skops file ({err})") from err
-        if refused:
-            raise DatasetError(
-                f"{self._filepath}: refusing to load: it names types outside the trusted ones: "
-                f"{refused}"
-            )
-        try:
-            return sio.loads(data, trusted=list(TRUSTED_TYPES))
-        except _UNREADABLE as err:
-            raise DatasetError(f"{self._filepath}: not a skops file ({err})") from err
+            return load_trusted(self._filepath.read_bytes(), str(self._filepath))
+        except ValueError as err:
+            raise DatasetError(str(err)) from err
 
     def save(self, data: Any) -> None:
         blob = sio.dumps(data, compression=zipfile.ZIP_DEFLATED)
-        extra = sorted(set(sio.get_untrusted_types(data=blob)) - set(TRUSTED_TYPES))
+        extra = untrusted_types(blob)
         if extra:
             raise DatasetError(
                 f"{self._filepath}: the object holds types this dataset would refuse to load: "

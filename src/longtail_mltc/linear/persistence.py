@@ -16,7 +16,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import scipy.sparse as sp
 import skops.io as sio
@@ -26,7 +26,15 @@ from longtail_mltc.linear.base import LinearMultiLabelBase
 from longtail_mltc.linear.features import make_tfidf_vectorizer
 from longtail_mltc.linear.registry import LINEAR_BASELINES
 
-__all__ = ["BASELINE_FILE", "TRUSTED_TYPES", "FittedBaseline", "dump_baseline", "load_baseline"]
+__all__ = [
+    "BASELINE_FILE",
+    "TRUSTED_TYPES",
+    "FittedBaseline",
+    "dump_baseline",
+    "load_baseline",
+    "load_trusted",
+    "untrusted_types",
+]
 
 BASELINE_FILE = "model.skops"
 # What a corrupt or foreign file raises inside skops (a bad zip, a missing or malformed schema).
@@ -62,7 +70,7 @@ def dump_baseline(vectorizer: TfidfVectorizer, model: LinearMultiLabelBase) -> b
     if not isinstance(model, tuple(LINEAR_BASELINES.values())):
         raise TypeError(f"expected a registered linear baseline, got {type(model).__name__}")
     data = sio.dumps({"vectorizer": vectorizer, "model": model}, compression=zipfile.ZIP_DEFLATED)
-    extra = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    extra = untrusted_types(data)
     if extra:
         raise TypeError(f"the fitted baseline holds types load_baseline would refuse: {extra}")
     return data
@@ -79,21 +87,28 @@ def load_baseline(source: str | Path | bytes | BinaryIO) -> FittedBaseline:
     else:
         name = "<baseline bytes>"
         data = source if isinstance(source, bytes) else source.read()
-    try:
-        untrusted = set(sio.get_untrusted_types(data=data))
-    except _UNREADABLE as err:
-        raise ValueError(f"{name}: not a skops file of a linear baseline ({err})") from err
-    refused = sorted(untrusted - set(TRUSTED_TYPES))
-    if refused:
-        raise ValueError(
-            f"{name}: refusing to load: it names types outside the trusted baseline types: "
-            f"{refused}"
-        )
-    try:
-        loaded = sio.load(io.BytesIO(data), trusted=list(TRUSTED_TYPES))
-    except _UNREADABLE as err:
-        raise ValueError(f"{name}: not a skops file of a linear baseline ({err})") from err
+    loaded = load_trusted(data, name, "a skops file of a linear baseline")
     return _checked(name, loaded)
+
+
+def untrusted_types(data: bytes) -> list[str]:
+    """The types the skops ``data`` names beyond skops' defaults and :data:`TRUSTED_TYPES`."""
+    return sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+
+
+def load_trusted(data: bytes, name: str, what: str = "a skops file") -> Any:
+    """The object of the skops ``data``, built only when it names no type outside skops'
+    defaults and :data:`TRUSTED_TYPES`; ``ValueError`` naming ``name`` otherwise, or when
+    ``data`` is not ``what``."""
+    try:
+        refused = untrusted_types(data)
+        if not refused:
+            return sio.load(io.BytesIO(data), trusted=list(TRUSTED_TYPES))
+    except _UNREADABLE as err:
+        raise ValueError(f"{name}: not {what} ({err})") from err
+    raise ValueError(
+        f"{name}: refusing to load: it names types outside the trusted ones: {refused}"
+    )
 
 
 def _checked(name: str, loaded: object) -> FittedBaseline:
