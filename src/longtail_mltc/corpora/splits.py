@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from longtail_mltc.corpora.errors import CorpusError
 
-__all__ = ["VALID_SPLIT", "split_validation"]
+__all__ = ["VALID_SPLIT", "seeded_test_mask", "split_validation"]
 
 VALID_SPLIT = "valid"
 
@@ -62,3 +63,29 @@ def _validation_size(validation: float | int, n_train: int) -> int:
             f"validation size {size} must be smaller than the {n_train} train documents"
         )
     return size
+
+
+def seeded_test_mask(
+    doc_ids: Sequence[str], test_fraction: float, seed: int, *, where: str
+) -> np.ndarray:
+    """Boolean mask over ``doc_ids``: the seeded test documents of a corpus without a test file.
+
+    ``test_fraction`` of the documents, rounded half up and at least 1, drawn by
+    ``numpy.random.default_rng(seed).permutation`` over the *sorted* ids, so the draw depends on
+    the set of ids and the seed, never on row order. ``where`` (the file or corpus) prefixes the
+    error when too few documents leave no train document.
+    """
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise TypeError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    ids = np.asarray([str(doc_id) for doc_id in doc_ids], dtype=object)
+    n_test = max(1, math.floor(float(test_fraction) * len(ids) + 0.5))
+    if n_test >= len(ids):
+        raise CorpusError(
+            f"{where}: {len(ids)} document(s) are too few for a test fraction of "
+            f"{test_fraction} (train and test both need documents)"
+        )
+    ordered = np.sort(ids)
+    chosen = ordered[np.random.default_rng(seed).permutation(len(ordered))[:n_test]]
+    return np.isin(ids, chosen)
