@@ -110,7 +110,7 @@ def test_label_arrays_from_parquet_become_lists(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("column", "values", "message"),
     [
-        ("split", ["train", "valid", "test"], r"'split' must be one of \['train', 'test'\]"),
+        ("split", ["train", "dev", "test"], r"'split' must be one of \['train', 'valid', 'test'\]"),
         ("lang", ["en", "fr", "en"], r"'lang' must be one of .*'fr'"),
         ("doc_id", ["1", 2, "3"], r"'doc_id' must hold str values"),
         ("text", ["one", None, "three"], r"'text' must hold str values"),
@@ -216,3 +216,13 @@ def test_parse_json_refuses_deep_nesting_before_the_parser_recurses() -> None:
             match=rf"^f\.json: line 2: JSON nested deeper than 100 levels \({depth + 1} levels\)",
         ):
             parse_json('{"a": ' + "[" * depth + "]" * depth + "}", "f.json: line 2")
+
+
+def test_a_declared_validation_split_is_kept_by_the_features_node():
+    """Issue 21 item 3: a reader may emit ``valid`` (a declared validation file); the features
+    node keeps those documents instead of drawing features.validation from train."""
+    from longtail_mltc.pipelines.features.nodes import split_train_validation
+
+    corpus = validate_corpus(_corpus(split=["train", "valid", "test"]), SOURCE)
+    table = split_train_validation(corpus, {"validation": 1000}, seed=0)
+    assert table["split"].tolist() == ["train", "valid", "test"]

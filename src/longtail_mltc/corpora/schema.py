@@ -1,7 +1,8 @@
 """The canonical Corpus table and its validation (DESIGN "The canonical Corpus").
 
 Every reader returns one pandas table with the columns of ``CORPUS_COLUMNS``, in that order:
-``doc_id: str``, ``text: str``, ``labels: list[str]``, ``split: "train"|"test"`` and
+``doc_id: str``, ``text: str``, ``labels: list[str]``, ``split: "train"|"valid"|"test"`` (``valid``
+only where the corpus ships a validation file; train and test are required) and
 ``lang: "en"|"zh"``. Everything after ingestion reads only this table.
 """
 
@@ -24,7 +25,7 @@ __all__ = [
 ]
 
 CORPUS_COLUMNS: tuple[str, ...] = ("doc_id", "text", "labels", "split", "lang")
-CORPUS_SPLITS: tuple[str, ...] = ("train", "test")
+CORPUS_SPLITS: tuple[str, ...] = ("train", "valid", "test")
 REQUIRED_SPLITS: tuple[str, ...] = ("train", "test")
 CORPUS_LANGS: tuple[str, ...] = ("en", "zh")
 
@@ -56,8 +57,7 @@ def validate_corpus(
     """Check ``df`` against the Corpus contract and return it (columns in canonical order).
 
     ``source`` names the table in error messages, e.g. ``"corpus 'reuters' from data/01_raw"``.
-    ``splits`` are the allowed split values: the reader contract is train/test; pass
-    ``("train", "valid", "test")`` after :func:`~longtail_mltc.corpora.splits.split_validation`.
+    ``splits`` are the allowed split values: train, valid (a declared validation file) and test.
     Label cells that are tuples or numpy arrays (as parquet returns them) become lists;
     anything else wrong raises :class:`CorpusError` naming ``source``.
     """

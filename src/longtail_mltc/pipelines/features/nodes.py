@@ -24,7 +24,16 @@ logger = logging.getLogger(__name__)
 def split_train_validation(
     corpus: pd.DataFrame, features: Mapping[str, Any], seed: int
 ) -> pd.DataFrame:
-    """Carve the seeded validation split out of the training documents."""
+    """The validation split: a declared validation file's documents when the corpus has them
+    (``split == "valid"``, e.g. GoEmotions' dev.tsv), else a seeded draw from the training ones.
+    """
+    if (corpus["split"] == "valid").any():
+        logger.info(
+            "declared validation file: %d documents; features.validation (%s) is not used",
+            int((corpus["split"] == "valid").sum()),
+            features["validation"],
+        )
+        return corpus
     table = split_validation(corpus, features["validation"], seed)
     logger.info("splits: %s", table["split"].value_counts().to_dict())
     return table
