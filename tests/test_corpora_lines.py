@@ -92,3 +92,16 @@ def test_seeded_test_mask_too_few_documents_names_where():
         seeded_test_mask(["a"], 0.5, 0, where="corpus x")
     with pytest.raises(ValueError, match="test_fraction"):
         seeded_test_mask(["a", "b"], 1.5, 0, where="x")
+
+
+def test_configuration_error_names_key_expectation_and_declared():
+    from longtail_mltc.config_errors import ConfigurationError, configuration_error
+
+    error = configuration_error(
+        "user_corpora.x.format", "one of arff, csv", "mulan", declared=["b", "a"]
+    )
+    assert isinstance(error, ConfigurationError) and isinstance(error, ValueError)
+    assert str(error) == (
+        "user_corpora.x.format: expected one of arff, csv, got 'mulan'; declared: a, b"
+    )
+    assert "the key is missing" in str(configuration_error("k", "a file name"))
