@@ -237,10 +237,15 @@ def test_unterminated_quote_names_file_and_line(tmp_path: Path) -> None:
         read_douban_movies(folder)
 
 
-def test_wrong_field_count_names_record_and_line(tmp_path: Path) -> None:
+def test_wrong_field_count_names_file_and_line(tmp_path: Path) -> None:
     data = HEADER + "1,甲,剧情,简介一。\n2,乙,喜剧,简介二,多余\n"
     folder = _write(tmp_path, "douban_all_movies.csv", data)
-    with pytest.raises(CorruptRawFileError, match=r"record 2 \(line 3\): 5 fields, expected 4"):
+    with pytest.raises(CorruptRawFileError, match=r"csv: line 3: 5 fields, expected 4"):
+        read_douban_movies(folder)
+    # After a quoted two-line summary the next record starts on physical line 4 (issue 21 item 7).
+    data = HEADER + '1,甲,剧情,"多行的\n简介"\n2,乙,喜剧,简介二,多余\n'
+    folder = _write(tmp_path, "douban_all_movies.csv", data)
+    with pytest.raises(CorruptRawFileError, match=r"csv: line 4: 5 fields, expected 4"):
         read_douban_movies(folder)
 
 
@@ -294,7 +299,7 @@ def test_duplicate_or_empty_movie_id(tmp_path: Path) -> None:
     with pytest.raises(CorruptRawFileError, match=r"line 3: id '1' already used on line 2"):
         read_douban_movies(folder)
     folder = _write(tmp_path, "douban_all_movies.csv", HEADER + " ,甲,剧情,一。\n")
-    with pytest.raises(CorruptRawFileError, match=r"record 1 \(line 2\): empty movie_id"):
+    with pytest.raises(CorruptRawFileError, match=r"csv: line 2: empty movie_id"):
         read_douban_movies(folder)
 
 

@@ -8,9 +8,10 @@
 The ``imcm`` reader lives in :mod:`~longtail_mltc.corpora.imcm` and what both share in
 :mod:`~longtail_mltc.corpora.douban_corpus`; every public name is re-exported here. Both read
 through the shared line reader (:func:`longtail_mltc.corpora.lines.utf8_lines`) and raise
-:class:`CorruptRawFileError` naming the file, the 1-based line (and record) and what was
-expected; records without text or without labels are skipped, counted by reason,
-logged (logger ``longtail_mltc.corpora.douban``) and attached to the table with
+:class:`CorruptRawFileError` naming the file, the 1-based physical line (README "Record
+numbers"; a multi-line CSV record by its first line) and what was expected; records without
+text or without labels are skipped, counted by reason, logged (logger
+``longtail_mltc.corpora.douban``) and attached to the table with
 :func:`~longtail_mltc.corpora.report.record_skips`.
 """
 
@@ -125,7 +126,7 @@ def _movie_records(path: Path) -> Iterator[DoubanRecord]:
             f"or repeats a column; expected the columns {', '.join(_MOVIE_COLUMNS.values())}"
         )
     index = {field: columns[name] for field, name in _MOVIE_COLUMNS.items()}
-    number = 0
+    n_records = 0
     while True:
         first_line = reader.line_num + 1
         row = _csv_row(reader, path)
@@ -133,8 +134,8 @@ def _movie_records(path: Path) -> Iterator[DoubanRecord]:
             break
         if not row:  # a blank line
             continue
-        number += 1
-        where = f"{path}: record {number} (line {first_line})"
+        n_records += 1
+        where = f"{path}: line {first_line}"
         if len(row) != len(header):
             raise CorruptRawFileError(
                 f"{where}: {len(row)} fields, expected {len(header)} as in the header "
@@ -149,7 +150,7 @@ def _movie_records(path: Path) -> Iterator[DoubanRecord]:
             row[index["text"]].strip(),
             tuple(split_genres(row[index["labels"]])),
         )
-    if number == 0:
+    if n_records == 0:
         raise CorruptRawFileError(f"{path}: a header but no records; expected one movie per row")
 
 
