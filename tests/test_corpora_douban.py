@@ -3,7 +3,10 @@ on hand-written files, and on broken input."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from longtail_mltc.corpora.douban import (
     split_genres,
 )
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS
+from longtail_mltc.corpora.splits import seeded_test_mask
 from longtail_mltc.text.chinese import tokenize_jieba
 
 LOGGER = "longtail_mltc.corpora.douban"
@@ -128,6 +132,40 @@ def test_movies_split_is_seeded_and_order_free(
     )
 
 
+# sha256 of the sorted test ids ("\n"-joined) that the reader gave before it used the shared
+# splits.seeded_test_mask (issue 21, item 10): the shared draw must not move a single document.
+MOVIES_TEST_IDS_SHA256 = "cf09011d82aa2bdb75b6f75c29fad2b6ec2e1416732e6f7e60b950e2dabc8597"
+BOOKS_TEST_IDS = [
+    "1000008",
+    "1000010",
+    "1000076",
+    "1000101",
+    "1000110",
+    "1000140",
+    "1000153",
+    "1000158",
+    "1000217",
+]
+
+
+def test_movies_split_is_unchanged_and_is_the_shared_draw(
+    movies: tuple[pd.DataFrame, str],
+) -> None:
+    corpus = movies[0]
+    test_ids = sorted(corpus.loc[corpus["split"] == "test", "doc_id"])
+    assert len(test_ids) == 410
+    assert hashlib.sha256("\n".join(test_ids).encode()).hexdigest() == MOVIES_TEST_IDS_SHA256
+    mask = seeded_test_mask(corpus["doc_id"].tolist(), 0.2, 42, where="movies")
+    assert (corpus["split"] == "test").tolist() == mask.tolist()
+
+
+def test_books_split_is_unchanged_and_is_the_shared_draw(books: tuple[pd.DataFrame, str]) -> None:
+    corpus = books[0]
+    assert sorted(corpus.loc[corpus["split"] == "test", "doc_id"]) == BOOKS_TEST_IDS
+    mask = seeded_test_mask(corpus["doc_id"].tolist(), 0.1, 42, where="books")
+    assert (corpus["split"] == "test").tolist() == mask.tolist()
+
+
 def test_movies_through_load_corpus(tmp_path: Path) -> None:
     register_corpus(DOUBAN_MOVIES)  # the same object corpora/__init__ registers: a no-op there
     corpus = load_corpus("douban_movies", raw_root=tmp_path, mirror=SHARED_DATASETS)
@@ -199,10 +237,15 @@ def test_unterminated_quote_names_file_and_line(tmp_path: Path) -> None:
         read_douban_movies(folder)
 
 
-def test_wrong_field_count_names_record_and_line(tmp_path: Path) -> None:
+def test_wrong_field_count_names_file_and_line(tmp_path: Path) -> None:
     data = HEADER + "1,甲,剧情,简介一。\n2,乙,喜剧,简介二,多余\n"
     folder = _write(tmp_path, "douban_all_movies.csv", data)
-    with pytest.raises(CorruptRawFileError, match=r"record 2 \(line 3\): 5 fields, expected 4"):
+    with pytest.raises(CorruptRawFileError, match=r"csv: line 3: 5 fields, expected 4"):
+        read_douban_movies(folder)
+    # After a quoted two-line summary the next record starts on physical line 4 (issue 21 item 7).
+    data = HEADER + '1,甲,剧情,"多行的\n简介"\n2,乙,喜剧,简介二,多余\n'
+    folder = _write(tmp_path, "douban_all_movies.csv", data)
+    with pytest.raises(CorruptRawFileError, match=r"csv: line 4: 5 fields, expected 4"):
         read_douban_movies(folder)
 
 
@@ -210,12 +253,27 @@ def test_gbk_bytes_in_csv_name_line_and_byte(tmp_path: Path) -> None:
     good = (HEADER + "1,甲,剧情,简介一。\n").encode("utf-8")
     bad = "2,乙,喜剧,简介二。\n".encode("gbk")
     folder = _write(tmp_path, "douban_all_movies.csv", good + bad)
-    offset = len(good) + bad.index("乙".encode("gbk"))
+    column = bad.index("乙".encode("gbk")) + 1
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"douban_all_movies\.csv: line 3 \(byte offset {offset}\): invalid UTF-8",
+        match=rf"douban_all_movies\.csv: line 3: byte 0x{bad[column - 1]:02x} at column {column} "
+        r"is not valid UTF-8; expected UTF-8 text \(GBK or GB18030 text must be converted",
     ):
         read_douban_movies(folder)
+
+
+@pytest.mark.parametrize(
+    ("name", "reader"), [("douban_all_movies.csv", "movies"), ("post.dat", "imcm")]
+)
+def test_gzip_bytes_are_refused_naming_the_file(tmp_path: Path, name: str, reader: str) -> None:
+    data = gzip.compress((HEADER + "1,甲,剧情,简介一。\n").encode("utf-8"))
+    folder = _write(tmp_path, name, data)
+    read = read_douban_movies if reader == "movies" else read_imcm
+    with pytest.raises(
+        CorruptRawFileError,
+        match=rf"{re.escape(name)}: holds gzip-compressed bytes; expected plain",
+    ):
+        read(folder)
 
 
 @pytest.mark.parametrize("data", ["", "\ufeff", "\n\n"])
@@ -241,7 +299,7 @@ def test_duplicate_or_empty_movie_id(tmp_path: Path) -> None:
     with pytest.raises(CorruptRawFileError, match=r"line 3: id '1' already used on line 2"):
         read_douban_movies(folder)
     folder = _write(tmp_path, "douban_all_movies.csv", HEADER + " ,甲,剧情,一。\n")
-    with pytest.raises(CorruptRawFileError, match=r"record 1 \(line 2\): empty movie_id"):
+    with pytest.raises(CorruptRawFileError, match=r"csv: line 2: empty movie_id"):
         read_douban_movies(folder)
 
 
@@ -410,9 +468,11 @@ def test_gbk_bytes_in_jsonl_name_line_and_byte(tmp_path: Path) -> None:
     good = _jsonl({"id": "a", "content": LONG_TEXT, "tags": ["x"]}).encode("utf-8")
     bad = _jsonl({"id": "b", "content": "简介", "tags": ["小说"]}).encode("gbk")
     folder = _write(tmp_path, "post.dat", good + bad)
-    offset = len(good) + bad.index("简介".encode("gbk"))
+    column = bad.index("简介".encode("gbk")) + 1
     with pytest.raises(
-        CorruptRawFileError, match=rf"post\.dat: line 2 \(byte offset {offset}\): invalid UTF-8"
+        CorruptRawFileError,
+        match=rf"post\.dat: line 2: byte 0x{bad[column - 1]:02x} at column {column} is not valid "
+        r"UTF-8; expected UTF-8 text \(GBK or GB18030",
     ):
         read_imcm(folder)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import logging
+import random
 import re
 import tempfile
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import mirror_path
@@ -35,7 +37,9 @@ from longtail_mltc.corpora.rcv1 import (
     read_rcv1_qrels,
     read_rcv1_sample,
 )
+from longtail_mltc.corpora.rcv1_sample import sample_doc_id
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS
+from longtail_mltc.corpora.splits import seeded_test_mask
 
 LOGGER = "longtail_mltc.corpora.rcv1"
 
@@ -249,6 +253,25 @@ def test_truncated_gzip_stream_raises(tmp_path: Path) -> None:
     path = _write(tmp_path / "tokens.dat.gz", data[: len(data) // 2])
     with pytest.raises(CorruptRawFileError, match=r"gzip stream is corrupt or truncated after"):
         list(iter_lyrl2004_tokens(path))
+    # The message names the last complete line (the shared line reader, issue 21 item 10).
+    read: list[LyrlRecord] = []
+    with pytest.raises(CorruptRawFileError, match=r"truncated after line (\d+):") as raised:
+        read.extend(iter_lyrl2004_tokens(path))
+    last = int(re.search(r"after line (\d+)", str(raised.value)).group(1))
+    assert str(raised.value).startswith(str(path))
+    assert 4 * len(read) <= last < 4 * 2999  # at or past the records read, before the end
+
+
+def test_repeated_sample_records_get_numbered_ids(tmp_path: Path) -> None:
+    line, other = _sample_line(["C15"], ["a", "b"]), _sample_line(["GCAT"], ["c"])
+    corpus = read_rcv1_sample(_sample_file(tmp_path / "s", [line, other, line, line]))
+    first = sample_doc_id("a b", ["C15"])
+    assert corpus["doc_id"].tolist() == [
+        first,
+        sample_doc_id("c", ["GCAT"]),
+        f"{first}-2",
+        f"{first}-3",
+    ]
 
 
 def test_corrupt_test_part_is_named_by_read_rcv1(tmp_path: Path) -> None:
@@ -474,12 +497,22 @@ def test_real_sample_counts(sample_mirror: Path, caplog: pytest.LogCaptureFixtur
     assert corpus["labels"].explode().nunique() == 98
     assert round(corpus["labels"].map(len).mean(), 2) == 3.20
     assert round(corpus["text"].str.split().map(len).mean(), 1) == 135.3
-    assert corpus["doc_id"].is_unique and corpus["doc_id"].iloc[0] == "sample-1"
-    assert set(corpus["lang"]) == {"en"}
-    assert "2316 records; skipped none; kept 1853 train / 463 test" in caplog.text
+    assert corpus["doc_id"].is_unique and set(corpus["lang"]) == {"en"}
+    assert (
+        "2316 records (9 repeat an earlier record, kept); skipped none; kept 1853 train / 463 test"
+        in caplog.text
+    )
     first = corpus.iloc[0]
     assert first["labels"] == ["C152", "C15", "CCAT"]
     assert first["text"].startswith("Brazils stateowned oil giant Petrobras")
+    assert first["doc_id"] == sample_doc_id(first["text"], first["labels"])
+    # The 9 repeated records (8 records twice, 1 three times): the first one's id with -2 or -3
+    # appended, and the same text and labels.
+    repeats = corpus[corpus["doc_id"].str.fullmatch(r"sample-[0-9a-f]{16}-[0-9]+")]
+    assert sorted(repeats["doc_id"].str.rsplit("-", n=1).str[1]) == ["2"] * 8 + ["3"]
+    originals = corpus.set_index("doc_id").loc[repeats["doc_id"].str.rsplit("-", n=1).str[0]]
+    assert originals["text"].tolist() == repeats["text"].tolist()
+    assert originals["labels"].tolist() == repeats["labels"].tolist()
 
 
 def test_sample_split_is_seeded(sample_mirror: Path) -> None:
@@ -490,6 +523,33 @@ def test_sample_split_is_seeded(sample_mirror: Path) -> None:
     assert first["split"].tolist() == again["split"].tolist()
     assert first["split"].tolist() != other["split"].tolist()
     assert (quarter["split"] == "test").sum() == 579  # 0.25 * 2316
+    # The split is the shared draw over the (sorted) ids.
+    mask = seeded_test_mask(first["doc_id"].tolist(), 0.2, 0, where="sample")
+    assert (first["split"] == "test").tolist() == mask.tolist()
+
+
+@pytest.mark.parametrize("order", ["reversed", "shuffled"])
+def test_sample_split_does_not_depend_on_line_order(
+    sample_mirror: Path, tmp_path: Path, order: str
+) -> None:
+    """Issue 21, item 10: the old draw took file positions, so reordering moved documents."""
+    data = (sample_mirror / RCV1_SAMPLE_FILE).read_bytes().splitlines(keepends=True)
+    if order == "reversed":
+        data.reverse()
+    else:
+        random.Random(5).shuffle(data)
+    (tmp_path / RCV1_SAMPLE_FILE).write_bytes(b"".join(data))
+    corpus = read_rcv1_sample(sample_mirror)
+    moved = read_rcv1_sample(tmp_path)
+    assert set(moved.loc[moved["split"] == "test", "doc_id"]) == set(
+        corpus.loc[corpus["split"] == "test", "doc_id"]
+    )
+
+    def test_documents(table: pd.DataFrame) -> list[tuple[str, tuple[str, ...]]]:
+        chosen = table[table["split"] == "test"]
+        return sorted(zip(chosen["text"], map(tuple, chosen["labels"]), strict=True))
+
+    assert test_documents(moved) == test_documents(corpus)
 
 
 def test_sample_source_is_found_in_the_mirror(sample_mirror: Path, tmp_path: Path) -> None:
@@ -555,11 +615,22 @@ def test_small_sample_table_and_skips(tmp_path: Path, caplog: pytest.LogCaptureF
     ]
     with caplog.at_level(logging.INFO, logger=LOGGER):
         corpus = read_rcv1_sample(_sample_file(tmp_path / "s", lines), test_fraction=0.34, seed=3)
-    assert corpus["doc_id"].tolist() == ["sample-1", "sample-5", "sample-6"]
     assert corpus["text"].tolist() == ["Oil price", "Bonds rise", "growth"]
     assert corpus["labels"].tolist() == [["C15", "CCAT"], ["MCAT"], ["E11", "ECAT"]]
-    assert sorted(corpus["split"]) == ["test", "train", "train"]
-    assert "5 records; skipped 1 no labels, 1 no tokens; kept 2 train / 1 test" in caplog.text
+    assert corpus["doc_id"].tolist() == [
+        sample_doc_id(text, labels)
+        for text, labels in zip(corpus["text"], corpus["labels"], strict=True)
+    ]
+    # round(0.34 * 3) = 1 test document: the documented draw over the sorted ids.
+    ids = sorted(corpus["doc_id"])
+    chosen = ids[np.random.default_rng(3).permutation(3)[0]]
+    assert corpus["split"].tolist() == [
+        "test" if doc_id == chosen else "train" for doc_id in corpus["doc_id"]
+    ]
+    assert (
+        "5 records (0 repeat an earlier record, kept); skipped 1 no labels, 1 no tokens; kept 2 "
+        "train / 1 test" in caplog.text
+    )
 
 
 BAD_SAMPLES = {
@@ -583,7 +654,7 @@ def test_corrupt_sample_raises(tmp_path: Path, case: str) -> None:
 
 def test_sample_arguments_are_checked(tmp_path: Path) -> None:
     folder = _sample_file(tmp_path / "s", [_sample_line(["C15"], ["a"])])
-    with pytest.raises(CorpusError, match="cannot be split into train and test"):
+    with pytest.raises(CorpusError, match="1 document.* too few for a test fraction of 0.2"):
         read_rcv1_sample(folder)
     for fraction in (0.0, 1.0, -0.1):
         with pytest.raises(ValueError, match="test_fraction"):

@@ -16,37 +16,39 @@ Two corpora:
 
 The 103-topic hierarchy is label metadata, not part of the Corpus table:
 :func:`read_rcv1_hierarchy` reads it (``rcv1.topics.hier.orig`` or the tab-separated taxonomy).
+The sample reader lives in :mod:`~longtail_mltc.corpora.rcv1_sample`, the hierarchy in
+:mod:`~longtail_mltc.corpora.rcv1_hierarchy`; both are re-exported here.
 """
 
 from __future__ import annotations
 
-import gzip
-import json
 import logging
-import math
 import numbers
-import re
-import zlib
 from collections import Counter
-from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-import numpy as np
 import pandas as pd
 
-from longtail_mltc.corpora.errors import (
-    CorpusError,
-    CorruptRawFileError,
-    RawDataNotFoundError,
-    invalid_utf8,
+from longtail_mltc.corpora.errors import CorruptRawFileError, RawDataNotFoundError
+from longtail_mltc.corpora.rcv1_hierarchy import (
+    HIERARCHY_COLUMNS,
+    RCV1_HIERARCHY_FILES,
+    RCV1_HIERARCHY_URL,
+    read_rcv1_hierarchy,
+)
+from longtail_mltc.corpora.rcv1_hierarchy import resolve_plain_or_gz as _resolve
+from longtail_mltc.corpora.rcv1_lyrl2004 import LyrlRecord, iter_lyrl2004_tokens, read_rcv1_qrels
+from longtail_mltc.corpora.rcv1_sample import (
+    RCV1_SAMPLE,
+    RCV1_SAMPLE_DOWNLOAD_NOTE,
+    RCV1_SAMPLE_FILE,
+    read_rcv1_sample,
 )
 from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import corpus_frame, validate_corpus
-from longtail_mltc.corpora.validation import check_texts, parse_json
 
 __all__ = [
     "HIERARCHY_COLUMNS",
@@ -77,16 +79,6 @@ RCV1_QRELS_FILE = "rcv1-v2.topics.qrels"
 RCV1_FILES: tuple[str, ...] = (RCV1_TRAIN_FILE, *RCV1_TEST_FILES, RCV1_QRELS_FILE)
 """The files ``read_rcv1`` needs, by their uncompressed names (``<name>.gz`` is accepted too)."""
 
-RCV1_HIERARCHY_FILES: tuple[str, ...] = (
-    "rcv1.topics.hier.orig",  # LYRL2004 appendix 2, "parent: X child: Y child-description: ..."
-    "yqsong_rcv1.topics.hier.orig",  # the mirror's (edited) copy of the same format
-    "rcv1.taxonomy",  # "parent<TAB>child<TAB>child..." (NeuralClassifier)
-    "neuralclassifier_rcv1.taxonomy",  # the mirror's copy of that
-)
-"""Hierarchy file names :func:`read_rcv1_hierarchy` looks for in a folder, in this order."""
-
-RCV1_SAMPLE_FILE = "neuralclassifier_rcv1_dev.json"
-
 _LYRL_APPENDIX = "http://jmlr.csail.mit.edu/papers/volume5/lewis04a/"
 RCV1_URLS: dict[str, str] = {
     **{
@@ -94,7 +86,7 @@ RCV1_URLS: dict[str, str] = {
         for name in (RCV1_TRAIN_FILE, *RCV1_TEST_FILES)
     },
     RCV1_QRELS_FILE: f"{_LYRL_APPENDIX}a08-topic-qrels/{RCV1_QRELS_FILE}.gz",
-    "rcv1.topics.hier.orig": f"{_LYRL_APPENDIX}a02-orig-topics-hierarchy/rcv1.topics.hier.orig",
+    "rcv1.topics.hier.orig": RCV1_HIERARCHY_URL,
 }
 """Public addresses of the LYRL2004 online appendix files (checksums unknown offline).
 
@@ -104,63 +96,10 @@ zip): the ``rcv1`` source has no automatic download; its ``download_note`` and
 ``read_rcv1``'s not-found error list these addresses instead.
 """
 
-HIERARCHY_COLUMNS: tuple[str, ...] = ("topic", "parent", "description")
-
-_GZIP_MAGIC = b"\x1f\x8b"
-_ROOT = "Root"
-_ORIG_LINE = re.compile(r"parent:\s*(\S+)\s+child:\s*(\S+)\s+child-description:\s*(.*)")
-_DOC_ID = re.compile(r"[0-9]+")
 _MAX_EXAMPLES = 5
 
 
-# --- file access ------------------------------------------------------------------------------
-
-
-def _open_binary(path: Path) -> IO[bytes]:
-    """``path`` opened for binary reading, transparently gunzipped when it holds gzip bytes."""
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == _GZIP_MAGIC:
-        return gzip.open(path, "rb")
-    return open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-
-
-def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """``(line number, line without end-of-line)`` of a plain or gzip text file, streamed.
-
-    Lines are decoded as strict UTF-8 (the RCV1 files are ASCII, a subset): any other byte is an
-    error naming the file, line and column, never silently replaced.
-    """
-    number = 0
-    try:
-        with _open_binary(path) as handle:
-            for number, raw in enumerate(handle, start=1):
-                try:
-                    line = raw.decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise invalid_utf8(
-                        path,
-                        number,
-                        raw,
-                        error,
-                        "ASCII/UTF-8 text as published (is this the right file, or a different "
-                        "encoding?)",
-                    ) from None
-                yield number, line.rstrip("\r\n")
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise CorruptRawFileError(
-            f"{path}: the gzip stream is corrupt or truncated after line {number}: {error}"
-        ) from error
-
-
-def _resolve(raw_dir: Path, name: str) -> Path | None:
-    """``raw_dir/name``, else ``raw_dir/name.gz``; ``None`` when neither exists."""
-    plain, compressed = raw_dir / name, raw_dir / f"{name}.gz"
-    if plain.is_file():
-        if compressed.is_file():
-            logger.warning("RCV1: both %s and %s exist; reading %s", plain, compressed, plain)
-        return plain
-    return compressed if compressed.is_file() else None
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def _examples(values: list[str]) -> str:
@@ -177,166 +116,6 @@ def _check_max_documents(max_documents: int | None) -> None:
         raise TypeError(f"max_documents must be a positive int or None, got {max_documents!r}")
     if max_documents <= 0:
         raise ValueError(f"max_documents must be positive, got {max_documents}")
-
-
-# --- LYRL2004 token files ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LyrlRecord:
-    """One record of a LYRL2004 token file: doc id, tokens joined by single spaces, and the
-    1-based line of its ``.I`` header."""
-
-    doc_id: str
-    text: str
-    line: int
-
-
-class _State:
-    HEADER, DOT_W, TOKENS = range(3)
-
-
-def _parse_doc_id(path: Path, number: int, line: str) -> str:
-    """The doc id of a ``.I <id>`` header line; errors name the file and line."""
-    fields = line.split()
-    if fields[0] != ".I" or len(fields) != 2:
-        raise CorruptRawFileError(
-            f"{path}: line {number}: malformed record header {line[:60]!r}; expected "
-            "'.I <doc id>' (one numeric id after '.I')"
-        )
-    if not _DOC_ID.fullmatch(fields[1]):
-        raise CorruptRawFileError(
-            f"{path}: line {number}: doc id {fields[1]!r} in {line[:60]!r} is not a number; "
-            "expected '.I <doc id>' with a numeric RCV1 item id"
-        )
-    return str(int(fields[1]))
-
-
-def _is_header(line: str) -> bool:
-    return line.startswith(".I") and (len(line) == 2 or line[2] in " \t")
-
-
-def iter_lyrl2004_tokens(path: Path | str) -> Iterator[LyrlRecord]:
-    """Stream the records of one LYRL2004 token file (plain or gzip).
-
-    Format (LYRL2004 appendix 12): a line ``.I <id>``, a line ``.W``, then lines of
-    whitespace-separated tokens, a blank line between records. ``text`` is all of a record's
-    tokens joined by single spaces (empty for a record without tokens; :func:`read_rcv1` skips
-    those). Only the current record is held in memory. Structural problems raise
-    :class:`CorruptRawFileError` naming the file, the line and what was expected: a malformed
-    or non-numeric ``.I`` header, a ``.I`` without its ``.W`` line (truncated record), a second
-    ``.W``, non-UTF-8 bytes, a corrupt gzip stream, or a file without any record.
-    """
-    path = Path(path)
-    state = _State.HEADER
-    doc_id, header_line, tokens = "", 0, []
-    records = 0
-    last = 0
-    for number, line in _iter_lines(path):
-        last = number
-        stripped = line.strip()
-        if state == _State.TOKENS:
-            if not stripped or _is_header(stripped):
-                records += 1
-                yield LyrlRecord(doc_id, " ".join(tokens), header_line)
-                tokens = []
-                state = _State.HEADER
-                if not stripped:
-                    continue
-            elif stripped == ".W":
-                raise CorruptRawFileError(
-                    f"{path}: line {number}: a second '.W' line in the record '.I {doc_id}' "
-                    f"(line {header_line}); expected token lines, then a blank line and the "
-                    "next '.I <doc id>'"
-                )
-            else:
-                tokens.extend(stripped.split())
-                continue
-        if state == _State.HEADER:
-            if not stripped:
-                continue
-            if not _is_header(stripped):
-                raise CorruptRawFileError(
-                    f"{path}: line {number}: expected a record header '.I <doc id>', found "
-                    f"{stripped[:60]!r}"
-                )
-            doc_id, header_line = _parse_doc_id(path, number, stripped), number
-            state = _State.DOT_W
-        elif state == _State.DOT_W:
-            if stripped != ".W":
-                found = f"{stripped[:60]!r}" if stripped else "an empty line"
-                raise CorruptRawFileError(
-                    f"{path}: line {number}: expected '.W' right after the header '.I {doc_id}' "
-                    f"(line {header_line}), found {found} (truncated record?)"
-                )
-            state = _State.TOKENS
-    if state == _State.DOT_W:
-        raise CorruptRawFileError(
-            f"{path}: line {last}: the file ends after the header '.I {doc_id}' (line "
-            f"{header_line}) without its '.W' line (truncated file?)"
-        )
-    if state == _State.TOKENS:
-        records += 1
-        yield LyrlRecord(doc_id, " ".join(tokens), header_line)
-    if records == 0:
-        raise CorruptRawFileError(
-            f"{path}: no records ({last} lines); expected LYRL2004 token records "
-            "'.I <doc id>' / '.W' / token lines"
-        )
-
-
-# --- qrels ------------------------------------------------------------------------------------
-
-
-def read_rcv1_qrels(path: Path | str) -> dict[str, list[str]]:
-    """Doc id -> its topics, from ``rcv1-v2.topics.qrels`` (plain or gzip).
-
-    Each non-blank line is ``<topic> <doc id> 1`` (LYRL2004 appendix 8). Topics keep their file
-    order per document; a repeated (topic, doc id) line is counted, logged and ignored. A line
-    with another number of fields, a non-numeric doc id or a relevance other than 1 raises
-    :class:`CorruptRawFileError` naming file and line; so does a file without any line.
-    """
-    path = Path(path)
-    topics: dict[str, list[str]] = {}
-    lines = duplicates = 0
-    for number, line in _iter_lines(path):
-        fields = line.split()
-        if not fields:
-            continue
-        if len(fields) != 3:
-            raise CorruptRawFileError(
-                f"{path}: line {number}: {len(fields)} fields in {line[:60]!r}; expected 3: "
-                "'<topic> <doc id> 1'"
-            )
-        topic, doc_id, relevance = fields
-        if not _DOC_ID.fullmatch(doc_id):
-            raise CorruptRawFileError(
-                f"{path}: line {number}: doc id {doc_id!r} is not a number; expected "
-                "'<topic> <doc id> 1'"
-            )
-        if relevance != "1":
-            raise CorruptRawFileError(
-                f"{path}: line {number}: third field {relevance!r}; expected '1' in "
-                "'<topic> <doc id> 1'"
-            )
-        lines += 1
-        doc_topics = topics.setdefault(str(int(doc_id)), [])
-        if topic in doc_topics:
-            duplicates += 1
-        else:
-            doc_topics.append(topic)
-    if lines == 0:
-        raise CorruptRawFileError(f"{path}: no qrels lines; expected lines '<topic> <doc id> 1'")
-    if duplicates:
-        logger.warning("RCV1 qrels %s: ignored %d repeated (topic, doc id) lines", path, duplicates)
-    logger.info(
-        "RCV1 qrels %s: %d lines, %d documents, %d distinct topics",
-        path,
-        lines,
-        len(topics),
-        len({topic for doc_topics in topics.values() for topic in doc_topics}),
-    )
-    return topics
 
 
 # --- the rcv1 corpus --------------------------------------------------------------------------
@@ -484,232 +263,12 @@ def _log_rcv1(
     )
 
 
-# --- topic hierarchy --------------------------------------------------------------------------
-
-
-def read_rcv1_hierarchy(path: Path | str) -> pd.DataFrame:
-    """The RCV1 topic tree as a table ``topic, parent, description``, one row per topic.
-
-    ``path`` is a hierarchy file or a folder holding one of :data:`RCV1_HIERARCHY_FILES`
-    (plain or ``.gz``). Two formats, told apart by the first line: LYRL2004's
-    ``rcv1.topics.hier.orig`` (``parent: X child: Y child-description: ...``) and the
-    tab-separated taxonomy (``parent<TAB>child<TAB>child...``, no descriptions). The artificial
-    ``Root`` node is not a row: the four top-level topics (CCAT, ECAT, GCAT, MCAT in RCV1) have
-    parent ``None``. ``description`` is ``None`` when the file has none. Rows are sorted by
-    topic. On the RCV1 files: 103 topics. A child listed twice, a parent that is not a topic,
-    a cycle or a malformed line raise :class:`CorruptRawFileError` naming file and line.
-    """
-    path = _hierarchy_path(Path(path))
-    edges: dict[str, tuple[str, str | None, int]] = {}  # child -> (parent, description, line)
-    orig_format: bool | None = None
-    for number, line in _iter_lines(path):
-        if not line.strip():
-            continue
-        if orig_format is None:
-            orig_format = line.lstrip().startswith("parent:")
-        for parent, child, description in _hierarchy_edges(path, number, line, orig_format):
-            if child in edges:
-                raise CorruptRawFileError(
-                    f"{path}: line {number}: topic {child!r} already has parent "
-                    f"{edges[child][0]!r} (line {edges[child][2]}); expected each topic once"
-                )
-            edges[child] = (parent, description, number)
-    if not edges:
-        raise CorruptRawFileError(f"{path}: no hierarchy lines; expected {RCV1_HIERARCHY_FILES}")
-    _check_tree(path, edges)
-    rows = [
-        (child, None if parent == _ROOT else parent, description)
-        for child, (parent, description, _) in sorted(edges.items())
-        if child != _ROOT
-    ]
-    return pd.DataFrame(rows, columns=list(HIERARCHY_COLUMNS), dtype=object)
-
-
-def _hierarchy_path(path: Path) -> Path:
-    if not path.is_dir():
-        if not path.is_file():
-            raise RawDataNotFoundError(f"RCV1 topic hierarchy file {path} does not exist")
-        return path
-    for name in RCV1_HIERARCHY_FILES:
-        found = _resolve(path, name)
-        if found is not None:
-            return found
-    raise RawDataNotFoundError(
-        f"no RCV1 topic hierarchy in {path}; expected one of {', '.join(RCV1_HIERARCHY_FILES)} "
-        f"(LYRL2004 appendix 2: {RCV1_URLS['rcv1.topics.hier.orig']})"
-    )
-
-
-def _hierarchy_edges(
-    path: Path, number: int, line: str, orig_format: bool
-) -> list[tuple[str, str, str | None]]:
-    """``(parent, child, description)`` edges of one line; the orig format's ``None -> Root``
-    line gives none."""
-    if orig_format:
-        match = _ORIG_LINE.fullmatch(line.strip())
-        if match is None:
-            raise CorruptRawFileError(
-                f"{path}: line {number}: {line[:60]!r}; expected 'parent: <topic> child: "
-                "<topic> child-description: <text>'"
-            )
-        parent, child, description = match.groups()
-        if parent == "None" and child == _ROOT:
-            return []
-        return [(parent, child, description.strip() or None)]
-    fields = line.strip().split("\t")
-    if len(fields) < 2 or any(not item.strip() for item in fields):
-        raise CorruptRawFileError(
-            f"{path}: line {number}: {line[:60]!r}; expected 'parent<TAB>child<TAB>child...' "
-            "with no empty field"
-        )
-    parent, *children = (item.strip() for item in fields)
-    return [(parent, child, None) for child in children]
-
-
-def _check_tree(path: Path, edges: dict[str, tuple[str, str | None, int]]) -> None:
-    """Every parent is Root or a listed topic, and following parents always reaches Root."""
-    for child, (parent, _, number) in edges.items():
-        if parent != _ROOT and parent not in edges:
-            raise CorruptRawFileError(
-                f"{path}: line {number}: parent {parent!r} of {child!r} is neither {_ROOT!r} "
-                "nor a topic listed as a child anywhere in the file"
-            )
-    for child, (_, _, number) in edges.items():
-        node, steps = child, 0
-        while node != _ROOT:
-            node = edges[node][0]
-            steps += 1
-            if steps > len(edges):
-                raise CorruptRawFileError(
-                    f"{path}: line {number}: following the parents of {child!r} never reaches "
-                    f"{_ROOT!r} (cycle); expected a tree"
-                )
-
-
-# --- the 2,316-document sample ----------------------------------------------------------------
-
-
-def read_rcv1_sample(
-    raw_dir: Path | str, *, test_fraction: float = 0.2, seed: int = 0
-) -> pd.DataFrame:
-    """Read the RCV1-v2 sample (``neuralclassifier_rcv1_dev.json``) into the Corpus table.
-
-    One JSON object per line with ``doc_label`` and ``doc_token`` lists of str (other keys are
-    ignored). The sample carries no ids and no released split, so ``doc_id`` is
-    ``"sample-<line number>"`` and the split is seeded: ``round(test_fraction * n)`` documents
-    (half up, at least 1) drawn by ``numpy.random.default_rng(seed).permutation`` over the kept
-    documents in file order are test, the rest train (defaults: 80/20, seed 0: 1,853 train /
-    463 test). ``text`` is the tokens joined by single spaces; ``labels`` the topics in file
-    order without repeats; ``lang`` "en".
-
-    Measured on the mirror's file: 2,316 documents, 98 topics present, 3.20 labels and 135.3
-    tokens per document; none skipped. Documents without labels or tokens would be skipped
-    and counted in the log; a malformed line raises :class:`CorruptRawFileError` naming file
-    and line.
-    """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
-        raise TypeError(f"test_fraction must be a float in (0, 1), got {test_fraction!r}")
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
-    raw_dir = Path(raw_dir)
-    path = _resolve(raw_dir, RCV1_SAMPLE_FILE)
-    if path is None:
-        raise RawDataNotFoundError(
-            f"RCV1-v2 sample folder {raw_dir} lacks {RCV1_SAMPLE_FILE} (the mirror's "
-            "rcv1v2_sample/ holds it)"
-        )
-    doc_ids: list[str] = []
-    texts: list[str] = []
-    labels: list[list[str]] = []
-    skipped: Counter[str] = Counter()
-    lines = 0
-    for number, line in _iter_lines(path):
-        if not line.strip():
-            continue
-        lines += 1
-        doc_labels, tokens = _sample_record(path, number, line)
-        if not doc_labels:
-            skipped["no labels"] += 1
-        elif not tokens:
-            skipped["no tokens"] += 1
-        else:
-            doc_ids.append(f"sample-{number}")
-            texts.append(" ".join(tokens))
-            labels.append(list(dict.fromkeys(doc_labels)))
-    if lines == 0:
-        raise CorruptRawFileError(
-            f"{path}: no records; expected JSON lines with 'doc_label' and 'doc_token' lists"
-        )
-    splits = _seeded_split(len(doc_ids), float(test_fraction), seed, path)
-    logger.info(
-        "RCV1 sample %s: %d records; skipped %s; kept %d train / %d test (test_fraction %s, "
-        "seed %s)",
-        path,
-        lines,
-        ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items())) or "none",
-        splits.count("train"),
-        splits.count("test"),
-        test_fraction,
-        seed,
-    )
-    frame = corpus_frame(doc_ids, texts, labels, splits, "en")
-    return record_skips(
-        validate_corpus(frame, f"corpus 'rcv1_sample' from {raw_dir}"), dict(skipped)
-    )
-
-
-def _sample_record(path: Path, number: int, line: str) -> tuple[list[str], list[str]]:
-    try:
-        record = parse_json(line, f"{path}: line {number}")
-    except json.JSONDecodeError as error:
-        raise CorruptRawFileError(
-            f"{path}: line {number}: not valid JSON ({error.msg} at column {error.colno}); "
-            "expected one object per line"
-        ) from None
-    if not isinstance(record, dict):
-        raise CorruptRawFileError(
-            f"{path}: line {number}: a JSON {type(record).__name__}; expected an object with "
-            "'doc_label' and 'doc_token'"
-        )
-    values = []
-    for key in ("doc_label", "doc_token"):
-        value = record.get(key)
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            found = f"a {type(value).__name__}" if key in record else "missing"
-            if isinstance(value, list):
-                found = "a list holding non-str items"
-            raise CorruptRawFileError(
-                f"{path}: line {number}: {key!r} is {found}; expected a list of str"
-            )
-        check_texts(value, f"{path}: line {number}", key)
-        values.append(value)
-    return values[0], values[1]
-
-
-def _seeded_split(n: int, test_fraction: float, seed: int, path: Path) -> list[str]:
-    n_test = max(1, math.floor(test_fraction * n + 0.5))
-    if n_test >= n:
-        raise CorpusError(
-            f"{path}: {n} documents cannot be split into train and test with test_fraction "
-            f"{test_fraction}; need at least one of each"
-        )
-    is_test = np.zeros(n, dtype=bool)
-    is_test[np.random.default_rng(seed).permutation(n)[:n_test]] = True
-    return ["test" if flag else "train" for flag in is_test]
-
-
 RCV1_DOWNLOAD_NOTE = (
     "the LYRL2004 online appendix publishes them as six separate gzip files (not one archive, "
     "so there is no automatic download): "
     + ", ".join(RCV1_URLS[name] for name in RCV1_FILES)
     + ". Put them in the raw folder as they are (.gz) or gunzipped under the expected names."
 )
-RCV1_SAMPLE_DOWNLOAD_NOTE = (
-    "the sample is data/rcv1_dev.json of github.com/Tencent/NeuralNLP-NeuralClassifier "
-    "(commit 3d4ddffa6304da32c25f74001c0c056922c4ba22), saved as neuralclassifier_rcv1_dev.json; "
-    "the offline mirror's rcv1v2_sample/ holds it."
-)
-
 RCV1 = CorpusSource(
     name="rcv1",
     reader=read_rcv1,
@@ -718,13 +277,4 @@ RCV1 = CorpusSource(
     download=None,  # six separate .gz files, no single archive: see RCV1_URLS
     download_note=RCV1_DOWNLOAD_NOTE,
     gzip_ok=True,
-)
-
-RCV1_SAMPLE = CorpusSource(
-    name="rcv1_sample",
-    reader=read_rcv1_sample,
-    expected_files=(RCV1_SAMPLE_FILE,),
-    mirror_folder="rcv1v2_sample",
-    download=None,  # a single JSON file from a GitHub repository, not a released archive
-    download_note=RCV1_SAMPLE_DOWNLOAD_NOTE,
 )
