@@ -2,10 +2,10 @@
 
 Hand-written on purpose (issue 21, item 10). ``benchmarks/bench_bioasq_stream.py``, one run on a
 generated 40 MB file (20,125 articles; 2026-12-06, a shared 2-core machine, so times are noisy):
-this parser 0.80 s and 4.1 MiB peak; ijson 3.6.0 (C backend yajl2_c) 0.36 s and 0.2 MiB;
-``json.load`` 0.56 s and +105 MiB. ijson parses ~2x faster (1.9-2.2x over runs), which would
-make a whole :func:`~longtail_mltc.corpora.bioasq.read_bioasq` ~10-20% faster. This parser
-wins clearly on error quality and correctness, on the malformed inputs the tests pin:
+this parser 0.75 s and 4.1 MiB peak; ijson 3.6.0 (C backend yajl2_c) 0.32 s and 0.2 MiB;
+``json.load`` 0.60 s and +105 MiB. ijson parses 2.35x faster (1.9-2.4x over three runs), which
+would make a whole :func:`~longtail_mltc.corpora.bioasq.read_bioasq` 14% faster (9-21%).
+This parser wins clearly on error quality and correctness, on the malformed inputs the tests pin:
 
 - yajl silently turns an escaped lone surrogate (``"\\ud800"``) into ``"?"``; here it is kept,
   and the reader refuses it naming article and field;
