@@ -15,6 +15,7 @@ from conftest import mirror_path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from longtail_mltc.corpora import bioasq as bioasq_module
 from longtail_mltc.corpora.acquisition import locate_raw_dir
 from longtail_mltc.corpora.bioasq import (
     BIOASQ,
@@ -26,6 +27,7 @@ from longtail_mltc.corpora.bioasq import (
 from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError, RawDataNotFoundError
 from longtail_mltc.corpora.report import skipped_records
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS
+from longtail_mltc.corpora.splits import seeded_test_mask
 
 SAMPLE_FILE = "sampleData1a.json"
 LOGGER = "longtail_mltc.corpora.bioasq"
@@ -338,7 +340,7 @@ def test_option_errors(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match="no test documents"):
         _read(tmp_path, test_year=2020, min_label_count=None)
     _write(tmp_path / "one.json", _dump(_by_year([2000])))
-    with pytest.raises(CorpusError, match="leaves no train document"):
+    with pytest.raises(CorpusError, match=r"one\.json: 1 document\(s\) are too few for a test"):
         _read(tmp_path, "one.json", min_label_count=None)
 
 
@@ -414,8 +416,11 @@ def test_truncated_file_names_the_article(tmp_path: Path, cut_after: str) -> Non
     with pytest.raises(CorruptRawFileError) as caught:
         _records(path, chunk_size=16)
     message = str(caught.value)
-    assert str(path) in message
-    assert f"the file ends inside articles[1] (starting at byte offset {starts[1]})" in message
+    # articles[1] is on line 3 (line 1 is '{"articles":['), and so is the cut
+    assert message.startswith(f"{path}: line 3, byte offset {cut} (the end of the file): ")
+    assert (
+        f"the file ends inside articles[1] (starting at line 3, byte offset {starts[1]})" in message
+    )
     assert f"the file has {cut} bytes; truncated file?" in message
 
 
@@ -444,8 +449,8 @@ def test_malformed_json_names_article_and_byte_offset(tmp_path: Path) -> None:
         with pytest.raises(CorruptRawFileError) as caught:
             _records(path, chunk_size=chunk_size)
         assert str(caught.value) == (
-            f"{path}: articles[1] (starting at byte offset {starts[1]}) is not valid JSON: "
-            f"Expecting ':' delimiter at byte offset {error_at}"
+            f"{path}: line 3, byte offset {error_at}: articles[1] (starting at line 3, byte "
+            f"offset {starts[1]}) is not valid JSON: Expecting ':' delimiter"
         )
 
 
@@ -470,11 +475,17 @@ def test_malformed_structure(tmp_path: Path, text: str, problem: str) -> None:
     [
         ("", r"the file is empty \(0 bytes\); expected \{\"articles\": \["),
         (" \r\n\t", r"the file holds only whitespace \(4 bytes\)"),
-        ('[{"pmid": "1"}]', r"byte offset 0: expected '\{' opening the top-level object"),
-        ('{"documents": []}', r"byte offset 1: the top-level key is 'documents'"),
-        ('{"articles": {"pmid": "1"}}', r"byte offset 13: expected '\[' opening the \"articles\""),
-        ('{"articles": [1]}', r"articles\[0\] at byte offset 14 is a JSON number"),
-        ('{"articles": [["x"]]}', r"articles\[0\] at byte offset 14 is a JSON array"),
+        ('[{"pmid": "1"}]', r"line 1, byte offset 0: expected '\{' opening the top-level object"),
+        ('{"documents": []}', r"line 1, byte offset 1: the top-level key is 'documents'"),
+        ('{"articles": {"pmid": "1"}}', r"line 1, byte offset 13: expected '\[' opening the \"art"),
+        (
+            '{"articles": [1]}',
+            r"articles\[0\] \(starting at line 1, byte offset 14\) is a JSON number",
+        ),
+        (
+            '{"articles": [["x"]]}',
+            r"articles\[0\] \(starting at line 1, byte offset 14\) is a JSON ar",
+        ),
         ("{ 12: []}", r"byte offset 2: expected the key \"articles\""),
         ('"articles"', r"expected '\{' opening the top-level object, found '\"articles\"'"),
     ],
@@ -500,15 +511,18 @@ def test_wrong_encoding_names_the_byte_offset(tmp_path: Path) -> None:
         with pytest.raises(CorruptRawFileError) as caught:
             _records(path, chunk_size=chunk_size)
         message = str(caught.value)
-        assert f"{path}: byte offset {offset}: not valid utf-8 (invalid start byte" in message
+        # the degree sign is in articles[1], on line 3
+        assert (
+            f"{path}: line 3, byte offset {offset}: not valid utf-8 (invalid start byte" in message
+        )
         assert "pass encoding='latin-1'" in message
     assert _records(path, encoding="latin-1") == articles
     utf16 = _write(tmp_path / "b.json", _dump(articles), encoding="utf-16")
-    with pytest.raises(CorruptRawFileError, match=r"byte offset 0: not valid utf-8"):
+    with pytest.raises(CorruptRawFileError, match=r"line 1, byte offset 0: not valid utf-8"):
         _records(utf16)
     cut = _write(tmp_path / "c.json", '{"articles": [{"pmid": "°'.encode()[:-1])
     with pytest.raises(
-        CorruptRawFileError, match=r"byte offset 24: not valid utf-8 \(unexpected end of data"
+        CorruptRawFileError, match=r"line 1, byte offset 24: not valid utf-8 \(unexpected end"
     ):
         _records(cut)
 
@@ -529,7 +543,8 @@ def test_wrong_field_types_raise(tmp_path: Path, change: dict[str, Any], problem
     text = _dump([_article("1"), {**_article("2"), **change}])
     _write(tmp_path / BIOASQ_FILE, text)
     offset = text.index('{"abstractText"', 1 + text.index('{"abstractText"'))
-    with pytest.raises(CorruptRawFileError, match=rf"articles\[1\] at byte offset {offset} .*"):
+    line_3 = rf"articles\[1\] \(starting at line 3, byte offset {offset}\) \(pmid"
+    with pytest.raises(CorruptRawFileError, match=line_3):
         _read(tmp_path)
     with pytest.raises(CorruptRawFileError, match=problem):
         _read(tmp_path)
@@ -610,7 +625,8 @@ def test_lone_surrogate_names_file_article_and_field(
     with pytest.raises(CorruptRawFileError) as raised:
         _read(tmp_path, min_label_count=None)
     assert re.search(
-        rf"^{re.escape(str(path))}: articles\[1\] at byte offset {offset}, field {field}: lone "
+        rf"^{re.escape(str(path))}: articles\[1\] \(starting at line 3, byte offset {offset}\), "
+        rf"field {field}: lone "
         r"surrogate \\ud800 \(at character \d+\) is not valid Unicode text",
         str(raised.value),
     ), str(raised.value)
@@ -652,7 +668,8 @@ def test_deeply_nested_mesh_is_refused_naming_the_article(tmp_path: Path) -> Non
     path = _write(tmp_path / BIOASQ_FILE, text)
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(path))}: articles\[0\] \(starting at byte offset 15\): JSON "
+        match=rf"^{re.escape(str(path))}: articles\[0\] \(starting at line 2, byte offset 15\): "
+        r"JSON "
         r"nested deeper than 100 levels",
     ):
         _read(tmp_path)
@@ -671,7 +688,60 @@ def test_nesting_limit_is_exact(tmp_path: Path, chunk_size: int) -> None:
         else:
             with pytest.raises(
                 CorruptRawFileError,
-                match=r"articles\[0\] \(starting at byte offset 15\): JSON nested deeper than "
-                r"100 levels \(101 levels\)",
+                match=r"articles\[0\] \(starting at line 2, byte offset 15\): JSON nested deeper "
+                r"than 100 levels \(101 levels\)",
             ):
                 _records(path, chunk_size=chunk_size)
+
+
+# --- one numbering convention, one seeded split, small modules (issue 21, items 7 and 10) -------
+
+
+def test_errors_name_the_physical_line_of_a_pretty_printed_file(tmp_path: Path) -> None:
+    """BOM, multi-byte characters and CRLF: the line is the editor's line, the offset in bytes."""
+    articles = [_article("1", title="2°C, µg, é"), _article("2")]
+    text = "\ufeff" + _dump(articles, indent=2)
+    broken = text.replace('"year": "2013"', '"year" "2013"')
+    broken = broken.replace('"year" "2013"', '"year": "2013"', 1)  # only articles[1] broken
+    path = _write(tmp_path / "a.json", broken)
+    lines = broken.split("\r\n")
+    error_line = next(i for i, line in enumerate(lines, 1) if '"year" "2013"' in line)
+    start_line = [i for i, line in enumerate(lines, 1) if line == "    {"][1]
+    assert start_line < error_line  # the article spans lines: both are named
+    error_at = len(broken[: broken.index('"year" "2013"') + len('"year" ')].encode())
+    start_at = len(broken[: broken.index("    {", broken.index('"pmid": "1"')) + 4].encode())
+    with pytest.raises(CorruptRawFileError) as caught:
+        _records(path, chunk_size=5)
+    assert str(caught.value) == (
+        f"{path}: line {error_line}, byte offset {error_at}: articles[1] (starting at line "
+        f"{start_line}, byte offset {start_at}) is not valid JSON: Expecting ':' delimiter"
+    )
+    _write(path, text.replace('"title": "2°C', '"title": 12, "x": "2°C'))
+    with pytest.raises(CorruptRawFileError) as caught:
+        _read(tmp_path, "a.json")
+    first_start = len(text[: text.index("    {") + 4].encode())  # articles[0], line 3
+    assert str(caught.value).startswith(
+        f"{path}: articles[0] (starting at line 3, byte offset {first_start}) (pmid '1'): "
+        "'title' is a JSON number"
+    )
+
+
+def test_fraction_split_is_seeded_test_mask_and_unchanged(tmp_path: Path) -> None:
+    """The shared draw (sorted pmids, default_rng(seed).permutation) is the one the reader
+    always used: the test pmids below were drawn by the reader before it used splits.py."""
+    pmids = [str(n) for n in (907, 13, 5521, 240, 77, 3018, 660, 41, 1999, 305, 8, 4470)]
+    _write(tmp_path / BIOASQ_FILE, _dump([_article(pmid) for pmid in pmids]))
+    corpus = _read(tmp_path, test_fraction=0.25, seed=7, min_label_count=None)
+    assert corpus["doc_id"].tolist() == pmids
+    expected = seeded_test_mask(pmids, 0.25, 7, where="x")
+    assert (corpus["split"] == "test").tolist() == expected.tolist()
+    assert sorted(corpus.query("split == 'test'")["doc_id"]) == ["305", "4470", "8"]
+
+
+def test_bioasq_modules_are_small() -> None:
+    folder = Path(bioasq_module.__file__).parent
+    sizes = {
+        module.name: len(module.read_text(encoding="utf-8").splitlines())
+        for module in folder.glob("bioasq*.py")
+    }
+    assert len(sizes) == 4 and max(sizes.values()) <= 420, sizes
