@@ -26,6 +26,7 @@ __all__ = [
     "GroupRule",
     "empty_group_message",
     "group_ranges",
+    "label_group_rule",
     "parse_group_rule",
     "resolve_group_cuts",
 ]
@@ -136,6 +137,17 @@ def parse_group_rule(
             rule.tail_quantile,
         )
     return rule
+
+
+def label_group_rule(label_stats: Mapping[str, Any]) -> GroupRule:
+    """The rule of the ``label_stats`` parameters: ``groups`` (the corpus profile's rule or the
+    relative default), with ``head_min`` / ``tail_max`` (``--params``) overriding its cuts."""
+    return parse_group_rule(
+        label_stats.get("groups"),
+        head_min=label_stats.get("head_min"),
+        tail_max=label_stats.get("tail_max"),
+        key="label_stats.groups",
+    )
 
 
 def resolve_group_cuts(

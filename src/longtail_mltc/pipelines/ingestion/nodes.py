@@ -16,9 +16,8 @@ from longtail_mltc.corpora import (
 )
 from longtail_mltc.corpora.report import train_label_counts
 from longtail_mltc.corpora.table import register_table_corpus
-from longtail_mltc.labels import empty_group_message
+from longtail_mltc.labels.groups import empty_group_message, label_group_rule
 from longtail_mltc.pipelines.features.nodes import segmentation_options
-from longtail_mltc.pipelines.label_stats.nodes import label_group_rule
 from longtail_mltc.text import tokenize_texts
 
 logger = logging.getLogger(__name__)

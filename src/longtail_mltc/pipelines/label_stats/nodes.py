@@ -18,10 +18,9 @@ from longtail_mltc.labels import (
     cooccurrence,
     empty_group_message,
     labels_per_document,
-    parse_group_rule,
     to_label_matrix,
 )
-from longtail_mltc.labels.groups import GroupRule
+from longtail_mltc.labels.groups import label_group_rule
 from longtail_mltc.labels.plots import plot_cooccurrence, plot_long_tail
 
 logger = logging.getLogger(__name__)
@@ -36,17 +35,6 @@ def _train_label_lists(corpus_split: pd.DataFrame) -> list[list[str]]:
 def build_corpus_label_index(corpus_split: pd.DataFrame) -> list[str]:
     """Every label of the corpus (all splits), in a stable alphabetical order."""
     return build_label_index(list(labels) for labels in corpus_split["labels"])
-
-
-def label_group_rule(label_stats: Mapping[str, Any]) -> GroupRule:
-    """The label-group rule of ``params:label_stats``: ``groups`` (the corpus profile's rule or
-    the relative default), with ``head_min`` / ``tail_max`` (``--params``) overriding its cuts."""
-    return parse_group_rule(
-        label_stats.get("groups"),
-        head_min=label_stats.get("head_min"),
-        tail_max=label_stats.get("tail_max"),
-        key="label_stats.groups",
-    )
 
 
 def compute_training_label_statistics(
