@@ -6,6 +6,8 @@ import pandas as pd
 import pytest
 
 from longtail_mltc.corpora import ingestion_report, record_skips, skipped_records
+from longtail_mltc.corpora.report import train_label_counts
+from longtail_mltc.labels import DEFAULT_GROUP_RULE
 from longtail_mltc.text import tokenize_whitespace
 
 
@@ -50,3 +52,21 @@ def test_skip_counts_travel_with_the_table(corpus: pd.DataFrame) -> None:
     table = record_skips(corpus, {"no text": 2, "nothing": 0})
     assert skipped_records(table) == {"no text": 2}
     assert skipped_records(pd.DataFrame()) == {}
+
+
+def test_label_group_rows_by_hand(corpus: pd.DataFrame) -> None:
+    tokens = [tokenize_whitespace(text) for text in corpus["text"]]
+    # training counts: p 1, q 1, r 0 (r is only in test)
+    assert train_label_counts(corpus).tolist() == [1, 1, 0]
+    report = ingestion_report(corpus, {}, tokens, group_rule={"head_min": 1, "tail_max": 0})
+    assert _value(report, "label_group_head_min", "train") == 1
+    assert _value(report, "label_group_tail_max", "train") == 0
+    assert _value(report, "labels_in_group:head", "train") == 2  # p, q
+    assert _value(report, "labels_in_group:medium", "train") == 0
+    assert _value(report, "labels_in_group:tail", "train") == 1  # r
+    assert _value(report, "empty_label_groups", "train") == 1
+    assert _value(report, "empty_label_group:medium", "train") == 0
+    assert not report["statistic"].str.startswith("empty_label_group:h").any()
+    # two distinct counts under the quantile default: tail 0, head 1, medium empty
+    default = ingestion_report(corpus, {}, tokens, group_rule=DEFAULT_GROUP_RULE)
+    pd.testing.assert_frame_equal(default, report)

@@ -129,10 +129,30 @@ def test_label_statistics_bundle_and_json_round_trip() -> None:
     assert stats != compute_label_statistics(DOCS, INDEX, head_min=3, tail_max=1, n_phi=3)
 
 
+def test_label_statistics_resolve_and_record_the_group_rule() -> None:
+    # counts 3 3 1 0; linear quantiles: 0.333 → 0.999 (floor 0), 0.667 → 3.0 (ceil 3)
+    stats = compute_label_statistics(DOCS, INDEX, n_phi=2)
+    assert (stats.head_min, stats.tail_max) == (3, 0)
+    assert stats.group_rule == {"head_quantile": 0.667, "tail_quantile": 0.333}
+    assert [stats.group_labels(g) for g in ("head", "medium", "tail")] == [["a", "b"], ["c"], ["d"]]
+    assert stats.empty_groups == []
+    data = json.loads(json.dumps(stats.to_dict()))
+    assert data["group_rule"] == stats.group_rule and data["empty_groups"] == []
+    assert LabelStatistics.from_dict(data) == stats
+    absolute = compute_label_statistics(DOCS, INDEX, n_phi=2, groups={"head_min": 3, "tail_max": 1})
+    assert absolute == compute_label_statistics(DOCS, INDEX, head_min=3, tail_max=1, n_phi=2)
+    assert absolute.empty_groups == ["medium"]
+    assert absolute.to_dict()["group_rule"] == {"head_min": 3, "tail_max": 1}
+
+
 def test_label_statistics_rejects_inconsistent_input() -> None:
     data = compute_label_statistics(DOCS, INDEX, head_min=3, tail_max=1, n_phi=2).to_dict()
     data["groups"]["head"] = [0]
     with pytest.raises(ValueError, match="groups"):
+        LabelStatistics.from_dict(data)
+    data = compute_label_statistics(DOCS, INDEX, head_min=3, tail_max=1, n_phi=2).to_dict()
+    data["empty_groups"] = []
+    with pytest.raises(ValueError, match="empty_groups"):
         LabelStatistics.from_dict(data)
     with pytest.raises(ValueError, match="not in the label index"):
         compute_label_statistics([["zzz"]], INDEX, head_min=3, tail_max=1, n_phi=2)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from longtail_mltc.labels.groups import (
+    DEFAULT_GROUP_RULE,
+    GroupRule,
+    empty_group_message,
+    parse_group_rule,
+    resolve_group_cuts,
+)
 from longtail_mltc.labels.index import build_label_index, label_lists_from_matrix, to_label_matrix
 from longtail_mltc.labels.stats import (
     LabelStatistics,
@@ -17,10 +24,13 @@ from longtail_mltc.labels.stats import (
 )
 
 __all__ = [
+    "DEFAULT_GROUP_RULE",
+    "GroupRule",
     "LabelStatistics",
     "build_label_index",
     "compute_label_statistics",
     "cooccurrence",
+    "empty_group_message",
     "hybrid_split",
     "label_counts",
     "label_groups",
@@ -28,6 +38,8 @@ __all__ = [
     "label_priors",
     "label_statistics_from_matrix",
     "labels_per_document",
+    "parse_group_rule",
+    "resolve_group_cuts",
     "to_label_matrix",
     "wce_weights",
 ]

@@ -1,20 +1,22 @@
 """Label statistics, computed once per corpus and split (METHODS §5).
 
 Everything here derives from the *training* label matrix ``Y`` (``[documents, labels]``, binary,
-sparse or dense): counts ``N_c``, priors ``p_c = N_c / N``, head/medium/tail groups (§3.1), the
-hybrid head/tail split at ``N_φ`` (§1.8), WCE weights (§1.2), co-occurrence ``p(i|j)`` and the
+sparse or dense): counts ``N_c``, priors ``p_c = N_c / N``, head/medium/tail groups (§3.1; cut
+points from an absolute or relative rule, :mod:`longtail_mltc.labels.groups`), the hybrid
+head/tail split at ``N_φ`` (§1.8), WCE weights (§1.2), co-occurrence ``p(i|j)`` and the
 labels-per-document histogram. Losses are built from these, never by recounting (§3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from longtail_mltc.labels.groups import GroupRule, parse_group_rule, resolve_group_cuts
 from longtail_mltc.labels.index import to_label_matrix
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "label_priors",
     "label_statistics_from_matrix",
     "labels_per_document",
+    "resolve_group_cuts",
     "wce_weights",
 ]
 
@@ -153,6 +156,8 @@ class LabelStatistics:
     Constructed from the primary values (index, counts, N, cut points); priors, groups
     (§3.1) and the hybrid split (§1.8) are derived in ``__post_init__``, so they can never be
     inconsistent with the counts. Arrays are read-only. Equality compares :meth:`to_dict`.
+    ``group_rule`` records the rule the cut points were resolved from (``{head_quantile: ...}``
+    or ``{head_min: ...}``; None in files written before rules existed).
     """
 
     label_index: tuple[str, ...]
@@ -161,6 +166,7 @@ class LabelStatistics:
     head_min: int
     tail_max: int
     n_phi: int
+    group_rule: Mapping[str, int | float] | None = None
     priors: np.ndarray = field(init=False, repr=False)
     groups: dict[str, np.ndarray] = field(init=False, repr=False)
     hybrid: dict[str, np.ndarray] = field(init=False, repr=False)
@@ -175,6 +181,8 @@ class LabelStatistics:
         set_(self, "label_index", tuple(self.label_index))
         set_(self, "counts", counts)
         set_(self, "n_docs", int(self.n_docs))
+        if self.group_rule is not None:
+            set_(self, "group_rule", parse_group_rule(self.group_rule, key="group_rule").to_dict())
         set_(self, "priors", _frozen(label_priors(counts, self.n_docs)))
         groups = label_groups(counts, self.head_min, self.tail_max)
         set_(self, "groups", {k: _frozen(v) for k, v in groups.items()})
@@ -183,6 +191,11 @@ class LabelStatistics:
     @property
     def n_labels(self) -> int:
         return len(self.label_index)
+
+    @property
+    def empty_groups(self) -> list[str]:
+        """Names of the head/medium/tail groups without a label, in that order."""
+        return [name for name, members in self.groups.items() if members.size == 0]
 
     def group_labels(self, group: str) -> list[str]:
         """Label names of a head/medium/tail group."""
@@ -197,14 +210,19 @@ class LabelStatistics:
             "head_min": int(self.head_min),
             "tail_max": int(self.tail_max),
             "n_phi": int(self.n_phi),
+            "group_rule": None if self.group_rule is None else dict(self.group_rule),
             "priors": self.priors.tolist(),
             "groups": {k: v.tolist() for k, v in self.groups.items()},
+            "empty_groups": self.empty_groups,
             "hybrid": {k: v.tolist() for k, v in self.hybrid.items()},
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> LabelStatistics:
-        """Inverse of :meth:`to_dict`; derived fields are recomputed and, if given, checked."""
+        """Inverse of :meth:`to_dict`; derived fields are recomputed and, if given, checked.
+
+        Files written before group rules existed (no ``group_rule``) load with ``None``.
+        """
         stats = cls(
             label_index=tuple(data["label_index"]),
             counts=np.asarray(data["counts"], dtype=np.int64),
@@ -212,9 +230,10 @@ class LabelStatistics:
             head_min=data["head_min"],
             tail_max=data["tail_max"],
             n_phi=data["n_phi"],
+            group_rule=data.get("group_rule"),
         )
         rebuilt = stats.to_dict()
-        for key in ("groups", "hybrid"):
+        for key in ("groups", "hybrid", "empty_groups"):
             if key in data and data[key] != rebuilt[key]:
                 raise ValueError(f"stored {key!r} disagree with the counts and cut points")
         return stats
@@ -231,20 +250,32 @@ def label_statistics_from_matrix(
     Y: LabelMatrix,
     label_index: Sequence[str],
     *,
-    head_min: int,
-    tail_max: int,
     n_phi: int,
+    groups: GroupRule | Mapping[str, int | float] | None = None,
+    head_min: int | None = None,
+    tail_max: int | None = None,
 ) -> LabelStatistics:
-    """:class:`LabelStatistics` of a training label matrix (columns = ``label_index``)."""
+    """:class:`LabelStatistics` of a training label matrix (columns = ``label_index``).
+
+    The cut points come from the rule ``groups`` (absolute or quantiles; None: the default
+    quantile rule), resolved on the counts; ``head_min`` / ``tail_max`` override its cuts
+    (``head_min=35, tail_max=8`` alone is Reuters' absolute rule).
+    """
     if Y.shape[1] != len(label_index):
         raise ValueError(f"Y has {Y.shape[1]} columns for {len(label_index)} labels")
+    if groups is None and head_min is not None and tail_max is not None:
+        groups = {"head_min": head_min, "tail_max": tail_max}
+    rule = parse_group_rule(groups, head_min=head_min, tail_max=tail_max)
+    counts = label_counts(Y)
+    head_cut, tail_cut = resolve_group_cuts(counts, rule)
     return LabelStatistics(
         label_index=tuple(label_index),
-        counts=label_counts(Y),
+        counts=counts,
         n_docs=Y.shape[0],
-        head_min=head_min,
-        tail_max=tail_max,
+        head_min=head_cut,
+        tail_max=tail_cut,
         n_phi=n_phi,
+        group_rule=rule.to_dict(),
     )
 
 
@@ -252,16 +283,19 @@ def compute_label_statistics(
     label_lists_train: Iterable[Sequence[str]],
     label_index: Sequence[str],
     *,
-    head_min: int,
-    tail_max: int,
     n_phi: int,
+    groups: GroupRule | Mapping[str, int | float] | None = None,
+    head_min: int | None = None,
+    tail_max: int | None = None,
 ) -> LabelStatistics:
     """:class:`LabelStatistics` of the training documents' label lists (METHODS §5).
 
     Every training label must be in ``label_index`` (ValueError otherwise); labels of the
-    index that no training document carries get ``N_c = 0`` (tail, prior 0).
+    index that no training document carries get ``N_c = 0`` (counted in the quantiles; tail
+    under an absolute rule, prior 0). ``groups``, ``head_min``, ``tail_max``: as in
+    :func:`label_statistics_from_matrix`.
     """
     Y = to_label_matrix(label_lists_train, label_index, unknown="error")
     return label_statistics_from_matrix(
-        Y, label_index, head_min=head_min, tail_max=tail_max, n_phi=n_phi
+        Y, label_index, n_phi=n_phi, groups=groups, head_min=head_min, tail_max=tail_max
     )

@@ -14,7 +14,9 @@ from longtail_mltc.corpora import (
     load_corpus,
     skipped_records,
 )
+from longtail_mltc.corpora.report import train_label_counts
 from longtail_mltc.corpora.table import register_table_corpus
+from longtail_mltc.labels.groups import empty_group_message, label_group_rule
 from longtail_mltc.pipelines.features.nodes import segmentation_options
 from longtail_mltc.text import tokenize_texts
 
@@ -60,10 +62,31 @@ def load_raw_corpus(
 
 
 def report_ingestion(
-    corpus_table: pd.DataFrame, skipped: Mapping[str, int], features: Mapping[str, Any]
+    corpus_table: pd.DataFrame,
+    skipped: Mapping[str, int],
+    features: Mapping[str, Any],
+    label_stats: Mapping[str, Any] | None = None,
+    corpus: str = "?",
 ) -> pd.DataFrame:
-    """Documents, labels, labels/doc, tokens/doc per split and skipped records by reason."""
+    """Documents, labels, labels/doc, tokens/doc per split and skipped records by reason, and
+    the label groups that ``label_stats``' rule gives on the train split (an empty group is
+    logged as a WARNING and named in an ``empty_label_group:<group>`` row)."""
     tokens = tokenize_texts(
         corpus_table["text"].tolist(), features["tokenizer"], **segmentation_options(features)
     )
-    return ingestion_report(corpus_table, skipped, tokens)
+    rule = label_group_rule(label_stats) if label_stats is not None else None
+    report = ingestion_report(corpus_table, skipped, tokens, group_rule=rule)
+    if rule is not None:
+        _warn_empty_groups(report, corpus_table, corpus)
+    return report
+
+
+def _warn_empty_groups(report: pd.DataFrame, corpus_table: pd.DataFrame, corpus: str) -> None:
+    values = dict(zip(report["statistic"], report["value"], strict=False))
+    head_min, tail_max = int(values["label_group_head_min"]), int(values["label_group_tail_max"])
+    counts = train_label_counts(corpus_table)
+    for statistic in report["statistic"]:
+        if statistic.startswith("empty_label_group:"):
+            group = statistic.split(":", 1)[1]
+            message = empty_group_message(group, corpus, counts, head_min, tail_max)
+            logger.warning("%s (ingestion train split, before validation is held out)", message)

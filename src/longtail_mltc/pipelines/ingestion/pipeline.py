@@ -16,7 +16,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 report_ingestion,
-                inputs=["corpus", "ingestion_skipped_records", "params:features"],
+                inputs=[
+                    "corpus",
+                    "ingestion_skipped_records",
+                    "params:features",
+                    "params:label_stats",
+                    "params:corpus",
+                ],
                 outputs="ingestion_report",
                 name="report_ingestion",
             ),

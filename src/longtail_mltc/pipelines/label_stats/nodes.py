@@ -16,9 +16,11 @@ from longtail_mltc.labels import (
     build_label_index,
     compute_label_statistics,
     cooccurrence,
+    empty_group_message,
     labels_per_document,
     to_label_matrix,
 )
+from longtail_mltc.labels.groups import label_group_rule
 from longtail_mltc.labels.plots import plot_cooccurrence, plot_long_tail
 
 logger = logging.getLogger(__name__)
@@ -36,21 +38,34 @@ def build_corpus_label_index(corpus_split: pd.DataFrame) -> list[str]:
 
 
 def compute_training_label_statistics(
-    corpus_split: pd.DataFrame, label_index: list[str], label_stats: Mapping[str, Any]
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_stats: Mapping[str, Any],
+    corpus: str = "?",
 ) -> dict[str, Any]:
     """Counts, priors, groups and hybrid split over the training split (validation excluded),
     and the inverse propensities of the propensity-scored metrics (METHODS §4: Jain et al.
-    2016, parameters ``label_stats.propensity_a`` / ``propensity_b`` per corpus)."""
+    2016, parameters ``label_stats.propensity_a`` / ``propensity_b`` per corpus).
+
+    The group cut points are resolved from :func:`label_group_rule` on the training counts;
+    each empty group is logged as a WARNING and listed under ``empty_groups``."""
     train_lists = _train_label_lists(corpus_split)
     stats = compute_label_statistics(
-        train_lists,
-        label_index,
-        head_min=label_stats["head_min"],
-        tail_max=label_stats["tail_max"],
-        n_phi=label_stats["n_phi"],
+        train_lists, label_index, groups=label_group_rule(label_stats), n_phi=label_stats["n_phi"]
     )
     sizes = {group: len(members) for group, members in stats.groups.items()}
-    logger.info("label groups on %d training docs: %s", stats.n_docs, sizes)
+    logger.info(
+        "label groups of %r on %d training docs (rule %s: head_min=%d, tail_max=%d): %s",
+        corpus,
+        stats.n_docs,
+        stats.group_rule,
+        stats.head_min,
+        stats.tail_max,
+        sizes,
+    )
+    for group in stats.empty_groups:
+        message = empty_group_message(group, corpus, stats.counts, stats.head_min, stats.tail_max)
+        logger.warning("%s", message)
     result = stats.to_dict()
     histogram = labels_per_document(to_label_matrix(train_lists, label_index))
     result["labels_per_document"] = histogram.tolist()

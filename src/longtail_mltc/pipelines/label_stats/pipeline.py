@@ -22,7 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 compute_training_label_statistics,
-                inputs=["corpus_split", "label_index", "params:label_stats"],
+                inputs=["corpus_split", "label_index", "params:label_stats", "params:corpus"],
                 outputs="label_statistics",
                 name="compute_training_label_statistics",
             ),
