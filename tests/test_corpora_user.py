@@ -4,6 +4,7 @@ given, with no Python traceback chained to it, for the ARFF and the table format
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,18 @@ def test_unknown_keys_are_all_listed(tmp_path: Path) -> None:
     assert message.startswith("user_corpora.x.label_fil: unknown key for format 'arff'")
     assert "expected one of files, format, label_count, label_file," in message
     assert message.endswith("other unknown keys: zz")
+
+
+def test_the_commented_arff_example_in_the_parameters_is_valid(tmp_path: Path) -> None:
+    import yaml
+
+    from longtail_mltc.corpora.user import ArffCorpusSpec
+
+    lines = (Path(__file__).parents[1] / "conf/base/parameters_ingestion.yml").read_text()
+    block = itertools.takewhile(
+        lambda line: line.startswith("  # "), lines[lines.index("  # bibtex:") :].splitlines()
+    )
+    example = yaml.safe_load("\n".join(line.removeprefix("  # ") for line in block))
+    spec = ArffCorpusSpec.from_options("bibtex", example["bibtex"])
+    assert spec.expected_files == ("bibtex.arff", "bibtex.xml")
+    assert (spec.test_fraction, spec.seed) == (0.33, 1)
