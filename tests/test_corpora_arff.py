@@ -3,6 +3,7 @@ layouts in generated files, declared in YAML and read through the ingestion node
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -246,3 +247,48 @@ def test_same_seed_same_split_whatever_the_row_order(
     assert first == second
     n_test = int(np.floor(0.3 * len(rows) + 0.5))
     assert sum(split == "test" for *_, split in first) == max(1, n_test)
+
+
+def test_a_label_count_beside_the_meka_header_is_reported_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="longtail_mltc.corpora"):
+        table = _ingest(
+            tmp_path,
+            "meka_and_count",
+            {"enron.arff": _MEKA_DENSE},
+            files="enron.arff",
+            test_fraction=0.25,
+            label_count=1,
+            label_position="last",
+        )
+    assert list(table["labels"].map(list)) == [["A"], ["B", "C"], [], ["A", "B", "C"]]
+    assert "label_count 1 is not used: the label attributes come from MEKA's '-C 3'" in caplog.text
+
+
+# --- plumbing (issue 21, item 10) ---------------------------------------------------------------
+
+
+def test_arff_files_stream_through_the_shared_line_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longtail_mltc.corpora import arff, lines
+
+    read: list[Path] = []
+
+    def spy(path: Path, **options: object):  # noqa: ANN202 - the reader's iterator
+        read.append(path)
+        return lines.utf8_lines(path, **options)
+
+    monkeypatch.setattr(arff, "utf8_lines", spy)
+    (tmp_path / "f.arff").write_text(_arff(_ATTRIBUTES, ["{0 1}"]), encoding="utf-8")
+    assert arff.read_arff(tmp_path / "f.arff").n_rows == 1
+    assert read == [tmp_path / "f.arff"]
+
+
+@pytest.mark.parametrize("module", ["arff", "arff_rows", "mulan", "mulan_labels", "user"])
+def test_the_arff_reader_modules_stay_small(module: str) -> None:
+    import longtail_mltc.corpora as corpora
+
+    source = Path(corpora.__file__).parent / f"{module}.py"
+    assert len(source.read_text(encoding="utf-8").splitlines()) <= 400

@@ -183,11 +183,18 @@ def read_arff_corpus(
     if xml_labels is not None:
         assert label_file is not None
         label_columns = resolve_labels(xml_labels, first, raw_dir / label_file, position_fallback)
+        _ignored_count(label_count, f"the label file {label_file}")
     else:
         label_columns = _counted_labels(first, label_count, label_position, config_key)
     check_attribute_roles(first, label_columns)
     is_label = np.zeros(len(first.attributes), dtype=bool)
     is_label[label_columns] = True
+    if "" not in tables and test_fraction is not None:
+        raise configuration_error(
+            _key(config_key, "test_fraction"),
+            "no test_fraction where files names a test file",
+            test_fraction,
+        )
     if "" in tables:
         if test_fraction is None:
             raise configuration_error(
@@ -231,6 +238,7 @@ def _counted_labels(
             count,
             table.relation_line,
         )
+        _ignored_count(label_count, f"MEKA's '-C {count}' on line {table.relation_line}")
     elif label_count is not None:
         if not 1 <= label_count < n_attributes:
             raise configuration_error(
@@ -250,6 +258,13 @@ def _counted_labels(
     if count > 0:
         return np.arange(count, dtype=np.int64)
     return np.arange(n_attributes + count, n_attributes, dtype=np.int64)
+
+
+def _ignored_count(label_count: int | None, source: str) -> None:
+    if label_count is not None:
+        logger.warning(
+            "label_count %d is not used: the label attributes come from %s", label_count, source
+        )
 
 
 def _key(config_key: str | None, key: str) -> str:
