@@ -28,7 +28,7 @@ from longtail_mltc.corpora.mulan import (
 )
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS
 
-LOGGER = "longtail_mltc.corpora.mulan"
+LOGGER = "longtail_mltc.corpora"  # mulan, mulan_labels and arff log under it
 N_WORDS = 500  # Delicious: attributes 0..499 are words, 500..1482 labels (SOURCES.txt)
 
 

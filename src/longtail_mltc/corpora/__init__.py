@@ -32,7 +32,7 @@ from longtail_mltc.corpora.errors import (
     DownloadError,
     RawDataNotFoundError,
 )
-from longtail_mltc.corpora.mulan import DELICIOUS, read_delicious, read_mulan
+from longtail_mltc.corpora.mulan import DELICIOUS, read_arff_corpus, read_delicious, read_mulan
 from longtail_mltc.corpora.rcv1 import (
     RCV1,
     RCV1_SAMPLE,
@@ -50,11 +50,13 @@ from longtail_mltc.corpora.report import ingestion_report, record_skips, skipped
 from longtail_mltc.corpora.reuters import REUTERS, read_reuters21578
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
 from longtail_mltc.corpora.splits import split_validation
+from longtail_mltc.corpora.user import ArffCorpusSpec, register_user_corpus, user_corpus_formats
 
 __all__ = [
     "CORPUS_COLUMNS",
     "MIRROR_ENV_VAR",
     "ArchiveLimits",
+    "ArffCorpusSpec",
     "CorpusError",
     "CorpusSource",
     "CorruptRawFileError",
@@ -68,6 +70,7 @@ __all__ = [
     "iter_bioasq_articles",
     "load_corpus",
     "locate_raw_dir",
+    "read_arff_corpus",
     "read_bioasq",
     "read_delicious",
     "read_douban_movies",
@@ -79,8 +82,10 @@ __all__ = [
     "read_reuters21578",
     "record_skips",
     "register_corpus",
+    "register_user_corpus",
     "skipped_records",
     "split_validation",
+    "user_corpus_formats",
     "validate_corpus",
 ]
 

@@ -8,14 +8,15 @@ from typing import Any
 
 import pandas as pd
 
+from longtail_mltc.config_errors import configuration_error
 from longtail_mltc.corpora import (
     available_corpora,
     ingestion_report,
     load_corpus,
+    register_user_corpus,
     skipped_records,
 )
 from longtail_mltc.corpora.report import train_label_counts
-from longtail_mltc.corpora.table import register_table_corpus
 from longtail_mltc.labels.groups import empty_group_message, label_group_rule
 from longtail_mltc.pipelines.features.nodes import segmentation_options
 from longtail_mltc.text import tokenize_texts
@@ -31,11 +32,19 @@ def load_raw_corpus(
     """Read the chosen corpus from its raw files (DESIGN "Raw data acquisition").
 
     A corpus declared under ``user_corpora`` (README "Your own corpus") is registered first
-    with the generic table reader. Returns the Corpus table and the reader's skip counts.
+    (corpora.user: the ARFF or the table reader, by ``format``). Returns the Corpus table and
+    the reader's skip counts.
     """
     user_corpora = user_corpora or {}
     if corpus in user_corpora:
-        register_table_corpus(corpus, **dict(user_corpora[corpus]))
+        declaration = user_corpora[corpus]
+        if not isinstance(declaration, Mapping):
+            raise configuration_error(
+                f"user_corpora.{corpus}",
+                "a mapping of reader options (files, format, ...)",
+                declaration,
+            )
+        register_user_corpus(corpus, **{str(key): value for key, value in declaration.items()})
     elif corpus not in available_corpora():
         raise ValueError(
             f"unknown corpus {corpus!r} (parameter `corpus`): the built-in corpora are "
