@@ -103,7 +103,7 @@ def test_unknown_label_id_names_file_and_record(tmp_path: Path) -> None:
         label_names_file="labels.txt",
         split_column="split",
     )
-    with pytest.raises(CorruptRawFileError, match=r"data\.tsv: record 2: label id '7'"):
+    with pytest.raises(CorruptRawFileError, match=r"data\.tsv: line 3: label id '7'"):
         read_table_corpus(tmp_path, spec)
 
 
@@ -139,7 +139,7 @@ def test_records_without_text_are_skipped_and_counted(
     assert table["text"].tolist() == ["fine", "ok"]
     assert skipped_records(table) == {"no text": 2}
     assert "skipped 2 record(s) without text" in caplog.text
-    assert "first: record 2" in caplog.text
+    assert "first: line 3" in caplog.text  # the header is line 1
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("keep", 3), ("skip", 2)])
@@ -164,7 +164,7 @@ def test_records_without_labels_can_be_refused(tmp_path: Path) -> None:
         split_column="split",
         unlabeled="error",
     )
-    with pytest.raises(CorruptRawFileError, match=r"d\.csv: record 2 has no labels"):
+    with pytest.raises(CorruptRawFileError, match=r"d\.csv: line 3 has no labels"):
         read_table_corpus(tmp_path, spec)
 
 
@@ -177,9 +177,9 @@ def test_records_without_labels_can_be_refused(tmp_path: Path) -> None:
         (b'text,labels,split\n"unclosed,a,train\n', r"cannot be read as csv"),
         (
             b"text,labels,split\nok,a,train\ncaf\xe9,b,test\n",
-            r"d\.csv: line 3, byte 32: not valid utf-8",
+            r"d\.csv: line 3: byte 0xe9 at column 4 is not valid UTF-8",
         ),
-        (b"text,labels,split\nok,a,train\nx,b,holdout\n", r"record 2: split value 'holdout'"),
+        (b"text,labels,split\nok,a,train\nx,b,holdout\n", r"line 3: split value 'holdout'"),
     ],
 )
 def test_bad_files_raise_clear_errors(tmp_path: Path, content: bytes, message: str) -> None:
@@ -446,7 +446,7 @@ def test_parquet_list_text_and_struct_labels_are_refused(tmp_path: Path) -> None
     )
     frame.to_parquet(tmp_path / "d.parquet")
     with pytest.raises(
-        CorruptRawFileError, match=r'd\.parquet: record 1, field "text" is a JSON arr'
+        CorruptRawFileError, match=r'd\.parquet: row 1, field "text" is a JSON arr'
     ):
         read_table_corpus(tmp_path, spec)
     frame = pd.DataFrame(
@@ -454,7 +454,7 @@ def test_parquet_list_text_and_struct_labels_are_refused(tmp_path: Path) -> None
     )
     frame.to_parquet(tmp_path / "d.parquet")
     with pytest.raises(
-        CorruptRawFileError, match=r'd\.parquet: record 1, field "labels" is a JSON ob'
+        CorruptRawFileError, match=r'd\.parquet: row 1, field "labels" is a JSON ob'
     ):
         read_table_corpus(tmp_path, spec)
 
@@ -488,7 +488,7 @@ def test_latin1_label_names_file_names_the_file_and_line(tmp_path: Path) -> None
     )
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(names))}: line 2, byte 16: not valid utf-8 text .*expected "
+        match=rf"^{re.escape(str(names))}: line 2: byte 0xf3 at column 6 is not valid UTF-8; expected "
         r"'<id><TAB or comma><name>' lines",
     ):
         read_table_corpus(tmp_path, spec)
@@ -511,7 +511,8 @@ def test_truncated_compressed_file_names_the_file(tmp_path: Path, name: str) -> 
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(path))}: the compressed file is truncated or corrupt",
+        match=rf"^{re.escape(str(path))}: the (compressed file|gzip stream) is (truncated or corrupt|corrupt "
+        r"or truncated) after line \d+",
     ):
         read_table_corpus(tmp_path, spec)
 
@@ -527,15 +528,15 @@ def test_duplicate_doc_id_names_the_file_and_both_records(tmp_path: Path) -> Non
     )
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(train))}: record 4: doc_id '2' \(column 'id'\) repeats the id of "
-        rf"{re.escape(str(train))}: record 2; expected each id once \(2 repeated id\(s\) in all\)",
+        match=rf"^{re.escape(str(train))}: line 5: doc_id '2' \(column 'id'\) repeats the id of "
+        rf"{re.escape(str(train))}: line 3; expected each id once \(2 repeated id\(s\) in all\)",
     ):
         read_table_corpus(tmp_path, spec)
     _write(tmp_path / "train.csv", "id,text,tags\n1,a,x\n2,b,x\n3,c,y\n")
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(test))}: record 2: doc_id '3' .* of {re.escape(str(train))}: "
-        r"record 3;",
+        match=rf"^{re.escape(str(test))}: line 3: doc_id '3' .* of {re.escape(str(train))}: "
+        r"line 4;",
     ):
         read_table_corpus(tmp_path, spec)
 
