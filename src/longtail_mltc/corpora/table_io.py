@@ -39,6 +39,7 @@ __all__ = [
     "Places",
     "RawTable",
     "json_lines",
+    "json_record",
     "lifted_field_limit",
     "read_raw_table",
     "undecodable_line",
@@ -147,10 +148,12 @@ def json_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[
     expected = "one JSON object per line"
     for number, line in text_lines(path, encoding, expected=f"{expected} ({encoding} text)"):
         if line.strip():
-            yield number, _json_record(path, number, line)
+            yield number, json_record(path, number, line)
 
 
-def _json_record(path: Path, number: int, line: str) -> dict[str, Any]:
+def json_record(path: Path, number: int, line: str) -> dict[str, Any]:
+    """Line ``number`` of ``path`` as one JSON object (nesting bounded); else an error naming
+    the file and line."""
     expected = "expected one JSON object per line"
     try:
         record = parse_json(line, f"{path}: line {number}")
