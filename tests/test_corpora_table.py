@@ -103,7 +103,7 @@ def test_unknown_label_id_names_file_and_record(tmp_path: Path) -> None:
         label_names_file="labels.txt",
         split_column="split",
     )
-    with pytest.raises(CorruptRawFileError, match=r"data\.tsv: record 2: label id '7'"):
+    with pytest.raises(CorruptRawFileError, match=r"data\.tsv: line 3: label id '7'"):
         read_table_corpus(tmp_path, spec)
 
 
@@ -139,7 +139,7 @@ def test_records_without_text_are_skipped_and_counted(
     assert table["text"].tolist() == ["fine", "ok"]
     assert skipped_records(table) == {"no text": 2}
     assert "skipped 2 record(s) without text" in caplog.text
-    assert "first: record 2" in caplog.text
+    assert "first: line 3" in caplog.text  # the header is line 1
 
 
 @pytest.mark.parametrize(("policy", "expected"), [("keep", 3), ("skip", 2)])
@@ -164,7 +164,7 @@ def test_records_without_labels_can_be_refused(tmp_path: Path) -> None:
         split_column="split",
         unlabeled="error",
     )
-    with pytest.raises(CorruptRawFileError, match=r"d\.csv: record 2 has no labels"):
+    with pytest.raises(CorruptRawFileError, match=r"d\.csv: line 3 has no labels"):
         read_table_corpus(tmp_path, spec)
 
 
@@ -177,9 +177,9 @@ def test_records_without_labels_can_be_refused(tmp_path: Path) -> None:
         (b'text,labels,split\n"unclosed,a,train\n', r"cannot be read as csv"),
         (
             b"text,labels,split\nok,a,train\ncaf\xe9,b,test\n",
-            r"d\.csv: line 3, byte 32: not valid utf-8",
+            r"d\.csv: line 3: byte 0xe9 at column 4 is not valid UTF-8",
         ),
-        (b"text,labels,split\nok,a,train\nx,b,holdout\n", r"record 2: split value 'holdout'"),
+        (b"text,labels,split\nok,a,train\nx,b,holdout\n", r"line 3: split value 'holdout'"),
     ],
 )
 def test_bad_files_raise_clear_errors(tmp_path: Path, content: bytes, message: str) -> None:
@@ -445,16 +445,14 @@ def test_parquet_list_text_and_struct_labels_are_refused(tmp_path: Path) -> None
         {"text": [["a", "b"], ["c"]], "labels": [["x"], ["y"]], "split": ["train", "test"]}
     )
     frame.to_parquet(tmp_path / "d.parquet")
-    with pytest.raises(
-        CorruptRawFileError, match=r'd\.parquet: record 1, field "text" is a JSON arr'
-    ):
+    with pytest.raises(CorruptRawFileError, match=r'd\.parquet: row 1, field "text" is a JSON arr'):
         read_table_corpus(tmp_path, spec)
     frame = pd.DataFrame(
         {"text": ["a", "c"], "labels": [{"n": "x"}, {"n": "y"}], "split": ["train", "test"]}
     )
     frame.to_parquet(tmp_path / "d.parquet")
     with pytest.raises(
-        CorruptRawFileError, match=r'd\.parquet: record 1, field "labels" is a JSON ob'
+        CorruptRawFileError, match=r'd\.parquet: row 1, field "labels" is a JSON ob'
     ):
         read_table_corpus(tmp_path, spec)
 
@@ -488,8 +486,8 @@ def test_latin1_label_names_file_names_the_file_and_line(tmp_path: Path) -> None
     )
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(names))}: line 2, byte 16: not valid utf-8 text .*expected "
-        r"'<id><TAB or comma><name>' lines",
+        match=rf"^{re.escape(str(names))}: line 2: byte 0xf3 at column 6 is not valid UTF-8; "
+        r"expected '<id><TAB or comma><name>' lines",
     ):
         read_table_corpus(tmp_path, spec)
 
@@ -511,7 +509,8 @@ def test_truncated_compressed_file_names_the_file(tmp_path: Path, name: str) -> 
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(path))}: the compressed file is truncated or corrupt",
+        match=rf"^{re.escape(str(path))}: the (compressed file|gzip stream) is "
+        r"(truncated or corrupt|corrupt or truncated) after line \d+",
     ):
         read_table_corpus(tmp_path, spec)
 
@@ -527,15 +526,15 @@ def test_duplicate_doc_id_names_the_file_and_both_records(tmp_path: Path) -> Non
     )
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(train))}: record 4: doc_id '2' \(column 'id'\) repeats the id of "
-        rf"{re.escape(str(train))}: record 2; expected each id once \(2 repeated id\(s\) in all\)",
+        match=rf"^{re.escape(str(train))}: line 5: doc_id '2' \(column 'id'\) repeats the id of "
+        rf"{re.escape(str(train))}: line 3; expected each id once \(2 repeated id\(s\) in all\)",
     ):
         read_table_corpus(tmp_path, spec)
     _write(tmp_path / "train.csv", "id,text,tags\n1,a,x\n2,b,x\n3,c,y\n")
     with pytest.raises(
         CorruptRawFileError,
-        match=rf"^{re.escape(str(test))}: record 2: doc_id '3' .* of {re.escape(str(train))}: "
-        r"record 3;",
+        match=rf"^{re.escape(str(test))}: line 3: doc_id '3' .* of {re.escape(str(train))}: "
+        r"line 4;",
     ):
         read_table_corpus(tmp_path, spec)
 
@@ -576,3 +575,194 @@ def test_a_bad_names_only_label_file_names_the_file_and_line(
     spec = _goemotions_like(tmp_path, names)
     with pytest.raises(CorruptRawFileError, match=message):
         read_table_corpus(tmp_path, spec)
+
+
+# --- issue 21: validation file, headerless TSV, record numbers, shared plumbing -------------
+
+
+@pytest.mark.parametrize("validation", [1, 2, 0.5])
+def test_a_declared_valid_file_is_the_validation_split(tmp_path: Path, validation) -> None:
+    from longtail_mltc.pipelines.features.nodes import split_train_validation
+
+    _write(tmp_path / "train.csv", "id,text,tags\n1,a,x\n2,b,x\n3,c,y\n4,d,y\n")
+    _write(tmp_path / "valid.csv", "id,text,tags\n5,e,x\n6,f,y\n")
+    _write(tmp_path / "test.csv", "id,text,tags\n7,g,x\n")
+    spec = TableCorpusSpec(
+        files={"train": "train.csv", "valid": "valid.csv", "test": "test.csv"},
+        text_columns="text",
+        label_column="tags",
+        id_column="id",
+    )
+    corpus = read_table_corpus(tmp_path, spec)
+    split = split_train_validation(corpus, {"validation": validation}, seed=3)
+    by_split = split.groupby("split")["doc_id"].agg(sorted).to_dict()
+    assert by_split == {"train": ["1", "2", "3", "4"], "valid": ["5", "6"], "test": ["7"]}
+
+
+@pytest.mark.parametrize("key", ["dev", "validation"])
+def test_a_dev_key_is_refused_with_a_message_naming_valid(key: str) -> None:
+    with pytest.raises(ValueError, match=rf"files: '{key}' is not a split name; .*valid: dev\.tsv"):
+        TableCorpusSpec(
+            files={"train": "train.tsv", key: "dev.tsv", "test": "test.tsv"},
+            text_columns="text",
+            label_column="labels",
+        )
+
+
+def test_a_split_column_may_name_valid_directly_or_through_split_values(tmp_path: Path) -> None:
+    _write(tmp_path / "d.csv", "text,labels,part\na,x,train\nb,x,dev\nc,y,valid\nd,y,test\n")
+    spec = TableCorpusSpec(
+        files="d.csv",
+        text_columns="text",
+        label_column="labels",
+        split_column="part",
+        split_values={"dev": "valid"},
+    )
+    assert read_table_corpus(tmp_path, spec)["split"].tolist() == [
+        "train",
+        "valid",
+        "valid",
+        "test",
+    ]
+
+
+def _goemotions_folder(folder: Path) -> TableCorpusSpec:
+    """GoEmotions' exact layout: headerless train/dev/test.tsv (text, label ids, comment id),
+    names-only emotions.txt; Reddit texts hold bare double quotes."""
+    _write(folder / "emotions.txt", "".join(f"emotion{i}\n" for i in range(28)))
+    _write(
+        folder / "train.tsv",
+        "My favourite food is anything I didn't have to cook myself.\t27\teebbqej\n"
+        '"Dirty Southern Wankers\t3,27\ted00q6i\n'
+        'He said "yes" and left\t0\teezlygj\n',
+    )
+    _write(folder / "dev.tsv", 'Is this in New Orleans?? I "really" feel\t0,3\tedgurhb\n')
+    _write(
+        folder / "test.tsv",
+        "I’m really sorry about your situation :(\t25\teecwqtt\nIt's wonderful\t0\ted5f85d\n",
+    )
+    return TableCorpusSpec(
+        files={"train": "train.tsv", "valid": "dev.tsv", "test": "test.tsv"},
+        columns=["text", "labels", "id"],
+        text_columns="text",
+        label_column="labels",
+        label_ids=True,
+        label_names_file="emotions.txt",
+        id_column="id",
+    )
+
+
+def test_goemotions_headerless_tsvs_read_with_ids_names_and_three_splits(tmp_path: Path) -> None:
+    table = read_table_corpus(tmp_path, _goemotions_folder(tmp_path))
+    assert table["split"].value_counts().to_dict() == {"train": 3, "valid": 1, "test": 2}
+    by_id = table.set_index("doc_id")
+    assert by_id.loc["eezlygj", "labels"] == ["emotion0"]  # id 0 -> the first name
+    assert by_id.loc["ed00q6i", "labels"] == ["emotion3", "emotion27"]
+    # Quotes are text in a TSV: an unmatched one swallows no tab or line, a pair stays.
+    assert by_id.loc["ed00q6i", "text"] == '"Dirty Southern Wankers'
+    assert by_id.loc["eezlygj", "text"] == 'He said "yes" and left'
+    assert by_id.loc["edgurhb", "text"] == 'Is this in New Orleans?? I "really" feel'
+
+
+def test_quoting_minimal_reads_rfc4180_quotes_in_a_tsv(tmp_path: Path) -> None:
+    _write(tmp_path / "d.tsv", 'text\tlabels\tsplit\n"a\tb ""c"""\tx\ttrain\nd\ty\ttest\n')
+    options = dict(text_columns="text", label_column="labels", split_column="split")
+    table = read_table_corpus(
+        tmp_path, TableCorpusSpec(files="d.tsv", quoting="minimal", **options)
+    )
+    assert table["text"].tolist() == ['a\tb "c"', "d"]
+    with pytest.raises(ValueError, match=r"quoting must be one of \['minimal', 'none'\]"):
+        TableCorpusSpec(files="d.tsv", quoting="all", **options)
+
+
+def test_headerless_file_with_more_fields_than_columns_is_named(tmp_path: Path) -> None:
+    _write(tmp_path / "train.tsv", "a\t1\tid1\textra\n")
+    spec = TableCorpusSpec(
+        files={"train": "train.tsv"},
+        columns=["text", "labels", "id"],
+        text_columns="text",
+        label_column="labels",
+    )
+    with pytest.raises(
+        CorruptRawFileError, match=r"train\.tsv: line 1 has 4 field\(s\); expected 3"
+    ):
+        read_table_corpus(tmp_path, spec)
+
+
+@pytest.mark.parametrize(
+    ("content", "header", "line"),
+    [
+        # a quoted cell over three physical lines, then a bad split value on line 5
+        ('text,labels,split\n"one\ntwo\nthree",a,train\nx,b,holdout\n', True, 5),
+        ("text,labels,split\nok,a,train\n\n\nx,b,holdout\n", True, 5),  # blank lines counted
+        ("ok,a,train\nx,b,holdout\n", False, 2),  # no header: the first record is line 1
+    ],
+)
+def test_csv_errors_name_the_physical_line(tmp_path: Path, content: str, header, line) -> None:
+    _write(tmp_path / "d.csv", content)
+    spec = TableCorpusSpec(
+        files="d.csv",
+        text_columns="text",
+        label_column="labels",
+        split_column="split",
+        columns=None if header else ["text", "labels", "split"],
+    )
+    with pytest.raises(CorruptRawFileError, match=rf"d\.csv: line {line}: split value 'holdout'"):
+        read_table_corpus(tmp_path, spec)
+
+
+def test_jsonl_record_without_the_label_field_is_skipped_and_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    records = [_GOOD, {**_GOOD, "id": "t", "split": "test"}, {**_GOOD, "labels": []}]
+    path = _jsonl_file(tmp_path, records)
+    no_field = {k: v for k, v in _GOOD.items() if k != "labels"}
+    path.write_text(path.read_text() + json.dumps(no_field) + "\n\n" + json.dumps(no_field) + "\n")
+    with caplog.at_level(logging.WARNING):
+        table = read_table_corpus(tmp_path, _jsonl_spec())
+    assert len(table) == 3  # the empty label list is kept (unlabeled: keep), the two others not
+    assert skipped_records(table) == {"no label field": 2}
+    assert re.search(
+        r"d\.jsonl: skipped 2 record\(s\) without a 'labels' field \(first: line 4\)", caplog.text
+    )
+    with pytest.raises(CorruptRawFileError, match=r"d\.jsonl: line 4 has no field 'labels'"):
+        read_table_corpus(tmp_path, _jsonl_spec(unlabeled="error"))
+
+
+def test_truncated_jsonl_gz_names_the_last_complete_line(tmp_path: Path) -> None:
+    rows = "".join(json.dumps({**_GOOD, "text": f"doc {i}"}) + "\n" for i in range(2000))
+    data = gzip.compress(rows.encode())
+    (tmp_path / "d.jsonl.gz").write_bytes(data[: len(data) // 2])
+    whole = gzip.decompress(data)
+    spec = TableCorpusSpec(
+        files="d.jsonl.gz", text_columns="text", label_column="labels", test_fraction=0.5
+    )
+    with pytest.raises(CorruptRawFileError, match=r"truncated after line (\d+)") as raised:
+        read_table_corpus(tmp_path, spec)
+    line = int(re.search(r"after line (\d+)", str(raised.value)).group(1))
+    assert 0 < line < whole.count(b"\n")
+
+
+def test_the_seeded_test_split_is_splits_seeded_test_mask_and_the_draw_of_before(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    from longtail_mltc.corpora.splits import seeded_test_mask
+
+    ids = [f"d{i:03d}" for i in range(37)]
+    _write(tmp_path / "d.csv", "id,text,labels\n" + "".join(f"{i},t {i},a\n" for i in ids[::-1]))
+    spec = TableCorpusSpec(
+        files="d.csv",
+        text_columns="text",
+        label_column="labels",
+        id_column="id",
+        test_fraction=0.3,
+        seed=11,
+    )
+    table = read_table_corpus(tmp_path, spec)
+    mask = seeded_test_mask(table["doc_id"].tolist(), 0.3, 11, where="x")
+    assert table.loc[mask, "split"].eq("test").all() and table.loc[~mask, "split"].eq("train").all()
+    # the reader's draw before issue 21, written out: sorted ids, permutation, 11 = round(11.1)
+    chosen = np.sort(np.array(ids, dtype=object))[np.random.default_rng(11).permutation(37)[:11]]
+    assert sorted(table.loc[table["split"] == "test", "doc_id"]) == sorted(chosen)

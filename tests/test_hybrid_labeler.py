@@ -254,9 +254,9 @@ def test_constructor_rejects_a_support_set_for_another_tail(vocabulary, train, c
 
 def test_bad_requests_raise_invalid_input(vocabulary, train, counts):
     labeler = _labeler(_hscnn(len(vocabulary)), vocabulary, train, counts)
-    with pytest.raises(InvalidInput, match="record 1: empty text"):
+    with pytest.raises(InvalidInput, match="record 2: empty text"):
         labeler.predict(["grain", "  "])
-    with pytest.raises(InvalidInput, match="record 0: expected a string, got int"):
+    with pytest.raises(InvalidInput, match="record 1: expected a string, got int"):
         labeler.predict([5])
 
 

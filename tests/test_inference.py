@@ -138,11 +138,11 @@ def test_top_k_must_be_a_positive_integer(labeler, k):
 @pytest.mark.parametrize(
     ("texts", "message"),
     [
-        (["fine text", ""], "record 1: empty text"),
-        (["   \n\t "], "record 0: empty text"),
-        (["fine", "fine", "fine", 7], "record 3: expected a string, got int"),
-        ([None], "record 0: expected a string, got NoneType"),
-        (["fine", "x" * 41], r"record 1: text has 41 characters.*limit of 40"),
+        (["fine text", ""], "record 2: empty text"),
+        (["   \n\t "], "record 1: empty text"),
+        (["fine", "fine", "fine", 7], "record 4: expected a string, got int"),
+        ([None], "record 1: expected a string, got NoneType"),
+        (["fine", "x" * 41], r"record 2: text has 41 characters.*limit of 40"),
         ([], "empty list"),
         ((), "empty list"),
         ("a bare string", "single str"),

@@ -180,8 +180,8 @@ def _check_agreement(project: Path, run_id: str, test: pd.DataFrame, tmp_path: P
         assert status == 200 and _labels(body["predictions"]) == expected[:3]
 
         bad = {
-            "empty text": ([{"text": "   "}], "record 0: empty text"),
-            "non-string": ([{"text": texts[0]}, {"text": 123}], "record 1: expected a string"),
+            "empty text": ([{"text": "   "}], "record 1: empty text"),
+            "non-string": ([{"text": texts[0]}, {"text": 123}], "record 2: expected a string"),
             "huge text": ([{"text": "oil " * 40_000}], "more than the limit"),
             "no text column": ([{"title": "a", "body": "b"}], "expected a column 'text'"),
         }

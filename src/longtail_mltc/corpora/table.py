@@ -9,41 +9,45 @@ ingestion node turns each entry into a :class:`TableCorpusSpec` and registers it
 Choices (written down because the issue leaves them open):
 
 - ``files`` is one file (splits come from ``split_column``, or a seeded ``test_fraction``) or a
-  mapping ``{"train": ..., "test": ...}``.
+  mapping ``{"train": ..., "valid": ..., "test": ...}``; a ``valid`` file is the declared
+  validation split, kept by the features node instead of drawing one. ``dev`` / ``validation``
+  keys are refused with a message naming ``valid`` (one spelling, the split's own name), e.g.
+  ``valid: dev.tsv`` for GoEmotions.
+- ``columns: [text, labels, id]``: a CSV/TSV file without a header line, its columns named in
+  order. ``quoting``: ``none`` (a ``"`` is text) or ``minimal`` (RFC 4180 quotes); TSV defaults
+  to ``none`` (TSV has no quoting; Reddit comments hold bare quotes), CSV to ``minimal``.
 - Labels are a list cell (JSON lines / parquet), or a delimited string of names, or of integer
-  ids (``label_ids=True``) mapped through an optional id -> name file (two columns, tab- or
-  comma-separated, no header). An id missing from that file is an error naming file and row.
+  ids (``label_ids=True``) mapped through an optional id -> name file (``<id><TAB or comma>
+  <name>`` lines, or names only, one per line, id = 0-based line index). An id missing from that
+  file is an error naming file and line.
 - A record whose text is empty or missing is skipped and counted (it carries nothing to learn
-  from). A record without labels is kept with an empty label list (like the 14 Delicious
+  from). A record with an empty label is kept with an empty label list (like the 14 Delicious
   documents without tags) and counted; ``unlabeled="skip"`` drops them instead (counted) and
-  ``"error"`` refuses them.
+  ``"error"`` refuses them. A JSON-lines record without the label *field* is skipped as
+  "no label field" (a WARNING naming the first line and the count; an error under
+  ``unlabeled="error"``): a missing key is more likely a wrong ``label_column`` than a record
+  without labels.
 - CSV, TSV and parquet rows are read with pandas (a well-kept parser); the text and label
   checks run column-wise. JSON lines are parsed here, one ``json.loads`` per line: pandas'
   JSON parser silently drops an escaped lone surrogate (``"a\\ud800b"`` becomes ``"ab"``), so
   the text could not be checked after it, and a line number could not be named.
+- Places in messages follow README "Record numbers" (:mod:`~longtail_mltc.corpora.table_io`):
+  ``line N`` (1-based physical line, header counted) in CSV/TSV/JSON lines, ``row N`` in parquet.
 - Text, id and split cells must be scalars (a string, or a number taken as its text), labels a
   string or a list of scalars: a JSON list or object, or a parquet list or struct, where text is
-  expected is an error naming file, record and field, never turned into its ``str()``. Text
+  expected is an error naming file, line and field, never turned into its ``str()``. Text
   fields must be valid Unicode (no lone surrogate, :mod:`~longtail_mltc.corpora.validation`).
-- ``doc_id`` values must be unique: a repeat is an error naming the file and record of both.
+- ``doc_id`` values must be unique: a repeat is an error naming the file and line of both.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import io
-import json
 import logging
-import lzma
-import zipfile
-import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -52,7 +56,23 @@ from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError
 from longtail_mltc.corpora.registry import CorpusSource, get_corpus_source, register_corpus
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS, CORPUS_LANGS, validate_corpus
-from longtail_mltc.corpora.validation import check_text, check_texts, first_surrogate, parse_json
+from longtail_mltc.corpora.splits import VALID_SPLIT, seeded_test_mask
+from longtail_mltc.corpora.table_cells import (
+    cell_str,
+    check_cells,
+    joined_text,
+    label_list,
+    mapped_labels,
+    read_label_names,
+)
+from longtail_mltc.corpora.table_io import (
+    QUOTING,
+    TABLE_FORMATS,
+    Places,
+    missing_columns,
+    read_raw_table,
+    table_format,
+)
 
 __all__ = [
     "TABLE_FORMATS",
@@ -63,22 +83,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-TABLE_FORMATS: dict[str, str] = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-_COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
-# What a truncated or corrupt compressed file raises while it is read (gzip.BadGzipFile and
-# bz2's errors are OSError; lzma and zipfile have their own).
-_DECOMPRESSION_ERRORS = (EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, OSError)
-_CONTAINERS = (Mapping, list, tuple, set, np.ndarray)
-_SPLITS = ("train", "test")
+_SPLITS = ("train", VALID_SPLIT, "test")
+# Other names for a validation file, refused with a message naming ``valid`` (module doc).
+_VALID_ALIASES = ("dev", "validation", "val")
 Unlabeled = Literal["keep", "skip", "error"]
 
 
@@ -105,6 +112,8 @@ class TableCorpusSpec:
     encoding: str = "utf-8"
     text_separator: str = " "
     unlabeled: Unlabeled = "keep"
+    columns: Sequence[str] | None = None
+    quoting: str | None = None
 
     def __post_init__(self) -> None:
         if self.lang not in CORPUS_LANGS:
@@ -112,11 +121,17 @@ class TableCorpusSpec:
         if self.unlabeled not in ("keep", "skip", "error"):
             raise ValueError(f"unlabeled must be 'keep', 'skip' or 'error', not {self.unlabeled!r}")
         if isinstance(self.files, Mapping):
+            aliases = sorted(set(self.files) & set(_VALID_ALIASES))
+            if aliases:
+                raise ValueError(
+                    f"files: {aliases[0]!r} is not a split name; declare a validation file as "
+                    f"valid: (e.g. valid: dev.tsv for GoEmotions' dev.tsv)"
+                )
             unknown = sorted(set(self.files) - set(_SPLITS))
             if unknown or "train" not in self.files:
                 raise ValueError(
-                    f"files must map 'train' (and usually 'test') to file names; got keys "
-                    f"{sorted(self.files)}"
+                    f"files must map 'train' (and usually 'test', optionally 'valid') to file "
+                    f"names; got keys {sorted(self.files)}"
                 )
         elif self.split_column is None and self.test_fraction is None:
             raise ValueError(
@@ -124,6 +139,15 @@ class TableCorpusSpec:
             )
         if self.test_fraction is not None and not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must lie in (0, 1), got {self.test_fraction}")
+        if self.quoting is not None and self.quoting not in QUOTING:
+            raise ValueError(f"quoting must be one of {sorted(QUOTING)}, got {self.quoting!r}")
+        if self.columns is not None and (
+            isinstance(self.columns, str) or len(set(self.columns)) != len(self.columns)
+        ):
+            raise ValueError(
+                f"columns must list a headerless file's column names, each once; got "
+                f"{self.columns!r}"
+            )
         if self.label_names_file is not None and not self.label_ids:
             raise ValueError("label_names_file maps integer label ids: set label_ids: true")
 
@@ -194,7 +218,10 @@ def read_table_corpus(raw_dir: Path | str, spec: TableCorpusSpec) -> pd.DataFram
         origins = [origin]
     _check_unique_ids(table, origins, spec)
     if not isinstance(spec.files, Mapping) and spec.split_column is None:
-        table = _seeded_test_split(table, spec.test_fraction or 0.0, spec.seed)
+        test = seeded_test_mask(
+            table["doc_id"].tolist(), spec.test_fraction or 0.0, spec.seed, where=str(raw_dir)
+        )
+        table = table.assign(split=np.where(test, "test", "train"))
     source = f"user corpus from {raw_dir}"
     logger.info(
         "%s: %s documents, %d labels",
@@ -214,164 +241,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _table_format(path: Path, spec: TableCorpusSpec) -> str:
-    if spec.format is not None:
-        if spec.format not in set(TABLE_FORMATS.values()):
-            raise ValueError(
-                f"format must be one of {sorted(set(TABLE_FORMATS.values()))}, got {spec.format!r}"
-            )
-        return spec.format
-    suffixes = [s for s in path.suffixes if s.lower() not in _COMPRESSION_SUFFIXES]
-    fmt = TABLE_FORMATS.get(suffixes[-1].lower()) if suffixes else None
-    if fmt is None:
-        raise CorruptRawFileError(
-            f"{path}: cannot tell the table format from the file name; name it "
-            f"{sorted(TABLE_FORMATS)} (optionally compressed) or set format:"
-        )
-    return fmt
-
-
-def _read_raw_table(
-    path: Path, spec: TableCorpusSpec, columns: Sequence[str]
-) -> tuple[pd.DataFrame, pd.Series | None]:
-    """The file's rows, and for JSON lines each row's 1-based line number (else ``None``).
-
-    JSON lines keep only ``columns`` (as object columns, checked by :func:`_check_cells`).
-    """
-    fmt = _table_format(path, spec)
-    try:
-        if fmt == "parquet":
-            return pd.read_parquet(path), None
-        if fmt == "jsonl":
-            return _read_json_lines(path, spec.encoding, columns)
-        table = pd.read_csv(
-            path,
-            sep="\t" if fmt == "tsv" else ",",
-            encoding=spec.encoding,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            # "utf-8" with a BOM would name the first column "\ufeffname".
-            encoding_errors="strict",
-        )
-        return table, None
-    except CorpusError:
-        raise
-    except UnicodeDecodeError as error:
-        where = _undecodable_line(path, spec.encoding) if fmt != "parquet" else None
-        raise CorruptRawFileError(
-            f"{path}: {where or 'somewhere'}: not valid {spec.encoding} text ({error.reason}); "
-            "set encoding: to the file's encoding"
-        ) from None
-    except pd.errors.EmptyDataError:
-        raise CorruptRawFileError(f"{path} is empty; expected a header and records") from None
-    except (pd.errors.ParserError, ValueError) as error:
-        raise CorruptRawFileError(f"{path}: cannot be read as {fmt}: {error}") from None
-    except _DECOMPRESSION_ERRORS as error:
-        raise _unreadable(path, fmt, error) from None
-
-
-def _unreadable(path: Path, fmt: str, error: Exception) -> CorruptRawFileError:
-    if path.suffix.lower() in _COMPRESSION_SUFFIXES:
-        return CorruptRawFileError(
-            f"{path}: the compressed file is truncated or corrupt ({type(error).__name__}: "
-            f"{error}); expected a complete {path.suffix} file holding {fmt}"
-        )
-    return CorruptRawFileError(f"{path}: cannot be read as {fmt}: {error}")
-
-
-@contextmanager
-def _open_decompressed(path: Path) -> Iterator[IO[bytes]]:
-    """``path`` opened for binary reading, decompressed by its suffix as pandas infers it."""
-    suffix = path.suffix.lower()
-    if suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            members = [name for name in archive.namelist() if not name.endswith("/")]
-            if len(members) != 1:
-                raise CorruptRawFileError(
-                    f"{path}: a zip archive holding {len(members)} files; expected exactly one"
-                )
-            with archive.open(members[0]) as handle:
-                yield handle
-        return
-    if suffix == ".zst":
-        raise CorpusError(f"{path}: zstd-compressed JSON lines are not supported; use .gz or .xz")
-    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-    with openers.get(suffix, open)(path, "rb") as handle:
-        yield handle
-
-
-def _read_json_lines(
-    path: Path, encoding: str, columns: Sequence[str]
-) -> tuple[pd.DataFrame, pd.Series]:
-    """One JSON object per non-blank line -> ``columns`` (object dtype) and the line numbers.
-
-    Parsed with :func:`~longtail_mltc.corpora.validation.parse_json` (nesting bounded); a key
-    missing from a record is ``None``; a column missing from every record is an error.
-    """
-    values: dict[str, list[Any]] = {column: [] for column in columns}
-    keys: dict[str, None] = {}
-    lines: list[int] = []
-    with _open_decompressed(path) as binary:
-        text = io.TextIOWrapper(binary, encoding=encoding, newline="\n")
-        for number, line in enumerate(text, start=1):
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            if not line.strip():
-                continue
-            record = _json_record(path, number, line)
-            keys.update(dict.fromkeys(record))
-            for column, cells in values.items():
-                cells.append(record.get(column))
-            lines.append(number)
-    missing = [column for column in columns if column not in keys]
-    if lines and missing:
-        raise _missing_columns(path, missing, list(keys))
-    frame = pd.DataFrame(
-        {column: pd.Series(cells, dtype=object) for column, cells in values.items()}
-    )
-    return frame, pd.Series(lines, dtype=np.int64)
-
-
-def _json_record(path: Path, number: int, line: str) -> dict[str, Any]:
-    expected = "expected one JSON object per line"
-    try:
-        record = parse_json(line, f"{path}: line {number}")
-    except json.JSONDecodeError as error:
-        raise CorruptRawFileError(
-            f"{path}: line {number}: cannot be read as jsonl: {error.msg} at column "
-            f"{error.colno} (truncated line?); {expected}"
-        ) from None
-    if not isinstance(record, dict):
-        raise CorruptRawFileError(f"{path}: line {number}: {_describe(record)}; {expected}")
-    return record
-
-
-def _missing_columns(path: Path, missing: list[str], columns: list[str]) -> CorruptRawFileError:
-    return CorruptRawFileError(f"{path}: missing column(s) {missing}; the file has {columns}")
-
-
-def _undecodable_line(path: Path, encoding: str) -> str | None:
-    """Where the first undecodable line is, e.g. ``"line 3, byte 42"`` (error messages only).
-
-    pandas' parser reports offsets inside its own buffers, so the file is scanned again, one
-    line at a time (streamed, decompressed; only reached on the error path). Bytes are counted
-    in the decompressed text.
-    """
-    offset = 0
-    try:
-        with _open_decompressed(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                try:
-                    line.decode(encoding)
-                except UnicodeDecodeError as error:
-                    return f"line {number}, byte {offset + error.start}"
-                offset += len(line)
-    except (*_DECOMPRESSION_ERRORS, CorpusError):
-        return None
-    return None
-
-
 def _read_part(
     path: Path,
     spec: TableCorpusSpec,
@@ -386,24 +255,33 @@ def _read_part(
         roles[spec.id_column] = "id"
     if spec.split_column and split is None:
         roles[spec.split_column] = "split"
-    raw, lines = _read_raw_table(path, spec, list(roles))
+    fmt = table_format(path, spec.format)
+    read = read_raw_table(
+        path,
+        fmt,
+        encoding=spec.encoding,
+        columns=list(roles),
+        label_column=spec.label_column,
+        names=None if spec.columns is None else list(spec.columns),
+        quoting=spec.quoting,
+    )
+    raw, where = read.frame, read.places
     if raw.columns.size:
         raw.columns = [str(c).lstrip("\ufeff") for c in raw.columns]
     if len(raw) == 0:
         raise CorruptRawFileError(f"{path} holds no records; expected at least one")
     missing = [c for c in roles if c not in raw.columns]
     if missing:
-        raise _missing_columns(path, missing, list(raw.columns))
+        raise missing_columns(path, missing, list(raw.columns))
     raw = raw.reset_index(drop=True)  # row labels are positions (parquet may store an index)
     record = pd.Series(np.arange(1, len(raw) + 1), index=raw.index)
-    where = _Places(record.to_numpy()) if lines is None else _Places(lines.to_numpy(), "line")
-    _check_cells(raw, roles, path, where)
-    text = _joined_text(raw, spec)
-    labels = raw[spec.label_column].map(lambda cell: _label_list(cell, spec))
+    check_cells(raw, roles, path, where)
+    text = joined_text(raw, spec.text_column_list, spec.text_separator)
+    labels = raw[spec.label_column].map(lambda cell: label_list(cell, spec.label_delimiter))
     if names is not None:
-        labels = _mapped_labels(labels, names, path, where, spec)
+        labels = mapped_labels(labels, names, path, where, spec.label_names_file)
     doc_id = (
-        raw[spec.id_column].map(_cell_str)
+        raw[spec.id_column].map(cell_str)
         if spec.id_column
         else record.map(lambda n: f"{split or path.stem}-{n}")
     )
@@ -414,21 +292,9 @@ def _read_part(
     table = pd.DataFrame(
         {"doc_id": doc_id, "text": text, "labels": labels, "split": splits, "lang": spec.lang}
     )
-    keep = _keep_mask(table, path, where, spec, skips)
+    keep = _keep_mask(table, read.no_label_field, path, where, spec, skips)
     origin = _Origin(path, where, np.flatnonzero(keep))
     return table.loc[keep, list(CORPUS_COLUMNS)].reset_index(drop=True), origin
-
-
-@dataclass(frozen=True)
-class _Places:
-    """Each row's place in its file for messages, named only when asked: ``"record 3"`` (1-based
-    data rows, the header not counted) or, for JSON lines, ``"line 4"``."""
-
-    numbers: np.ndarray
-    noun: str = "record"
-
-    def __getitem__(self, row: int) -> str:
-        return f"{self.noun} {int(self.numbers[row])}"
 
 
 @dataclass(frozen=True)
@@ -436,229 +302,85 @@ class _Origin:
     """The file and places of the rows a part kept (``kept``: their rows in the file)."""
 
     path: Path
-    places: _Places
+    places: Places
     kept: np.ndarray
-
-
-_EXPECTED_CELLS = {
-    "text": "a string",
-    "labels": "a string of delimited labels or a list of strings",
-    "id": "a string or a number",
-    "split": "a string",
-}
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, Mapping):
-        return "a JSON object (mapping)"
-    if isinstance(value, list | tuple | np.ndarray):
-        return "a JSON array (list)"
-    return f"a {type(value).__name__}"
-
-
-def _check_cells(raw: pd.DataFrame, roles: Mapping[str, str], path: Path, where: _Places) -> None:
-    """Cells of the columns read are scalars (labels: or lists of scalars) and valid text.
-
-    Only object columns are scanned: pandas' str and number columns hold nothing else (and a
-    pyarrow string is UTF-8 by construction, so it holds no surrogate).
-    """
-    for column, role in roles.items():
-        values = raw[column]
-        if not pd.api.types.is_object_dtype(values.dtype):
-            continue
-        for row, cell in enumerate(values.to_numpy()):
-            problem = _cell_problem(cell, role)
-            if problem is not None:
-                raise CorruptRawFileError(
-                    f'{path}: {where[row]}, field "{column}" {problem}; expected '
-                    f"{_EXPECTED_CELLS[role]}"
-                )
-            if isinstance(cell, str):
-                if first_surrogate(cell) is not None:
-                    check_text(cell, f"{path}: {where[row]}", column)
-            elif isinstance(cell, list | tuple | np.ndarray):
-                texts = [item for item in cell if isinstance(item, str)]
-                if first_surrogate("".join(texts)) is not None:
-                    check_texts(texts, f"{path}: {where[row]}", column)
-
-
-def _cell_problem(cell: object, role: str) -> str | None:
-    """What is wrong with the type of a cell (``None``: nothing)."""
-    if role == "labels" and isinstance(cell, list | tuple | np.ndarray):
-        bad = next((item for item in cell if isinstance(item, _CONTAINERS)), None)
-        return None if bad is None else f"holds {_describe(bad)} in its list"
-    return f"is {_describe(cell)}" if isinstance(cell, _CONTAINERS) else None
-
-
-def _cell_str(cell: Any) -> str:
-    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
-        return ""
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    return str(cell)
-
-
-def _joined_text(raw: pd.DataFrame, spec: TableCorpusSpec) -> pd.Series:
-    parts = [raw[c].map(_cell_str).str.strip() for c in spec.text_column_list]
-    text = parts[0]
-    for part in parts[1:]:
-        text = (text + spec.text_separator + part).str.strip()
-    return text
-
-
-def _label_list(cell: Any, spec: TableCorpusSpec) -> list[str]:
-    if isinstance(cell, list | tuple | np.ndarray):
-        items = [_cell_str(item) for item in cell]
-    else:
-        value = _cell_str(cell)
-        if spec.label_delimiter is None:
-            items = [value]
-        else:
-            delimiter = spec.label_delimiter
-            items = value.split(delimiter) if delimiter.strip() else value.split()
-    # Order kept, duplicates removed (a label is present or not).
-    return list(dict.fromkeys(item.strip() for item in items if item.strip()))
 
 
 def _label_names(raw_dir: Path, spec: TableCorpusSpec) -> dict[str, str] | None:
     if spec.label_names_file is None:
         return None
-    path = raw_dir / spec.label_names_file
-    try:
-        return _read_label_names(path, spec.encoding)
-    except UnicodeDecodeError as error:
-        where = _undecodable_line(path, spec.encoding)
-        raise CorruptRawFileError(
-            f"{path}: {where or 'somewhere'}: not valid {spec.encoding} text ({error.reason}); "
-            "expected '<id><TAB or comma><name>' lines in the encoding set by encoding:"
-        ) from None
+    return read_label_names(raw_dir / spec.label_names_file, spec.encoding)
 
 
-def _read_label_names(path: Path, encoding: str) -> dict[str, str]:
-    """``id -> name`` from ``<id><TAB or comma><name>`` lines, or from a names-only file (no
-    line has a tab or comma) where a name's id is its 0-based line index, as GoEmotions
-    numbers the lines of its ``emotions.txt``."""
-    with path.open(encoding=encoding) as handle:
-        lines = [line.rstrip("\r\n") for line in handle]
-    while lines and not lines[-1].strip():  # trailing blank lines shift no id
-        lines.pop()
-    if not lines:
-        raise CorruptRawFileError(
-            f"{path} is empty; expected '<id>\\t<name>' lines, or one name per line"
-        )
-    if not any("\t" in line or "," in line for line in lines):
-        return _names_by_line(path, lines)
-    names: dict[str, str] = {}
-    for line_number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        separator = "\t" if "\t" in line else ","
-        fields = [f.strip() for f in line.split(separator, 1)]
-        if len(fields) != 2 or not fields[0] or not fields[1]:
-            raise CorruptRawFileError(
-                f"{path}: line {line_number}: expected '<id><TAB or comma><name>', "
-                f"got {line.rstrip()!r} (a file of names only, one per line, has no tab or "
-                "comma on any line)"
-            )
-        if fields[0] in names:
-            raise CorruptRawFileError(
-                f"{path}: line {line_number}: label id {fields[0]!r} appears twice"
-            )
-        names[fields[0]] = fields[1]
-    return names
-
-
-def _names_by_line(path: Path, lines: list[str]) -> dict[str, str]:
-    """A names-only label file: id ``i`` is the name on line ``i + 1``."""
-    names: dict[str, str] = {}
-    first_line: dict[str, int] = {}
-    for index, line in enumerate(lines):
-        name = line.strip()
-        if not name:
-            raise CorruptRawFileError(
-                f"{path}: line {index + 1}: blank line in a names-only label file, where a "
-                "name's id is its 0-based line index; expected one name per line"
-            )
-        if name in first_line:
-            raise CorruptRawFileError(
-                f"{path}: line {index + 1}: label name {name!r} appears twice (first on line "
-                f"{first_line[name]})"
-            )
-        first_line[name] = index + 1
-        names[str(index)] = name
-    return names
-
-
-def _mapped_labels(
-    labels: pd.Series,
-    names: Mapping[str, str],
-    path: Path,
-    where: _Places,
-    spec: TableCorpusSpec,
-) -> pd.Series:
-    flat = labels.explode().dropna()
-    unknown = flat[~flat.isin(list(names))]
-    if len(unknown):
-        row = unknown.index[0]
-        raise CorruptRawFileError(
-            f"{path}: {where[row]}: label id {unknown.iloc[0]!r} is not in "
-            f"{spec.label_names_file} ({len(unknown)} unknown id(s) in all); expected one of "
-            f"its {len(names)} ids"
-        )
-    return labels.map(lambda ids: [names[i] for i in ids])
-
-
-def _split_values(
-    column: pd.Series, spec: TableCorpusSpec, path: Path, where: _Places
-) -> pd.Series:
+def _split_values(column: pd.Series, spec: TableCorpusSpec, path: Path, where: Places) -> pd.Series:
     mapping = {**{s: s for s in _SPLITS}, **dict(spec.split_values)}
-    values = column.map(_cell_str).map(lambda v: mapping.get(v, mapping.get(v.lower())))
+    values = column.map(cell_str).map(lambda v: mapping.get(v, mapping.get(v.lower())))
     bad = values.isna() | ~values.isin(_SPLITS)
     if bad.any():
         row = bad[bad].index[0]
         raise CorruptRawFileError(
             f"{path}: {where[row]}: split value {column[row]!r} is not one of "
-            f"{sorted(mapping)}; map it with split_values: (e.g. {{dev: test}})"
+            f"{sorted(mapping)}; map it with split_values: (e.g. {{dev: valid}})"
         )
     return values
 
 
 def _keep_mask(
-    table: pd.DataFrame, path: Path, where: _Places, spec: TableCorpusSpec, skips: Counter[str]
+    table: pd.DataFrame,
+    no_field: np.ndarray | None,
+    path: Path,
+    where: Places,
+    spec: TableCorpusSpec,
+    skips: Counter[str],
 ) -> np.ndarray:
+    """Which rows to keep; each skip counted in ``skips`` and logged with its first place.
+
+    ``no_field``: JSON-lines records without the label key (``None`` for other formats).
+    """
     no_text = (table["text"] == "").to_numpy()
-    no_labels = (table["labels"].map(len) == 0).to_numpy() & ~no_text
-    if no_labels.any() and spec.unlabeled == "error":
-        row = table.index[no_labels][0]
-        raise CorruptRawFileError(
-            f"{path}: {where[row]} has no labels in column {spec.label_column!r}; "
-            "expected at least one (or set unlabeled: keep / skip)"
-        )
-    keep = ~no_text
-    skips["no text"] += int(no_text.sum())
-    if no_text.any():
-        logger.warning(
-            "%s: skipped %d record(s) without text in %s (first: %s)",
-            path,
-            int(no_text.sum()),
-            spec.text_column_list,
-            where[table.index[no_text][0]],
-        )
+    no_field = np.zeros(len(table), bool) if no_field is None else no_field & ~no_text
+    no_labels = (table["labels"].map(len) == 0).to_numpy() & ~no_text & ~no_field
+    for mask, what in ((no_field, "no field"), (no_labels, "no labels in column")):
+        if mask.any() and spec.unlabeled == "error":
+            raise CorruptRawFileError(
+                f"{path}: {where[int(np.flatnonzero(mask)[0])]} has {what} "
+                f"{spec.label_column!r}; expected at least one label (or set unlabeled: keep / "
+                "skip)"
+            )
+    keep = ~no_text & ~no_field
+    _skip(skips, "no text", no_text, path, where, f"without text in {spec.text_column_list}")
+    _skip(skips, "no label field", no_field, path, where, f"without a {spec.label_column!r} field")
     if no_labels.any():
         action = "skipped" if spec.unlabeled == "skip" else "kept with no labels"
-        logger.info("%s: %d record(s) without labels %s", path, int(no_labels.sum()), action)
+        logger.info(
+            "%s: %d record(s) without labels %s (first: %s)",
+            path,
+            int(no_labels.sum()),
+            action,
+            where[int(np.flatnonzero(no_labels)[0])],
+        )
         if spec.unlabeled == "skip":
             keep &= ~no_labels
             skips["no labels"] += int(no_labels.sum())
     if not keep.any():
-        raise CorpusError(f"{path}: no record has text; nothing to read")
+        raise CorpusError(f"{path}: no record has text and labels to read")
     return keep
+
+
+def _skip(
+    skips: Counter[str], reason: str, mask: np.ndarray, path: Path, where: Places, what: str
+) -> None:
+    """Count the rows of ``mask`` under ``reason`` and warn, naming the first."""
+    if mask.any():
+        skips[reason] += int(mask.sum())
+        first = where[int(np.flatnonzero(mask)[0])]
+        logger.warning("%s: skipped %d record(s) %s (first: %s)", path, mask.sum(), what, first)
 
 
 def _check_unique_ids(
     table: pd.DataFrame, origins: Sequence[_Origin], spec: TableCorpusSpec
 ) -> None:
-    """Each ``doc_id`` once; the error names the file and record of the first and the repeat.
+    """Each ``doc_id`` once; the error names the file and place of the first and the repeat.
 
     ``table`` is the parts' kept rows concatenated in the order of ``origins``.
     """
@@ -676,23 +398,9 @@ def _check_unique_ids(
 
 
 def _origin_of(origins: Sequence[_Origin], row: int) -> str:
-    """``"<file>: record 3"`` for a row of the concatenated table."""
+    """``"<file>: line 3"`` for a row of the concatenated table."""
     for origin in origins:
         if row < len(origin.kept):
             return f"{origin.path}: {origin.places[int(origin.kept[row])]}"
         row -= len(origin.kept)
     raise IndexError(row)
-
-
-def _seeded_test_split(table: pd.DataFrame, test_fraction: float, seed: int) -> pd.DataFrame:
-    """Mark a seeded ``test_fraction`` of the documents as test (by sorted doc_id, as
-    :func:`~longtail_mltc.corpora.splits.split_validation` does, so row order does not matter)."""
-    ids = np.sort(table["doc_id"].to_numpy(dtype=object).astype(str))
-    n_test = max(1, int(np.floor(test_fraction * len(ids) + 0.5)))
-    if n_test >= len(ids):
-        raise CorpusError(
-            f"test_fraction {test_fraction} leaves no training documents among {len(ids)}"
-        )
-    chosen = ids[np.random.default_rng(seed).permutation(len(ids))[:n_test]]
-    split = np.where(table["doc_id"].isin(chosen).to_numpy(), "test", "train")
-    return table.assign(split=split)

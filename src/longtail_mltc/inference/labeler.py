@@ -209,12 +209,13 @@ class TextLabeler:
         if not items:
             raise InvalidInput("expected at least one text, got an empty list")
         out: list[str] = []
-        for i, text in enumerate(items):
+        # README "Record numbers": an in-memory input's records are numbered from 1.
+        for number, text in enumerate(items, start=1):
             if not isinstance(text, str):
-                raise InvalidInput(f"record {i}: expected a string, got {type(text).__name__}")
+                raise InvalidInput(f"record {number}: expected a string, got {type(text).__name__}")
             problem = self.text_problem(text)
             if problem:
-                raise InvalidInput(f"record {i}: {problem}")
+                raise InvalidInput(f"record {number}: {problem}")
             out.append(str(text))
         return out
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
 import logging
-import zlib
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +13,8 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from longtail_mltc.corpora.errors import CorruptRawFileError
+from longtail_mltc.corpora.table_io import json_record, lifted_field_limit, text_lines
 from longtail_mltc.corpora.validation import first_surrogate
 from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 from longtail_mltc.serving import PREDICTOR_PATH, load_labeler
@@ -26,9 +24,8 @@ logger = logging.getLogger(__name__)
 
 READERS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl"}
 GZIP_SUFFIX = ".gz"
-# Upper bound on an input file's size (after decompression): the file is read whole.
+# Upper bound on an input file's size (after decompression): its records are held in memory.
 MAX_INPUT_BYTES = 1 << 30
-_CHUNK = 1 << 20
 
 
 def read_texts(
@@ -41,28 +38,29 @@ def read_texts(
     gzipped: ``.csv.gz``, ``.jsonl.gz``, ...); without ``id_column`` the ids are the 0-based
     row numbers.
 
-    Every problem is a ``FileNotFoundError`` or ``ValueError`` naming the file and, where there
-    is one, the 1-based line or record: a missing, empty or over-``max_bytes`` file, an unknown
-    format, bytes that are not UTF-8, a truncated gzip stream, a truncated or malformed line or
-    record, a missing column, a text that is not a string.
+    Lines come from the corpus readers' shared strict UTF-8 reader
+    (:func:`~longtail_mltc.corpora.table_io.text_lines`) and JSON lines from their parser
+    (:func:`~longtail_mltc.corpora.table_io.json_record`). Every problem is a
+    ``FileNotFoundError`` or ``ValueError`` naming the file and, where there is one, the
+    1-based physical line (README "Record numbers"): a missing, empty or over-``max_bytes``
+    file, an unknown format, bytes that are not UTF-8, a truncated gzip stream, a truncated or
+    malformed line, a missing column, a text that is not a string.
     """
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"predict.input {str(file)!r}: no such file")
-    kind, compressed = _kind(file)
-    text = _decode(file, _read_bytes(file, compressed, max_bytes))
-    if not text.strip():
-        expected = "one JSON object per line" if kind == "jsonl" else "a header line"
-        raise ValueError(f"predict.input {file}: the file is empty; expected {expected}")
+    kind = _kind(file)
     columns = [c for c in (text_column, id_column) if c]
-    if kind == "jsonl":
-        records = _jsonl_records(file, text, columns)
-    else:
-        records = _delimited_records(file, text, "\t" if kind == "tsv" else ",", columns)
-    if not records:
-        raise ValueError(f"predict.input {file}: no records after the header line")
-    for number, (location, record) in enumerate(records, start=1):
-        _check_fields(f"predict.input {file}: record {number} ({location})", record, columns)
+    lines = _bounded_lines(file, max_bytes)
+    try:
+        if kind == "jsonl":
+            records = _jsonl_records(file, lines, columns)
+        else:
+            records = _delimited_records(file, lines, "\t" if kind == "tsv" else ",", columns)
+    except CorruptRawFileError as err:
+        raise ValueError(f"predict.input {err}") from None
+    for line, record in records:
+        _check_fields(f"predict.input {file}: line {line}", record, columns)
     ids = [r[id_column] for _, r in records] if id_column else list(range(len(records)))
     return pd.DataFrame({"id": ids, "text": [r[text_column] for _, r in records]})
 
@@ -86,8 +84,8 @@ def _check_fields(where: str, record: Mapping[str, Any], columns: list[str]) -> 
             )
 
 
-def _kind(file: Path) -> tuple[str, bool]:
-    """The reader of ``file`` from its suffixes, and whether it is gzipped."""
+def _kind(file: Path) -> str:
+    """The reader of ``file`` from its suffixes (a ``.gz`` suffix is passed over)."""
     suffixes = [s.lower() for s in file.suffixes]
     compressed = bool(suffixes) and suffixes[-1] == GZIP_SUFFIX
     suffix = (suffixes[-2] if len(suffixes) > 1 else "") if compressed else file.suffix.lower()
@@ -97,120 +95,95 @@ def _kind(file: Path) -> tuple[str, bool]:
             f"predict.input {file}: expected one of {sorted(READERS)} files, optionally "
             f"gzipped ({GZIP_SUFFIX})"
         )
-    return kind, compressed
+    return kind
 
 
-def _read_bytes(file: Path, compressed: bool, max_bytes: int) -> bytes:
-    """The file's bytes (decompressed), at most ``max_bytes`` of them."""
-    opener = gzip.open if compressed else open
-    out = bytearray()
-    try:
-        with opener(file, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                out += chunk
-                if len(out) > max_bytes:
-                    raise ValueError(
-                        f"predict.input {file}: more than {max_bytes:,} bytes"
-                        f"{' after decompression' if compressed else ''}; split the file"
-                    )
-    except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-        raise ValueError(
-            f"predict.input {file}: not a complete gzip file ({err}); it may be truncated"
-        ) from err
-    return bytes(out)
+def _bounded_lines(file: Path, max_bytes: int) -> Iterator[tuple[int, str]]:
+    """``(line, text with its ending)`` of ``file``, at most ``max_bytes`` bytes (after
+    decompression) in all."""
+    size = 0
+    expected = "UTF-8 text; save the file as UTF-8"
+    for number, line in text_lines(file, "utf-8", expected=expected, keep_ends=True):
+        size += len(line.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            raise ValueError(
+                f"predict.input {file}: more than {max_bytes:,} bytes (at line {number}); "
+                "split the file"
+            )
+        yield number, line
 
 
-def _decode(file: Path, data: bytes) -> str:
-    """``data`` as UTF-8 (a leading byte-order mark dropped); the error names the line."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise ValueError(
-            f"predict.input {file}: line {line} is not UTF-8 (byte 0x{data[err.start]:02x} at "
-            f"offset {err.start}); save the file as UTF-8"
-        ) from err
-
-
-def _jsonl_records(file: Path, text: str, columns: list[str]) -> list[tuple[str, dict]]:
-    """``(location, object)`` per non-blank line of a JSON-lines text."""
+def _jsonl_records(
+    file: Path, lines: Iterator[tuple[int, str]], columns: list[str]
+) -> list[tuple[int, dict]]:
+    """``(line, object)`` per non-blank line of a JSON-lines file."""
     records = []
-    # split on "\n" only: str.splitlines would also split at U+2028 and the like, which JSON
-    # allows unescaped inside strings
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in lines:
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"predict.input {file}: line {number}: not valid JSON ({err.msg} at column "
-                f"{err.colno}); expected one JSON object per line (is the file truncated?)"
-            ) from err
-        except RecursionError as err:
-            raise ValueError(f"predict.input {file}: line {number}: nested too deeply") from err
-        if not isinstance(record, dict):
-            raise ValueError(
-                f"predict.input {file}: line {number}: expected a JSON object, got "
-                f"{type(record).__name__}"
-            )
+        record = json_record(file, number, line.rstrip("\r\n"))
         missing = [c for c in columns if c not in record]
         if missing:
             raise ValueError(
                 f"predict.input {file}: line {number}: no key(s) {missing}; it has {list(record)}"
             )
-        records.append((f"line {number}", record))
+        records.append((number, record))
+    if not records:
+        raise ValueError(
+            f"predict.input {file}: the file is empty; expected one JSON object per line"
+        )
     return records
 
 
 def _delimited_records(
-    file: Path, text: str, separator: str, columns: list[str]
-) -> list[tuple[str, dict]]:
-    """``(location, row)`` per data row of a CSV/TSV text with a header line.
+    file: Path, lines: Iterator[tuple[int, str]], separator: str, columns: list[str]
+) -> list[tuple[int, dict]]:
+    """``(line, row)`` per data row of a CSV/TSV file with a header line; ``line`` is where
+    the row starts (a quoted cell may span lines).
 
     Python's ``csv`` module (strict mode) rather than pandas: its errors carry the line number,
     and an unterminated quote at the end of a truncated file is an error, not a silent record.
     """
     name = "TSV" if separator == "\t" else "CSV"
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, strict=True)
-    rows: list[tuple[str, dict]] = []
-    with _field_limit(len(text)):
+    reader = csv.reader((line for _, line in lines), delimiter=separator, strict=True)
+    rows: list[tuple[int, dict]] = []
+    header: list[str] | None = None
+    end = 0
+    with lifted_field_limit():
         try:
-            header = next(reader)
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise ValueError(f"predict.input {file}: no column(s) {missing}; it has {header}")
-            duplicated = sorted({c for c in header if header.count(c) > 1})
-            if duplicated:
-                raise ValueError(f"predict.input {file}: line 1: duplicated column(s) {duplicated}")
             for row in reader:
+                start, end = end + 1, reader.line_num
                 if not row:  # a blank line
                     continue
-                where = f"line {reader.line_num}"
-                if len(row) != len(header):
+                if header is None:
+                    header = _header(file, row, columns)
+                elif len(row) != len(header):
                     raise ValueError(
-                        f"predict.input {file}: record {len(rows) + 1} ({where}): expected "
-                        f"{len(header)} fields as in the header, got {len(row)}"
+                        f"predict.input {file}: line {start}: expected {len(header)} fields "
+                        f"as in the header, got {len(row)}"
                     )
-                rows.append((where, dict(zip(header, row, strict=True))))
+                else:
+                    rows.append((start, dict(zip(header, row, strict=True))))
         except csv.Error as err:
             raise ValueError(
                 f"predict.input {file}: line {reader.line_num}: not valid {name} ({err}); is "
                 "the file truncated?"
             ) from err
+    if header is None:
+        raise ValueError(f"predict.input {file}: the file is empty; expected a header line")
+    if not rows:
+        raise ValueError(f"predict.input {file}: no records after the header line")
     return rows
 
 
-@contextmanager
-def _field_limit(size: int) -> Iterator[None]:
-    """Lift ``csv``'s per-field limit (131,072 characters) to the text's size: a long text is
-    the labeler's business (it skips texts over its limit), not the reader's."""
-    previous = csv.field_size_limit()
-    csv.field_size_limit(max(previous, size + 1))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(previous)
+def _header(file: Path, header: list[str], columns: list[str]) -> list[str]:
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f"predict.input {file}: no column(s) {missing}; it has {header}")
+    duplicated = sorted({c for c in header if header.count(c) > 1})
+    if duplicated:
+        raise ValueError(f"predict.input {file}: line 1: duplicated column(s) {duplicated}")
+    return header
 
 
 def _predictor_uri(run_id: str) -> str:
