@@ -1,23 +1,32 @@
 """Corpus profiles and parameters resolve after every configuration environment is merged
-(issue 21, item 2), and configuration that would silently do nothing is warned about."""
+(issue 21, item 2), configuration that would silently do nothing is warned about, and
+`kedro run` ends a configuration error as one line (item 7)."""
 
 from __future__ import annotations
 
 import inspect
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import click
 import kedro
 import pytest
 import yaml
+from click.testing import CliRunner
 from conftest import PROJECT_ROOT
 from kedro.config import MissingConfigException, OmegaConfigLoader
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro_project import copy_project
 
-from longtail_mltc import config_checks, settings
+from longtail_mltc import cli, config_checks, settings
+from longtail_mltc.config_errors import ConfigurationError
+
+KEDRO = str(Path(sys.executable).with_name("kedro"))
 
 GOEMOTIONS = """\
 user_corpora:
@@ -257,3 +266,78 @@ def test_known_keys_come_from_the_parameter_files(tmp_path):
         "base/parameters/nested.yml",
     }
     assert config_checks.profile_keys_read(files) == {"alpha", "beta_2"}
+
+
+# --- configuration errors on the command line --------------------------------------------------
+
+
+def test_a_configuration_error_is_found_among_causes_and_contexts():
+    wrong = ConfigurationError("user_corpora.x.files: expected a file name, got 3")
+    assert cli.configuration_error_in(wrong) is wrong
+    try:
+        try:
+            raise wrong
+        except ConfigurationError as error:
+            raise RuntimeError("node failed") from error
+    except RuntimeError as caused:
+        assert cli.configuration_error_in(caused) is wrong
+    try:
+        try:
+            raise wrong
+        except ConfigurationError:
+            raise KeyError("while handling") from None  # the context is still kept
+    except KeyError as handled:
+        assert cli.configuration_error_in(handled) is wrong
+    assert cli.configuration_error_in(ValueError("not configuration")) is None
+
+
+def test_run_keeps_kedros_options():
+    assert [p.name for p in cli.cli.commands["run"].params] == [
+        p.name for p in cli.kedro_run.params
+    ]
+
+
+def _invoke_run(monkeypatch, error: Exception):
+    def failing(**options):
+        assert options["env"] == "ci" and options["params"] == {"corpus": "x"}
+        raise error
+
+    monkeypatch.setattr(cli.kedro_run, "callback", failing)
+    return CliRunner().invoke(cli.cli, ["run", "--env", "ci", "--params", "corpus=x"])
+
+
+def test_run_ends_a_configuration_error_as_one_line(monkeypatch):
+    wrapped = RuntimeError("runner")
+    wrapped.__cause__ = ConfigurationError("corpus: expected a declared corpus, got 'x'")
+    result = _invoke_run(monkeypatch, wrapped)
+    assert result.exit_code == 2
+    assert result.output == "configuration error: corpus: expected a declared corpus, got 'x'\n"
+
+
+def test_run_raises_other_errors_as_kedro_does(monkeypatch):
+    result = _invoke_run(monkeypatch, ZeroDivisionError("a bug"))
+    assert result.exit_code == 1 and isinstance(result.exception, ZeroDivisionError)
+    assert not isinstance(result.exception, click.exceptions.Exit)
+
+
+def test_kedro_run_with_an_unknown_corpus_prints_one_line(tmp_path):
+    """It printed a ~180-line traceback and exited with status 1."""
+    project = copy_project(tmp_path / "project")
+    env = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "true",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+    }
+    out = subprocess.run(
+        [KEDRO, "run", "--pipelines=ingestion", "--env=ci", "--params", "corpus=nonexistent"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 2, (out.stdout + out.stderr)[-3000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("configuration error: unknown corpus 'nonexistent'")
+    assert "user_corpora" in last and "douban_movies_table" in last
+    assert "Traceback" not in out.stdout + out.stderr

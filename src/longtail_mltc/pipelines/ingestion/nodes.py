@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from longtail_mltc.config_errors import ConfigurationError
 from longtail_mltc.corpora import (
     available_corpora,
     ingestion_report,
@@ -35,7 +36,7 @@ def load_raw_corpus(
     if corpus in user_corpora:
         register_table_corpus(corpus, **dict(user_corpora[corpus]))
     elif corpus not in available_corpora():
-        raise ValueError(
+        raise ConfigurationError(
             f"unknown corpus {corpus!r} (parameter `corpus`): the built-in corpora are "
             f"{', '.join(available_corpora())}; declared under `user_corpora`: "
             f"{', '.join(sorted(user_corpora)) or 'none'}. Declare a corpus of your own under "
