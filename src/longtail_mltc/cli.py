@@ -8,7 +8,12 @@ shows each configuration's mean ± standard deviation across its seeds.
     kedro run-seeds --seeds 1,2,3 --pipeline=single --env ci --params loss=focal
 
 Without ``--seeds`` the seeds come from the parameter ``seeds`` of the chosen environment
-(conf/base/parameters_reporting.yml). Built-in commands are not redefined here.
+(conf/base/parameters_reporting.yml).
+
+``kedro run`` is Kedro's own command (same options, same behaviour), wrapped only so that a
+:class:`~longtail_mltc.config_errors.ConfigurationError` (raised or the cause of what was
+raised) ends the run as one line, ``configuration error: <message>``, with exit status 2,
+instead of a long traceback. Other errors are raised as Kedro raises them.
 
 ``kedro serve``: serve a tracked predictor over HTTP with the project's strict server
 (:mod:`longtail_mltc.serving.server`), on 127.0.0.1 unless ``--host`` says otherwise:
@@ -27,7 +32,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from kedro.framework.cli.project import run as kedro_run
 
+from longtail_mltc.config_errors import ConfigurationError
+
+CONFIGURATION_ERROR_STATUS = 2  # click's status for a usage error: the command line/conf is wrong
 SEED_PARAM = "seed"
 SEEDS_PARAM = "seeds"
 
@@ -35,6 +44,42 @@ SEEDS_PARAM = "seeds"
 @click.group(name="longtail_mltc")
 def cli() -> None:
     """Commands of the longtail_mltc project."""
+
+
+def configuration_error_in(error: BaseException) -> ConfigurationError | None:
+    """``error`` itself, or the first ConfigurationError among its causes and contexts."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConfigurationError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _run(**options: Any) -> Any:
+    """Kedro's ``run``; a configuration error ends it as one line and exit status 2."""
+    try:
+        return kedro_run.callback(**options)  # type: ignore[misc]
+    except Exception as error:
+        found = configuration_error_in(error)
+        if found is None:
+            raise
+        click.echo(f"configuration error: {found}", err=True)
+        raise click.exceptions.Exit(CONFIGURATION_ERROR_STATUS) from error
+
+
+cli.add_command(
+    click.Command(
+        name="run",
+        params=kedro_run.params,
+        callback=_run,
+        help=kedro_run.help,
+        short_help=kedro_run.short_help,
+        context_settings=kedro_run.context_settings,
+    )
+)
 
 
 def parse_seeds(text: str) -> list[int]:

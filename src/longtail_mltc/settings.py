@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from kedro.config import OmegaConfigLoader
-from omegaconf import OmegaConf
+from kedro.config import MissingConfigException, OmegaConfigLoader
+from kedro.framework.hooks import hook_impl
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import UnsupportedInterpolationType
 from omegaconf.resolvers import oc
 
+from longtail_mltc.config_checks import configuration_warnings
 from longtail_mltc.hooks import (
     CloseConfigurationRunsOnError,
     FailRunsOnSignal,
@@ -18,11 +22,32 @@ from longtail_mltc.hooks import (
     ProfileNodes,
 )
 
+logger = logging.getLogger(__name__)
+
+
+class WarnOnConfigurationMistakes:
+    """Once the context exists, log a WARNING for each :mod:`longtail_mltc.config_checks`
+    finding (an unread ``corpus_profiles`` key, a Chinese user corpus without jieba)."""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        loader = context.config_loader
+        try:
+            params = loader["parameters"]
+        except Exception:  # the run reports it where the parameters are used; nothing to check
+            logger.debug("configuration checks skipped: parameters do not load", exc_info=True)
+            return
+        envs = [loader.base_env, loader.env or loader.default_run_env]
+        for warning in configuration_warnings(params, Path(loader.conf_source), envs):
+            logger.warning("configuration: %s", warning)
+
+
 HOOKS = (
     CloseConfigurationRunsOnError(),
     FailRunsOnSignal(),
     HideTrackingCredentials(),
     ProfileNodes(),
+    WarnOnConfigurationMistakes(),
 )
 
 # The environment variables configuration may read besides credentials (where Kedro allows any):
@@ -52,11 +77,15 @@ def _resolver(name: str, function: Any) -> Iterator[None]:
 
 
 class ProjectConfigLoader(OmegaConfigLoader):
-    """Kedro's loader; ``${oc.env:...}`` also works in mlflow.yml, for the tracking URI only.
+    """Kedro's loader with two changes.
 
-    Kedro itself resolves ``oc.env`` in credentials alone. Anywhere else (parameters,
-    ``--params``, the catalog) it is refused with an error naming the key, before any value is
-    read from the environment.
+    - Parameters resolve once, after conf/base, the run environment (conf/local, conf/ci) and
+      ``--params`` are merged, so ``${oc.select:corpus_profiles.${corpus}.validation,1000}`` in
+      conf/base sees a profile declared in conf/local, and a conf/local file may use
+      ``${corpus}``. Kedro 1.7 resolves conf/base alone first (issue 21, item 2).
+    - ``${oc.env:...}`` also works in mlflow.yml, for the tracking URI only. Kedro itself
+      resolves ``oc.env`` in credentials alone. Anywhere else (parameters, ``--params``, the
+      catalog) it is refused with an error naming the key, before any value is read.
     """
 
     def __getitem__(self, key: str) -> dict[str, Any]:
@@ -73,6 +102,39 @@ class ProjectConfigLoader(OmegaConfigLoader):
                 f"and in mlflow.yml ({', '.join(sorted(MLFLOW_ENVIRONMENT_VARIABLES))}); "
                 f"'{exc.full_key}' asks for one"
             ) from None
+
+    # Overrides a private method of Kedro 1.7.0's OmegaConfigLoader (kedro is pinned ==1.7.0;
+    # tests/test_config_profiles.py pins its signature, so an upgrade fails loudly there).
+    def _resolve_from_raw_config(  # noqa: PLR0913
+        self,
+        key: str,
+        base_configs: dict[Path, DictConfig],
+        env_configs: dict[Path, DictConfig],
+        base_path: str,
+        env_path: str,
+        processed_files: set[Path],
+    ) -> dict[str, Any]:
+        """Parameters: merge base, the run environment and the runtime parameters unresolved,
+        then resolve once. Every other key, and a non-soft merge, as Kedro does it.
+
+        The soft merge of resolved dicts that Kedro does equals this merge of the unresolved
+        files, except that interpolations now see the merged result. Duplicate keys within an
+        environment are still refused (``_read_raw_config`` checks them).
+        """
+        soft = self.merge_strategy.get(key, "destructive") == "soft"
+        if key != "parameters" or not soft:
+            return super()._resolve_from_raw_config(
+                key, base_configs, env_configs, base_path, env_path, processed_files
+            )
+        if not processed_files:
+            raise MissingConfigException(
+                f"No files of YAML or JSON format found in {base_path} or {env_path} matching"
+                f" the glob pattern(s): {[*self.config_patterns[key]]}"
+            )
+        merged = OmegaConf.unsafe_merge(
+            *base_configs.values(), *env_configs.values(), self.runtime_params
+        )
+        return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
 
 
 CONFIG_LOADER_CLASS = ProjectConfigLoader

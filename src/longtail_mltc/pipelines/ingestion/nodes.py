@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from longtail_mltc.config_errors import configuration_error
+from longtail_mltc.config_errors import ConfigurationError, configuration_error
 from longtail_mltc.corpora import (
     available_corpora,
     ingestion_report,
@@ -46,7 +46,7 @@ def load_raw_corpus(
             )
         register_user_corpus(corpus, **{str(key): value for key, value in declaration.items()})
     elif corpus not in available_corpora():
-        raise ValueError(
+        raise ConfigurationError(
             f"unknown corpus {corpus!r} (parameter `corpus`): the built-in corpora are "
             f"{', '.join(available_corpora())}; declared under `user_corpora`: "
             f"{', '.join(sorted(user_corpora)) or 'none'}. Declare a corpus of your own under "
