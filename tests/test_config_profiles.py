@@ -92,7 +92,9 @@ def test_a_profile_declared_beside_its_corpus_outside_base_is_used(conf, env):
 def test_a_profile_key_left_out_in_local_keeps_the_default_of_base(conf):
     _write(conf, "local", "parameters_goemotions.yml", GOEMOTIONS)
     params = _loader(conf, runtime_params={"corpus": "goemotions"})["parameters"]
-    assert params["label_stats"]["head_min"] == 35  # the oc.select default, no profile key
+    # the oc.select defaults: no profile key for either
+    assert params["label_stats"]["groups"] == {"head_quantile": 0.667, "tail_quantile": 0.333}
+    assert params["label_stats"]["head_min"] is None
 
 
 def test_params_still_override_a_local_profile(conf):
