@@ -156,6 +156,14 @@ def train_and_evaluate_baseline(
         params={"corpus": corpus, "seed": seed, "tfidf": baselines["tfidf"], name: params},
     )
     with tracking.failed_on_error(run_id):
+        logger.info(
+            "%s: fitting on %d documents × %d features, %d labels (switch off with "
+            "--params baselines.enabled.%s=false)",
+            name,
+            *tfidf["train"].shape,
+            len(label_index),
+            name,
+        )
         started = time.perf_counter()
         model = fit_linear_baseline(
             name, tfidf["train"], y["train"], tfidf["valid"], y["valid"], **params
