@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import pickle
+import re
 import warnings
 from collections import Counter
 
@@ -36,6 +38,7 @@ from longtail_mltc.linear import (
     tfidf_features,
     unique_label_sets,
 )
+from longtail_mltc.linear.progress import format_bytes, solver_memory_estimate
 from longtail_mltc.text import tokenize_texts
 
 N_FEATURES = 80
@@ -540,3 +543,54 @@ def test_load_baseline_refuses_other_objects(tmp_path) -> None:
             load_baseline(path)
     with pytest.raises(TypeError, match="registered linear baseline"):
         dump_baseline(tfidf_features([["a"]])[0], LogisticRegression())
+
+
+# ----------------------------------------------------------------------------------------------
+# Label powerset: size, time estimate and progress bar (issue 21, item 6)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_solver_memory_estimate_by_hand() -> None:
+    memory = solver_memory_estimate(n_docs=1000, n_classes=50, n_features=99, itemsize=4)
+    assert memory.per_sample == 2 * 1000 * 50 * 4  # raw predictions + gradients, float32
+    assert memory.history == 2 * 10 * 50 * 100 * 8  # 10 L-BFGS pairs of float64 weights
+    assert memory.total == 400_000 + 800_000
+    assert [format_bytes(n) for n in (512, 1536, 3 * 2**20, 3.25 * 2**30)] == [
+        "512 B",
+        "1.5 KiB",
+        "3.0 MiB",
+        "3.2 GiB",
+    ]
+
+
+def test_label_powerset_logs_its_size_and_estimate_and_draws_a_bar(data, capsys, caplog) -> None:
+    n_sets = len(set(rows_as_sets(data["Y_train"])))
+    n_docs, n_features = data["X_train"].shape
+    with caplog.at_level(logging.INFO, logger="longtail_mltc.linear"):
+        model = LabelPowerset(C=10.0).fit(data["X_train"], data["Y_train"])
+    messages = [r.getMessage() for r in caplog.records]
+    memory = format_bytes(2 * n_docs * n_sets * 4 + 2 * 10 * n_sets * (n_features + 1) * 8)
+    assert messages[0].startswith(
+        f"label powerset: {n_sets} label sets (classes) over {n_docs} documents × {n_features} "
+        f"features; solver memory ≈ {memory} ("
+    ), messages[0]
+    assert re.fullmatch(
+        rf"label powerset \({n_sets} sets\): \d+\.\d\d s per iteration after 3; at most 1000 "
+        r"iterations ≈ .+ \(stops earlier when converged\)",
+        messages[1],
+    ), messages[1]
+    n_iter = int(model.classifier_.n_iter_[0])
+    assert messages[2].startswith(f"label powerset ({n_sets} sets): {n_iter} iterations in ")
+    bar = capsys.readouterr().err
+    assert f"label powerset ({n_sets} sets):" in bar and f"{n_iter}/1000" in bar, bar
+    assert not hasattr(model.classifier_, "_skl_callbacks")  # nothing of the bar is stored
+
+
+def test_label_powerset_without_progress_draws_nothing(data, capsys) -> None:
+    with_bar = LabelPowerset(C=10.0).fit(data["X_train"], data["Y_train"])
+    capsys.readouterr()
+    quiet = LabelPowerset(C=10.0, progress=False).fit(data["X_train"], data["Y_train"])
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(  # the callback does not change the fit
+        quiet.classifier_.coef_, with_bar.classifier_.coef_
+    )

@@ -14,10 +14,16 @@ classification metrics and ``label_scores`` for the ranking ones.
 ``min_set_count`` (default 1 = plain LP) optionally drops label sets seen fewer times from the
 classes (their training documents are left out), which bounds the number of classes on corpora
 with very many distinct label sets (the pruned variant of LP).
+
+Progress: before fitting, the number of label sets, documents and features and the memory of the
+solver's dense arrays are logged; with ``progress=True`` (default) and the ``lbfgs`` solver a tqdm
+bar runs over the iterations and a time estimate is logged after the first three
+(:mod:`~longtail_mltc.linear.progress`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import numpy as np
@@ -26,6 +32,9 @@ from sklearn.linear_model import LogisticRegression
 
 from longtail_mltc.evaluation.metrics import resolve_chunk_size
 from longtail_mltc.linear.base import FeatureMatrix, LinearMultiLabelBase, make_logistic_regression
+from longtail_mltc.linear.progress import LbfgsProgress, format_bytes, solver_memory_estimate
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["LabelPowerset", "unique_label_sets"]
 
@@ -68,6 +77,7 @@ class LabelPowerset(LinearMultiLabelBase):
         solver: str = "lbfgs",
         min_set_count: int = 1,
         random_state: int | None = 0,
+        progress: bool = True,
     ) -> None:
         self.C = C
         self.class_weight = class_weight
@@ -76,6 +86,7 @@ class LabelPowerset(LinearMultiLabelBase):
         self.solver = solver
         self.min_set_count = min_set_count
         self.random_state = random_state
+        self.progress = progress
 
     def _fit_active(self, X: FeatureMatrix, Y: sp.csr_matrix) -> None:
         sets, inverse, counts = unique_label_sets(Y)
@@ -94,8 +105,37 @@ class LabelPowerset(LinearMultiLabelBase):
                 self.C, self.class_weight, self.max_iter, self.tol, self.solver, self.random_state
             )
             X_kept = X if docs.all() else X[docs]
-            self.classifier_.fit(X_kept, classes[inverse[docs]])
+            self._fit_classifier(X_kept, classes[inverse[docs]])
         self.label_sets_ = self._full_width_sets()
+
+    def _fit_classifier(self, X: FeatureMatrix, classes: np.ndarray) -> None:
+        """Fit the multiclass model, logging its size first and (lbfgs) drawing its progress."""
+        n_docs, n_features = X.shape
+        n_sets = self._active_sets.shape[0]
+        memory = solver_memory_estimate(n_docs, n_sets, n_features, X.dtype.itemsize)
+        logger.info(
+            "label powerset: %d label sets (classes) over %d documents × %d features; solver "
+            "memory ≈ %s (%s for the dense %d × %d arrays, %s for the L-BFGS history)",
+            n_sets,
+            n_docs,
+            n_features,
+            format_bytes(memory.total),
+            format_bytes(memory.per_sample),
+            n_docs,
+            n_sets,
+            format_bytes(memory.history),
+        )
+        assert self.classifier_ is not None
+        watched = self.progress and self.solver == "lbfgs"  # sklearn's callbacks: lbfgs only
+        if watched:
+            self.classifier_.set_callbacks(
+                LbfgsProgress(self.max_iter, desc=f"label powerset ({n_sets} sets)")
+            )
+        try:
+            self.classifier_.fit(X, classes)
+        finally:
+            if watched:  # the fitted model keeps no callback (nor a tqdm bar in its file)
+                self.classifier_.set_callbacks()
 
     def _full_width_sets(self) -> sp.csr_matrix:
         """The class label sets over all labels: active columns mapped back, constants added."""

@@ -5,6 +5,11 @@ decision threshold on the validation split (§3.1). Test metrics are named
 ``test/<group>/<metric>`` with the §3.1 frequency groups of ``label_statistics``; P/R/F1 come
 from each model's own decisions (a label powerset predicts label *sets*), P@k / nDCG@k from its
 per-label scores.
+
+Switches: ``baselines.enabled.<name>: false`` skips a baseline (no fit, no MLflow run). Its node
+then saves :func:`skipped_model` as the model (so no earlier run's ``model.skops`` stays behind
+looking current) and ``{"skipped": 1.0}`` as the metrics, and the comparison table marks its row
+``status = skipped``.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from longtail_mltc.config_errors import configuration_error
 from longtail_mltc.evaluation.reporting import evaluate_decisions_by_group
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.linear import (
@@ -61,10 +67,42 @@ TABLE_COLUMNS = (
 )
 
 
+def enabled_baselines(baselines: Mapping[str, Any]) -> dict[str, bool]:
+    """``baselines.enabled`` checked: every baseline's switch (missing ones default to on).
+
+    Raises:
+        ConfigurationError: a name that is no baseline, or a switch that is not true/false.
+    """
+    switches = baselines.get("enabled") or {}
+    if not isinstance(switches, Mapping):
+        raise configuration_error(
+            "baselines.enabled", "a mapping of baseline name to true/false", switches
+        )
+    for name, value in switches.items():
+        if name not in BASELINES:
+            raise configuration_error(
+                f"baselines.enabled.{name}", "a known baseline", name, declared=BASELINES
+            )
+        if not isinstance(value, bool):
+            raise configuration_error(f"baselines.enabled.{name}", "true or false", value)
+    return {name: switches.get(name, True) for name in BASELINES}
+
+
+def skipped_model(name: str) -> dict[str, Any]:
+    """What a switched-off baseline saves in place of a model: a marker, never a stale model."""
+    return {"skipped": True, "baseline": name, "reason": f"baselines.enabled.{name} is false"}
+
+
 def build_tfidf_features(
     tokenized_documents: pd.DataFrame, corpus_split: pd.DataFrame, baselines: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Sparse TF-IDF matrices per split, the vocabulary fitted on the training split only."""
+    enabled = enabled_baselines(baselines)  # a wrong switch fails before any work
+    logger.info(
+        "baselines: fitting %s; skipping %s",
+        ", ".join(n for n, on in enabled.items() if on) or "none",
+        ", ".join(n for n, on in enabled.items() if not on) or "none",
+    )
     if not np.array_equal(
         tokenized_documents["doc_id"].to_numpy(), corpus_split["doc_id"].to_numpy()
     ):
@@ -95,8 +133,17 @@ def train_and_evaluate_baseline(
     corpus: str,
     seed: int,
     name: str,
-) -> tuple[LinearMultiLabelBase, dict[str, float]]:
-    """Fit one baseline, evaluate it on validation and test, track it as its own MLflow run."""
+) -> tuple[LinearMultiLabelBase | dict[str, Any], dict[str, float]]:
+    """Fit one baseline, evaluate it on validation and test, track it as its own MLflow run.
+
+    A baseline switched off (``baselines.enabled.<name>: false``) is neither fitted nor
+    tracked: it returns :func:`skipped_model` and ``{"skipped": 1.0}``.
+    """
+    if not enabled_baselines(baselines)[name]:
+        logger.info(
+            "%s: skipped (baselines.enabled.%s is false): no fit, no MLflow run", name, name
+        )
+        return skipped_model(name), {"skipped": 1.0}
     y = split_label_matrices(corpus_split, label_index, SPLITS)
     params = {"random_state": seed, **dict((baselines.get("estimators") or {}).get(name) or {})}
     stats = LabelStatistics.from_dict(label_statistics)
@@ -109,6 +156,14 @@ def train_and_evaluate_baseline(
         params={"corpus": corpus, "seed": seed, "tfidf": baselines["tfidf"], name: params},
     )
     with tracking.failed_on_error(run_id):
+        logger.info(
+            "%s: fitting on %d documents × %d features, %d labels (switch off with "
+            "--params baselines.enabled.%s=false)",
+            name,
+            *tfidf["train"].shape,
+            len(label_index),
+            name,
+        )
         started = time.perf_counter()
         model = fit_linear_baseline(
             name, tfidf["train"], y["train"], tfidf["valid"], y["valid"], **params
@@ -155,9 +210,14 @@ def train_and_evaluate_baseline(
 
 
 def compare_baselines(**metrics: dict[str, float]) -> pd.DataFrame:
-    """One row per baseline (in pipeline order), the test metrics of :data:`TABLE_COLUMNS`."""
+    """One row per baseline (in pipeline order): ``status`` (fitted/skipped), the test metrics
+    of :data:`TABLE_COLUMNS` (empty for a skipped one)."""
     rows = [
-        {"model": name, **{c: m.get(c, np.nan) for c in TABLE_COLUMNS}}
+        {
+            "model": name,
+            "status": "skipped" if m.get("skipped") else "fitted",
+            **{c: m.get(c, np.nan) for c in TABLE_COLUMNS},
+        }
         for name, m in metrics.items()
     ]
     return pd.DataFrame(rows)
