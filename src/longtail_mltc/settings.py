@@ -16,6 +16,8 @@ from longtail_mltc.hooks import (
     FailRunsOnSignal,
     HideTrackingCredentials,
     ProfileNodes,
+    RemoveOutputsOfFailedIngestion,
+    RequireInputFiles,
 )
 
 HOOKS = (
@@ -23,6 +25,8 @@ HOOKS = (
     FailRunsOnSignal(),
     HideTrackingCredentials(),
     ProfileNodes(),
+    RemoveOutputsOfFailedIngestion(),
+    RequireInputFiles(),
 )
 
 # The environment variables configuration may read besides credentials (where Kedro allows any):
