@@ -164,3 +164,31 @@ def test_a_failed_reingestion_removes_the_stale_corpus_and_the_next_stage_refuse
     message = _message(project, "features", **params)
     assert "data/03_primary/mine/corpus.parquet (corpus)" in message
     assert "kedro run --pipelines=ingestion --params corpus=mine --env=ci" in message
+
+
+@pytest.mark.parametrize(("finished", "removed"), [(False, True), (True, False)])
+def test_a_run_stopped_inside_ingestion_removes_its_outputs_and_only_then(
+    tmp_path, finished, removed
+):
+    """A save that fails or an interruption reaches ``on_pipeline_error`` only: the outputs go
+    when an ingestion node had started and not finished, and stay when a later stage failed."""
+    from kedro.io import DataCatalog
+    from kedro.pipeline import Node
+
+    from longtail_mltc.hooks import RemoveOutputsOfFailedIngestion
+
+    files = {name: tmp_path / f"{name}.json" for name in ("corpus", "ingestion_report", "other")}
+    catalog = DataCatalog({name: AtomicJSONDataset(filepath=str(p)) for name, p in files.items()})
+    for name in files:
+        catalog[name].save({"old": name})
+    node = Node(lambda x: x, "params:corpus", "corpus", name="load_raw_corpus")
+
+    hook = RemoveOutputsOfFailedIngestion()
+    hook.before_pipeline_run()
+    hook.before_node_run(node)
+    if finished:
+        hook.after_node_run(node)
+    hook.on_pipeline_error(catalog)
+    assert files["corpus"].exists() is not removed
+    assert files["ingestion_report"].exists() is not removed
+    assert files["other"].exists()  # not an ingestion output
