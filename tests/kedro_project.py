@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,18 @@ def copy_project(dest: Path) -> Path:
 
 
 def run_pipeline(
-    project: Path, pipeline: str, env: str = "ci", params: Mapping[str, Any] | None = None
+    project: Path,
+    pipeline: str | Sequence[str],
+    env: str = "ci",
+    params: Mapping[str, Any] | None = None,
+    **run_options: Any,
 ) -> None:
+    """``kedro run --pipelines=<pipeline>`` (one name, or several run as one) in ``project``;
+    ``run_options`` go to ``KedroSession.run`` (e.g. ``to_nodes=[...]``)."""
+    names = [pipeline] if isinstance(pipeline, str) else list(pipeline)
     bootstrap_project(project)
     with KedroSession.create(project_path=project, env=env, runtime_params=dict(params or {})) as s:
-        s.run(pipeline_name=pipeline)
+        s.run(pipeline_names=names, **run_options)
 
 
 def data_files(project: Path) -> list[Path]:

@@ -22,7 +22,7 @@ REPORTS = Path("data/08_reporting/reuters/altxml")
 
 
 def test_altxml_pipeline_tracks_each_model_and_tabulates_them(project: Path):
-    run_pipeline(project, "altxml")
+    run_pipeline(project, ("ingestion", "altxml"))  # altxml starts from data/
 
     runs = {}
     for model in MODELS:

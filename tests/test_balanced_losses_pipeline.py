@@ -53,7 +53,7 @@ def test_balanced_losses_with_a_local_transformer_tracks_every_loss(project: Pat
     model_dir = _tiny_bert(tmp_path / "tiny-bert")
     run_pipeline(
         project,
-        "balanced_losses",
+        ("ingestion", "balanced_losses"),  # balanced_losses starts from data/
         params={
             "backbone": "transformer",
             "balanced_losses": {

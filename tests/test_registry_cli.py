@@ -45,6 +45,7 @@ def test_every_pipeline_of_the_design_is_registered_and_default_is_hscnn(project
     } <= hscnn_nodes
     baseline_nodes = {node.name for node in pipelines["baselines"].nodes}
     assert "train_word_vectors" not in baseline_nodes  # TF-IDF needs only the tokens
+    assert "load_raw_corpus" not in baseline_nodes  # it starts from the ingested corpus
     assert {"tokenize_documents", "build_tfidf_features", "baselines.compare_baselines"} <= (
         baseline_nodes
     )

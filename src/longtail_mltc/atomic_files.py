@@ -80,3 +80,14 @@ def fsync_directory(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def remove_file(path: Path) -> bool:
+    """Remove the file ``path`` and flush its folder entry; ``False`` where there was none."""
+    path = Path(path)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    fsync_directory(path.parent)
+    return True

@@ -1,8 +1,10 @@
 """Project hooks: no MLflow run outlives a failed or interrupted ``kedro run`` as RUNNING or
-FINISHED."""
+FINISHED; a pipeline starts only from files that exist, and a failed ingestion leaves no stale
+corpus behind."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -18,6 +20,7 @@ from kedro.framework.hooks import hook_impl
 
 from . import profiling
 from .atomic_files import write_atomically
+from .config_errors import ConfigurationError
 from .pipelines import tracking
 
 logger = logging.getLogger(__name__)
@@ -145,3 +148,144 @@ class ProfileNodes:
             "steps": [asdict(step) for step in self.steps],
         }
         write_atomically(self.path, lambda tmp: tmp.write_text(json.dumps(record, indent=2)))
+
+
+# Imported when a pipeline runs, not with settings.py: the datasets and pipelines import torch.
+def _pipeline(name: str) -> Any:
+    """The pipeline of folder ``pipelines/<name>``, as ``create_pipeline`` builds it."""
+    return importlib.import_module(f"{__package__}.pipelines.{name}").create_pipeline()
+
+
+def _local_file(catalog: Any, name: str) -> Any:
+    """The catalog dataset ``name`` where it keeps its data in a local file (a
+    :class:`~longtail_mltc.datasets.LocalFile`), else ``None`` (parameters, memory datasets,
+    remote paths, names the catalog does not know)."""
+    from .datasets import LocalFile
+
+    if name.startswith("params:") or name == "parameters":
+        return None
+    dataset = catalog.get(name)
+    if isinstance(dataset, LocalFile) and dataset.local_path is not None:
+        return dataset
+    return None
+
+
+def _missing_inputs(pipeline: Any, catalog: Any) -> dict[str, str]:
+    """Free inputs of ``pipeline`` that are local files and do not exist: name → path."""
+    missing = {}
+    for name in sorted(pipeline.inputs()):
+        dataset = _local_file(catalog, name)
+        if dataset is not None and not dataset.exists():
+            missing[name] = str(dataset.local_path)
+    return missing
+
+
+# The pipelines whose outputs the others start from, in the order they run; ``hscnn`` runs
+# the whole chain, so where it is needed it is the only one.
+_PRODUCERS = ("ingestion", "features", "label_stats", "single", "hscnn")
+
+
+def _producers(missing: set[str], catalog: Any) -> list[str]:
+    """The pipelines to run, in order, to write ``missing`` (and what those pipelines read in
+    turn that is missing too); a dataset none of them writes is left to the message's list."""
+    pipelines = {name: _pipeline(name) for name in _PRODUCERS}
+    needed: set[str] = set()
+    wanted = set(missing)
+    while wanted:
+        name = wanted.pop()
+        producer = next((p for p in _PRODUCERS if name in pipelines[p].all_outputs()), None)
+        if producer is not None and producer not in needed:
+            needed.add(producer)
+            wanted |= set(_missing_inputs(pipelines[producer], catalog))
+    return ["hscnn"] if "hscnn" in needed else [p for p in _PRODUCERS if p in needed]
+
+
+class RequireInputFiles:
+    """Before a pipeline runs, every file it reads but does not write must exist.
+
+    Only ``hscnn`` (and ``__default__``) run ingestion themselves; every other pipeline starts
+    from ``data/``. A missing file is a :class:`ConfigurationError` that names the files, the
+    pipeline and the ``kedro run`` that writes them, before any node (or MLflow run) starts.
+    """
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        missing = _missing_inputs(pipeline, catalog)
+        if not missing:
+            return
+        names = ",".join(run_params.get("pipeline_names") or ["__default__"])
+        corpus = _corpus(catalog)
+        project = Path(run_params.get("project_path") or ".")
+        files = "\n".join(
+            f"  {_shown(Path(path), project)} ({name})" for name, path in missing.items()
+        )
+        message = (
+            f"pipeline {names!r} starts from files in data/ that do not exist (corpus "
+            f"{corpus!r}):\n{files}"
+        )
+        producers = _producers(set(missing), catalog)
+        if producers:
+            env = run_params.get("env")
+            env_option = f" --env={env}" if env and env != "local" else ""
+            message += (
+                f"\nwrite them first: kedro run --pipelines={','.join(producers)}"
+                f" --params corpus={corpus}{env_option}"
+            )
+        raise ConfigurationError(message)
+
+
+def _shown(path: Path, project: Path) -> str:
+    """``path`` relative to the project folder where it lies inside it."""
+    return str(path.relative_to(project)) if path.is_relative_to(project) else str(path)
+
+
+def _corpus(catalog: Any) -> str:
+    """The run's ``corpus`` parameter (``<corpus>`` where there is none)."""
+    dataset = catalog.get("params:corpus")
+    return "<corpus>" if dataset is None else str(dataset.load())
+
+
+class RemoveOutputsOfFailedIngestion:
+    """A failed ingestion removes the outputs it would have replaced (corpus, skipped records,
+    ingestion report), logging each path, so no later stage reads a stale corpus: the next
+    one stops at :class:`RequireInputFiles` with the ``kedro run`` to make it again.
+
+    "Failed" is a node of the ingestion pipeline raising, or the run stopping (a failed save,
+    an interruption) while one of them had started and not finished.
+    """
+
+    def __init__(self) -> None:
+        self._ingestion_nodes: set[str] = set()
+        self._unfinished: set[str] = set()
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        self._ingestion_nodes = {node.name for node in _pipeline("ingestion").nodes}
+        self._unfinished = set()
+
+    @hook_impl
+    def before_node_run(self, node: Any) -> None:
+        if node.name in self._ingestion_nodes:
+            self._unfinished.add(node.name)
+
+    @hook_impl
+    def after_node_run(self, node: Any) -> None:
+        self._unfinished.discard(node.name)
+
+    @hook_impl
+    def on_node_error(self, node: Any, catalog: Any) -> None:
+        if node.name in self._ingestion_nodes:
+            self._remove_outputs(catalog)
+
+    @hook_impl
+    def on_pipeline_error(self, catalog: Any) -> None:
+        if self._unfinished:
+            self._remove_outputs(catalog)
+        self._unfinished = set()
+
+    def _remove_outputs(self, catalog: Any) -> None:
+        for name in sorted(_pipeline("ingestion").all_outputs()):
+            dataset = _local_file(catalog, name)
+            removed = dataset.invalidate() if dataset is not None else None
+            if removed is not None:
+                logger.warning("ingestion failed: removed %s (%s), now stale", removed, name)

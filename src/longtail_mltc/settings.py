@@ -20,6 +20,8 @@ from longtail_mltc.hooks import (
     FailRunsOnSignal,
     HideTrackingCredentials,
     ProfileNodes,
+    RemoveOutputsOfFailedIngestion,
+    RequireInputFiles,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ HOOKS = (
     HideTrackingCredentials(),
     ProfileNodes(),
     WarnOnConfigurationMistakes(),
+    RemoveOutputsOfFailedIngestion(),
+    RequireInputFiles(),
 )
 
 # The environment variables configuration may read besides credentials (where Kedro allows any):

@@ -13,6 +13,7 @@ from .file_datasets import (
     AtomicParquetDataset,
     AtomicTextDataset,
 )
+from .local_file import LocalFile
 from .numpy_dataset import NumpyDataset
 from .safetensors_dataset import SafetensorsDataset
 from .skops_dataset import SkopsDataset
@@ -23,6 +24,7 @@ __all__ = [
     "AtomicMatplotlibDataset",
     "AtomicParquetDataset",
     "AtomicTextDataset",
+    "LocalFile",
     "NumpyDataset",
     "SafetensorsDataset",
     "SkopsDataset",

@@ -19,8 +19,10 @@ from kedro_datasets.text import TextDataset
 
 from longtail_mltc.atomic_files import write_atomically
 
+from .local_file import LocalFile
 
-class _AtomicLocalSave:
+
+class _AtomicLocalSave(LocalFile):
     """Mixin for datasets whose ``save`` writes to ``self._get_save_path()`` once.
 
     ``save`` resolves the real path (a versioned one included, with its must-not-exist check),
@@ -69,7 +71,7 @@ class AtomicTextDataset(_AtomicLocalSave, TextDataset):
     """``text.TextDataset`` with atomic local saves."""
 
 
-class AtomicMatplotlibDataset(MatplotlibDataset):
+class AtomicMatplotlibDataset(LocalFile, MatplotlibDataset):
     """``matplotlib.MatplotlibDataset`` with atomic local saves, one image file at a time.
 
     A list or dict of figures (a folder of images) gets each image written atomically.

@@ -10,8 +10,10 @@ from kedro.io import AbstractDataset, DatasetError
 
 from longtail_mltc.atomic_files import write_atomically
 
+from .local_file import LocalFile
 
-class NumpyDataset(AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
+
+class NumpyDataset(LocalFile, AbstractDataset[dict[str, np.ndarray], dict[str, np.ndarray]]):
     """Save/load a ``dict[str, np.ndarray]`` as one compressed ``.npz`` (``allow_pickle=False``)."""
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:

@@ -11,8 +11,12 @@ from safetensors.torch import load_file, save_file
 
 from longtail_mltc.atomic_files import write_atomically
 
+from .local_file import LocalFile
 
-class SafetensorsDataset(AbstractDataset[dict[str, torch.Tensor], dict[str, torch.Tensor]]):
+
+class SafetensorsDataset(
+    LocalFile, AbstractDataset[dict[str, torch.Tensor], dict[str, torch.Tensor]]
+):
     """Save/load a ``dict[str, Tensor]`` as one ``.safetensors`` file (no pickle involved)."""
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:

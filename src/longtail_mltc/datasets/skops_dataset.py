@@ -17,8 +17,10 @@ from kedro.io import AbstractDataset, DatasetError
 from longtail_mltc.atomic_files import write_atomically
 from longtail_mltc.linear.persistence import load_trusted, untrusted_types
 
+from .local_file import LocalFile
 
-class SkopsDataset(AbstractDataset[Any, Any]):
+
+class SkopsDataset(LocalFile, AbstractDataset[Any, Any]):
     """Save/load scikit-learn objects with ``skops.io``, trusting only skops' defaults plus
     :data:`longtail_mltc.linear.persistence.TRUSTED_TYPES` (``load_trusted``).
 

@@ -1,6 +1,7 @@
-"""altxml pipeline (METHODS §2.2, §2.3): ingestion → features → label_stats → AltXML and its
-neural baselines, each its own MLflow run ``<corpus>/altxml/<model>/<loss>`` tagged
-``variant=<model>``, then ``altxml.model_table``.
+"""altxml pipeline (METHODS §2.2, §2.3): from the ingested corpus in ``data/`` (run
+``ingestion`` first), features → label_stats → AltXML and its neural baselines, each its own
+MLflow run ``<corpus>/altxml/<model>/<loss>`` tagged ``variant=<model>``, then
+``altxml.model_table``.
 
 Encoder models (:data:`ENCODER_MODELS`) are the single network's nodes with the parameters of
 ``altxml.<model>`` (shaped like ``single``); SGM has its own nodes.
@@ -11,7 +12,6 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from ..features import create_pipeline as features
-from ..ingestion import create_pipeline as ingestion
 from ..label_stats import create_pipeline as label_stats
 from ..single.pipeline import single_network_nodes
 from .nodes import PIPELINE, compare_models, evaluate_sgm, predict_sgm, train_sgm
@@ -86,4 +86,4 @@ def model_nodes() -> list[Node]:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return ingestion() + features() + label_stats() + Pipeline(model_nodes())
+    return features() + label_stats() + Pipeline(model_nodes())

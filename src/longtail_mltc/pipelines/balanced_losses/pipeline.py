@@ -1,6 +1,6 @@
-"""balanced_losses pipeline (METHODS §3, §3.1): ingestion → features → label_stats → the chosen
-backbone trained once per loss, then the comparison table, its bar chart and the most confused
-label pairs.
+"""balanced_losses pipeline (METHODS §3, §3.1): from the ingested corpus in ``data/`` (run
+``ingestion`` first), features → label_stats → the chosen backbone trained once per loss, then
+the comparison table, its bar chart and the most confused label pairs.
 
 The backbone is a run-time parameter (``--params backbone=kim_cnn``), so the nodes are the
 same for every backbone: ``select_backbone`` picks ``balanced_losses.backbones.<backbone>``
@@ -16,7 +16,6 @@ from kedro.pipeline import Node, Pipeline
 from longtail_mltc.losses import LOSSES
 
 from ..features import create_pipeline as features
-from ..ingestion import create_pipeline as ingestion
 from ..label_stats import create_pipeline as label_stats
 from ..single.pipeline import single_network_nodes
 from .nodes import (
@@ -94,4 +93,4 @@ def study_nodes() -> list[Node]:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return ingestion() + features() + label_stats() + Pipeline(study_nodes())
+    return features() + label_stats() + Pipeline(study_nodes())

@@ -1,6 +1,7 @@
-"""baselines pipeline (METHODS §2.3, §3.1): ingestion → tokens → label statistics → TF-IDF →
-BR, CC, LP, SVM one-vs-rest (plain and balanced), each its own MLflow run
-``<corpus>/baselines/<name>/<logistic|hinge>`` tagged ``variant=<name>`` → comparison table.
+"""baselines pipeline (METHODS §2.3, §3.1): from the ingested corpus in ``data/`` (run
+``ingestion`` first), tokens → label statistics → TF-IDF → BR, CC, LP, SVM one-vs-rest (plain
+and balanced), each its own MLflow run ``<corpus>/baselines/<name>/<logistic|hinge>`` tagged
+``variant=<name>`` → comparison table.
 
 Only the tokenising part of the features pipeline runs (no vocabulary encoding, no fastText).
 """
@@ -12,7 +13,6 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Node, Pipeline
 
 from ..features import create_pipeline as features
-from ..ingestion import create_pipeline as ingestion
 from ..label_stats import create_pipeline as label_stats
 from .nodes import BASELINES, build_tfidf_features, compare_baselines, train_and_evaluate_baseline
 
@@ -66,4 +66,4 @@ def baseline_nodes() -> list[Node]:
 
 def create_pipeline(**kwargs) -> Pipeline:
     tokens = features().to_outputs("tokenized_documents")
-    return ingestion() + tokens + label_stats() + Pipeline(baseline_nodes())
+    return tokens + label_stats() + Pipeline(baseline_nodes())

@@ -1,7 +1,8 @@
 """HSCNN pipelines (METHODS §1): the headline chain, the variant × loss table and two sweeps.
 
 * ``hscnn`` (also ``__default__``): ingestion → features → label_stats → single → triplets →
-  HSCNN → hybrid merge → evaluation. MLflow runs: ``<corpus>/single/single/<loss>`` (the
+  HSCNN → hybrid merge → evaluation, the one training pipeline that runs ingestion itself (the
+  README's quick start on a fresh clone). MLflow runs: ``<corpus>/single/single/<loss>`` (the
   single network's own run, §3.1 groups), and, tagged ``pipeline=hscnn`` and evaluated under the
   same §1.10 groups, ``<corpus>/hscnn/single/<loss>`` (the single network),
   ``<corpus>/hscnn/hscnn/<loss>`` (the paper's merge) and
@@ -13,8 +14,9 @@
 * ``hscnn_n_phi``: merges the trained HSCNN at each N_φ of ``hscnn_sweeps.n_phi`` (no training).
 * ``hscnn_triplets``: one HSCNN per count in ``hscnn_sweeps.n_triplets``.
 
-The three study pipelines read the features and label statistics of the chosen corpus, and the
-sweeps the main pipeline's single network / HSCNN: run ``hscnn`` first.
+The three study pipelines start from ``data/`` (no ingestion): they read the features and label
+statistics of the chosen corpus, and the sweeps the main pipeline's single network / HSCNN: run
+``hscnn`` first (``hooks.RequireInputFiles`` stops them with that command otherwise).
 """
 
 from __future__ import annotations
