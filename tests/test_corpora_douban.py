@@ -460,7 +460,9 @@ def test_truncated_json_line_names_file_and_line(tmp_path: Path) -> None:
     good = _jsonl({"id": "a", "content": LONG_TEXT, "tags": ["x"]})
     truncated = _jsonl({"id": "b", "content": LONG_TEXT, "tags": ["y"]})[:40]
     folder = _write(tmp_path, "post.dat", good + good.replace('"a"', '"c"') + truncated)
-    with pytest.raises(CorruptRawFileError, match=r"post\.dat: line 3: invalid JSON at column"):
+    with pytest.raises(
+        CorruptRawFileError, match=r"post\.dat: line 3: cannot be read as jsonl: .* at column"
+    ):
         read_imcm(folder)
 
 
@@ -486,7 +488,7 @@ def test_empty_jsonl(tmp_path: Path, data: str) -> None:
 @pytest.mark.parametrize(
     ("record", "message"),
     [
-        ("[1, 2]", r"line 1: a JSON list; expected one JSON object per line"),
+        ("[1, 2]", r"line 1: a JSON array \(list\); expected one JSON object per line"),
         ('{"content": "x", "tags": ["y"]}', r"line 1: 'id' is None; expected a non-empty"),
         ('{"id": "a", "content": 5, "tags": ["y"]}', r"line 1 \(id a\): 'content' is a int"),
         ('{"id": "a", "content": "x", "tags": "y"}', r"line 1 \(id a\): 'tags' is 'y'; expected"),

@@ -634,8 +634,14 @@ def test_small_sample_table_and_skips(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 BAD_SAMPLES = {
-    "not JSON": (['{"doc_label": ["C15"], "doc_token": ["a"]}', '{"doc_label": ['], r"line 2: not"),
-    "JSON list": (["[1, 2]"], r"line 1: a JSON list; expected an object"),
+    "not JSON": (
+        ['{"doc_label": ["C15"], "doc_token": ["a"]}', '{"doc_label": ['],
+        r"line 2: cannot be read as jsonl: .* \(truncated line\?\); expected one object",
+    ),
+    "JSON list": (
+        ["[1, 2]"],
+        r"line 1: a JSON array \(list\); expected one object per line with 'doc_label'",
+    ),
     "missing key": (['{"doc_label": ["C15"]}'], r"line 1: 'doc_token' is missing"),
     "label not str": (['{"doc_label": [1], "doc_token": ["a"]}'], r"'doc_label' is a list hold"),
     "tokens a string": (['{"doc_label": ["C1"], "doc_token": "a b"}'], r"'doc_token' is a str;"),

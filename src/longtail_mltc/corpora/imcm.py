@@ -9,7 +9,6 @@ and what was expected; skips are counted by reason (logger ``longtail_mltc.corpo
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -29,7 +28,7 @@ from longtail_mltc.corpora.douban_corpus import (
 )
 from longtail_mltc.corpora.errors import CorruptRawFileError
 from longtail_mltc.corpora.registry import CorpusSource
-from longtail_mltc.corpora.validation import check_text, check_texts, parse_json
+from longtail_mltc.corpora.validation import check_text, check_texts, json_record
 from longtail_mltc.text.chinese import segment_corpus
 
 __all__ = [
@@ -114,17 +113,7 @@ def _book_records(path: Path) -> Iterator[DoubanRecord]:
         if not line.strip():
             continue
         n_records += 1
-        try:
-            record = parse_json(line, f"{path}: line {number}")
-        except json.JSONDecodeError as error:
-            raise CorruptRawFileError(
-                f"{path}: line {number}: invalid JSON at column {error.colno} ({error.msg}; "
-                f"truncated line?); {expected}"
-            ) from None
-        if not isinstance(record, dict):
-            raise CorruptRawFileError(
-                f"{path}: line {number}: a JSON {type(record).__name__}; {expected}"
-            )
+        record = json_record(path, number, line, expected[len("expected ") :])
         yield _book_record(path, number, record)
     if n_records == 0:
         raise CorruptRawFileError(f"{path}: the file is empty (no JSON records); {expected}")

@@ -21,7 +21,7 @@ from longtail_mltc.corpora.registry import CorpusSource
 from longtail_mltc.corpora.report import record_skips
 from longtail_mltc.corpora.schema import corpus_frame, validate_corpus
 from longtail_mltc.corpora.splits import seeded_test_mask
-from longtail_mltc.corpora.validation import check_texts, parse_json
+from longtail_mltc.corpora.validation import check_texts, json_record
 
 __all__ = [
     "RCV1_SAMPLE",
@@ -120,18 +120,7 @@ def read_rcv1_sample(
 
 
 def _sample_record(path: Path, number: int, line: str) -> tuple[list[str], list[str]]:
-    try:
-        record = parse_json(line, f"{path}: line {number}")
-    except json.JSONDecodeError as error:
-        raise CorruptRawFileError(
-            f"{path}: line {number}: not valid JSON ({error.msg} at column {error.colno}); "
-            "expected one object per line"
-        ) from None
-    if not isinstance(record, dict):
-        raise CorruptRawFileError(
-            f"{path}: line {number}: a JSON {type(record).__name__}; expected an object with "
-            "'doc_label' and 'doc_token'"
-        )
+    record = json_record(path, number, line, "one object per line with 'doc_label' and 'doc_token'")
     values = []
     for key in ("doc_label", "doc_token"):
         value = record.get(key)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from longtail_mltc.corpora.errors import CorruptRawFileError
-from longtail_mltc.corpora.table_io import Places, describe, text_lines, undecodable_line
-from longtail_mltc.corpora.validation import check_text, check_texts, first_surrogate
+from longtail_mltc.corpora.table_io import Places, text_lines, undecodable_line
+from longtail_mltc.corpora.validation import check_text, check_texts, describe, first_surrogate
 
 __all__ = [
     "cell_str",

@@ -15,12 +15,11 @@ import codecs
 import csv
 import gzip
 import io
-import json
 import lzma
 import sys
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ import pandas as pd
 
 from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError
 from longtail_mltc.corpora.lines import utf8_lines
-from longtail_mltc.corpora.validation import parse_json
+from longtail_mltc.corpora.validation import json_record
 
 __all__ = [
     "QUOTING",
@@ -39,7 +38,6 @@ __all__ = [
     "Places",
     "RawTable",
     "json_lines",
-    "json_record",
     "lifted_field_limit",
     "read_raw_table",
     "undecodable_line",
@@ -149,31 +147,6 @@ def json_lines(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict[
     for number, line in text_lines(path, encoding, expected=f"{expected} ({encoding} text)"):
         if line.strip():
             yield number, json_record(path, number, line)
-
-
-def json_record(path: Path, number: int, line: str) -> dict[str, Any]:
-    """Line ``number`` of ``path`` as one JSON object (nesting bounded); else an error naming
-    the file and line."""
-    expected = "expected one JSON object per line"
-    try:
-        record = parse_json(line, f"{path}: line {number}")
-    except json.JSONDecodeError as error:
-        raise CorruptRawFileError(
-            f"{path}: line {number}: cannot be read as jsonl: {error.msg} at column "
-            f"{error.colno} (truncated line?); {expected}"
-        ) from None
-    if not isinstance(record, dict):
-        raise CorruptRawFileError(f"{path}: line {number}: {describe(record)}; {expected}")
-    return record
-
-
-def describe(value: object) -> str:
-    """What a misplaced value is, in JSON's words (``a JSON array (list)``)."""
-    if isinstance(value, Mapping):
-        return "a JSON object (mapping)"
-    if isinstance(value, list | tuple | np.ndarray):
-        return "a JSON array (list)"
-    return f"a {type(value).__name__}"
 
 
 def read_raw_table(

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,8 @@ import numpy as np
 from longtail_mltc.corpora.errors import CorruptRawFileError
 
 __all__ = [
+    "describe",
+    "json_record",
     "MAX_JSON_DEPTH",
     "check_json_depth",
     "check_text",
@@ -138,3 +141,30 @@ def parse_json(text: str, where: str) -> Any:
         return json.loads(text)
     except RecursionError:  # only with an almost exhausted stack: the depth was checked
         raise too_deep(where) from None
+
+
+def json_record(
+    path: Path, number: int, line: str, expected: str = "one JSON object per line"
+) -> dict[str, Any]:
+    """Line ``number`` of ``path`` as one JSON object (nesting bounded); else an error naming
+    the file, the line and ``expected``. Every JSON-lines reader parses its records here."""
+    expected = f"expected {expected}"
+    try:
+        record = parse_json(line, f"{path}: line {number}")
+    except json.JSONDecodeError as error:
+        raise CorruptRawFileError(
+            f"{path}: line {number}: cannot be read as jsonl: {error.msg} at column "
+            f"{error.colno} (truncated line?); {expected}"
+        ) from None
+    if not isinstance(record, dict):
+        raise CorruptRawFileError(f"{path}: line {number}: {describe(record)}; {expected}")
+    return record
+
+
+def describe(value: object) -> str:
+    """What a misplaced value is, in JSON's words (``a JSON array (list)``)."""
+    if isinstance(value, Mapping):
+        return "a JSON object (mapping)"
+    if isinstance(value, list | tuple | np.ndarray):
+        return "a JSON array (list)"
+    return f"a {type(value).__name__}"

@@ -14,8 +14,8 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from longtail_mltc.corpora.errors import CorruptRawFileError
-from longtail_mltc.corpora.table_io import json_record, lifted_field_limit, text_lines
-from longtail_mltc.corpora.validation import first_surrogate
+from longtail_mltc.corpora.table_io import lifted_field_limit, text_lines
+from longtail_mltc.corpora.validation import first_surrogate, json_record
 from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 from longtail_mltc.serving import PREDICTOR_PATH, load_labeler
 from longtail_mltc.serving.pyfunc import TOP_K
@@ -40,7 +40,7 @@ def read_texts(
 
     Lines come from the corpus readers' shared strict UTF-8 reader
     (:func:`~longtail_mltc.corpora.table_io.text_lines`) and JSON lines from their parser
-    (:func:`~longtail_mltc.corpora.table_io.json_record`). Every problem is a
+    (:func:`~longtail_mltc.corpora.validation.json_record`). Every problem is a
     ``FileNotFoundError`` or ``ValueError`` naming the file and, where there is one, the
     1-based physical line (README "Record numbers"): a missing, empty or over-``max_bytes``
     file, an unknown format, bytes that are not UTF-8, a truncated gzip stream, a truncated or
