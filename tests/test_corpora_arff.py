@@ -275,12 +275,13 @@ def test_arff_files_stream_through_the_shared_line_reader(
     from longtail_mltc.corpora import arff, lines
 
     read: list[Path] = []
+    original = lines.utf8_lines
 
     def spy(path: Path, **options: object):  # noqa: ANN202 - the reader's iterator
         read.append(path)
-        return lines.utf8_lines(path, **options)
+        return original(path, **options)
 
-    monkeypatch.setattr(arff, "utf8_lines", spy)
+    monkeypatch.setattr(lines, "utf8_lines", spy)
     (tmp_path / "f.arff").write_text(_arff(_ATTRIBUTES, ["{0 1}"]), encoding="utf-8")
     assert arff.read_arff(tmp_path / "f.arff").n_rows == 1
     assert read == [tmp_path / "f.arff"]

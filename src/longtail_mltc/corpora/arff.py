@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from longtail_mltc.corpora import lines
 from longtail_mltc.corpora.arff_rows import (
     ArffAttribute,
     ArffRows,
@@ -47,7 +48,6 @@ from longtail_mltc.corpora.arff_rows import (
     unquote,
 )
 from longtail_mltc.corpora.errors import CorruptRawFileError
-from longtail_mltc.corpora.lines import utf8_lines
 
 __all__ = [
     "ArffAttribute",
@@ -140,7 +140,7 @@ def check_same_attributes(tables: Sequence[ArffTable]) -> None:
 
 def _content_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, stripped text) of every line that is neither blank nor a comment."""
-    for number, line in utf8_lines(path, expected="an ARFF file in ASCII/UTF-8"):
+    for number, line in lines.utf8_lines(path, expected="an ARFF file in ASCII/UTF-8"):
         text = line.strip()
         if text and not text.startswith("%"):
             yield number, text

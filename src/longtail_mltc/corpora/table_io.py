@@ -28,8 +28,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from longtail_mltc.corpora import lines
 from longtail_mltc.corpora.errors import CorpusError, CorruptRawFileError
-from longtail_mltc.corpora.lines import utf8_lines
 from longtail_mltc.corpora.validation import json_record
 
 __all__ = [
@@ -128,7 +128,7 @@ def text_lines(
     """``(1-based line, text)`` of a (compressed) text file: through the shared
     :func:`~longtail_mltc.corpora.lines.utf8_lines` for UTF-8, plain or gzip."""
     if _is_utf8(encoding) and path.suffix.lower() not in _OTHER_COMPRESSIONS:
-        yield from utf8_lines(path, expected=expected, keep_ends=keep_ends)
+        yield from lines.utf8_lines(path, expected=expected, keep_ends=keep_ends)
         return
     # A TextIOWrapper only where utf8_lines cannot go: other encodings (utf-16 is not
     # ASCII-compatible, so its bytes cannot be cut at b"\n" first) and bz2/xz/zip files.
@@ -178,7 +178,7 @@ def read_raw_table(
     except UnicodeDecodeError as error:
         if _is_utf8(encoding) and path.suffix.lower() not in _OTHER_COMPRESSIONS:
             # pandas names no line: the shared reader raises naming line, byte and column.
-            for _ in utf8_lines(path, expected=f"{fmt} text in UTF-8 (else set encoding:)"):
+            for _ in lines.utf8_lines(path, expected=f"{fmt} text in UTF-8 (else set encoding:)"):
                 pass
         where = undecodable_line(path, encoding)
         raise CorruptRawFileError(
