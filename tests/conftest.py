@@ -8,6 +8,11 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+# Tests never download: no corpus over the network (corpora.acquisition), whatever the
+# parameters say, in this process and in every subprocess the tests start (they inherit
+# os.environ). A test of a download over 127.0.0.1 lifts it with monkeypatch for itself only.
+os.environ["LONGTAIL_MLTC_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nor a Hugging Face model
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = Path(

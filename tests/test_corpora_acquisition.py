@@ -3,26 +3,22 @@ on 127.0.0.1), with archive and download limits."""
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
-import http.server
 import io
 import os
 import random
 import re
 import struct
-import sys
 import tarfile
-import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import mirror_path
+from local_http import FileHandler, UnsizedHandler, serve
 
 from longtail_mltc.corpora import (
     MIRROR_ENV_VAR,
@@ -33,7 +29,7 @@ from longtail_mltc.corpora import (
     locate_raw_dir,
     read_reuters21578,
 )
-from longtail_mltc.corpora.acquisition import ArchiveLimits, DownloadLimitError
+from longtail_mltc.corpora.acquisition import OFFLINE_ENV_VAR, ArchiveLimits, DownloadLimitError
 from longtail_mltc.corpora.reuters import REUTERS_FILES, REUTERS_SHA256
 
 FILES = {"a.txt": b"alpha\n", "b.txt": b"beta\n"}
@@ -43,6 +39,12 @@ SHA = {name: hashlib.sha256(data).hexdigest() for name, data in FILES.items()}
 @pytest.fixture(autouse=True)
 def _no_mirror_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(MIRROR_ENV_VAR, raising=False)
+
+
+@pytest.fixture
+def online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lift the suite's offline switch for one test that downloads from 127.0.0.1."""
+    monkeypatch.delenv(OFFLINE_ENV_VAR)
 
 
 def _write(folder: Path, files: dict[str, bytes]) -> Path:
@@ -147,23 +149,30 @@ def test_partial_folders_are_reported(tmp_path: Path) -> None:
     assert "no public download address" in message
 
 
-def test_download_needs_permission(tmp_path: Path) -> None:
+def test_download_is_the_default_with_a_checksum_and_can_be_turned_off(tmp_path: Path) -> None:
+    """``allow_download=False`` never downloads and names the setting that does; unset, a
+    checksummed address is downloaded (``file://`` reads a local file: allowed offline)."""
     archive = _tar_gz(_write(tmp_path / "src", {}) / "toy.tar.gz", FILES)
     spec = _spec(archive)
-    with pytest.raises(RawDataNotFoundError, match=r"allow_download=True\) from file://"):
-        locate_raw_dir(
-            "toy", list(FILES), raw_root=tmp_path / "raw", mirror=tmp_path / "m", download=spec
-        )
+    common = {"raw_root": tmp_path / "raw", "mirror": tmp_path / "m", "download": spec}
+    with pytest.raises(RawDataNotFoundError) as caught:
+        locate_raw_dir("toy", list(FILES), allow_download=False, **common)
+    assert f"or download them from {spec.url}: " in str(caught.value)
+    assert "`kedro run --params corpus_options.toy.allow_download=true`" in str(caught.value)
     assert not (tmp_path / "raw").exists()
-    found = locate_raw_dir(
-        "toy",
-        list(FILES),
-        raw_root=tmp_path / "raw",
-        mirror=tmp_path / "m",
-        download=spec,
-        allow_download=True,
-    )
+    found = locate_raw_dir("toy", list(FILES), **common)
     assert found == tmp_path / "raw" / "toy"
+    assert {p.name: p.read_bytes() for p in found.iterdir()} == FILES
+
+
+def test_an_address_without_checksum_is_downloaded_only_when_allowed(tmp_path: Path) -> None:
+    archive = _tar_gz(_write(tmp_path / "src", {}) / "toy.tar.gz", FILES)
+    spec = DownloadSpec(archive.as_uri())
+    assert not spec.checksummed and _spec(archive).checksummed
+    common = {"raw_root": tmp_path / "raw", "mirror": tmp_path / "m", "download": spec}
+    with pytest.raises(RawDataNotFoundError, match="no recorded checksum, so it is not downloaded"):
+        locate_raw_dir("toy", list(FILES), **common)
+    found = locate_raw_dir("toy", list(FILES), allow_download=True, **common)
     assert {p.name: p.read_bytes() for p in found.iterdir()} == FILES
 
 
@@ -574,59 +583,18 @@ def test_a_link_through_a_link_cannot_leave_the_folder(source_dir: Path, dest: P
 # --- downloads over real HTTP on 127.0.0.1 --------------------------------------------------------
 
 
-class _QuietServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client hanging up is expected
-            super().handle_error(request, client_address)
-
-
-class _FileHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder with Content-Length, as most servers do."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _UnsizedHandler(_FileHandler):
-    """Serves a file with no Content-Length (HTTP/1.0, the end is the connection's close)."""
-
-    def do_GET(self) -> None:
-        path = Path(self.directory) / self.path.lstrip("/")
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.end_headers()
-        with open(path, "rb") as handle:
-            while chunk := handle.read(64 * 1024):
-                self.wfile.write(chunk)
-
-
-@contextmanager
-def _serve(folder: Path, handler: type[_FileHandler] = _FileHandler) -> Iterator[str]:
-    """The base URL of a real HTTP server on 127.0.0.1 serving ``folder``."""
-    server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 @pytest.mark.parametrize(
     ("handler", "announced"),
-    [(_FileHandler, True), (_UnsizedHandler, False)],
+    [(FileHandler, True), (UnsizedHandler, False)],
     ids=["content-length", "no-content-length"],
 )
+@pytest.mark.usefixtures("online")
 def test_download_is_capped(
-    source_dir: Path, dest: Path, handler: type[_FileHandler], announced: bool
+    source_dir: Path, dest: Path, handler: type[FileHandler], announced: bool
 ) -> None:
     """Announced too big: refused before reading; unannounced: stopped at the cap."""
     archive = _tar_gz(source_dir / "big.tar.gz", {"noise.bin": _random_bytes(3 * MIB)})
-    with _serve(source_dir, handler) as url:
+    with serve(source_dir, handler) as url:
         spec = DownloadSpec(f"{url}/big.tar.gz")
         error = _limit_error(spec, dest, ArchiveLimits(max_download_bytes=MIB))
         assert (error.setting, error.member) == ("max_download_bytes", None)
@@ -640,6 +608,7 @@ def test_download_is_capped(
     assert (dest / "noise.bin").read_bytes() == _random_bytes(3 * MIB)
 
 
+@pytest.mark.usefixtures("online")
 def test_reuters_archive_over_http_with_default_limits(
     reuters_mirror: Path, source_dir: Path, tmp_path: Path
 ) -> None:
@@ -649,13 +618,14 @@ def test_reuters_archive_over_http_with_default_limits(
     with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
         for name in (*REUTERS_FILES, "README.txt"):
             tar.add(reuters_mirror / name, arcname=name)
-    with _serve(source_dir) as url:
+    with serve(source_dir) as url:
         spec = DownloadSpec(f"{url}/reuters21578.tar.gz", _sha(archive), REUTERS_SHA256)
         found = download_raw(spec, tmp_path / "raw" / "reuters")
     assert sorted(os.listdir(found)) == sorted((*REUTERS_FILES, "README.txt"))
     assert all(_sha(found / name) == REUTERS_SHA256[name] for name in REUTERS_FILES)
 
 
+@pytest.mark.usefixtures("online")
 def test_load_corpus_passes_its_download_limits_to_the_download(
     source_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -664,7 +634,7 @@ def test_load_corpus_passes_its_download_limits_to_the_download(
     from longtail_mltc.corpora import load_corpus, registry
 
     archive = _tar_gz(source_dir / "toy.tar.gz", {"noise.bin": _random_bytes(2 * MIB)})
-    with _serve(source_dir) as url:
+    with serve(source_dir) as url:
         source = registry.CorpusSource(
             "capped_toy",
             lambda folder: None,

@@ -284,7 +284,7 @@ def test_missing_raw_folder_lists_files_and_places(tmp_path: Path) -> None:
     assert str(raw_root / "reuters") in message
     assert str(mirror / "reuters21578") in message
     assert "LONGTAIL_MLTC_MIRROR" in message
-    assert "allow_download=True" in message
+    assert "unset LONGTAIL_MLTC_OFFLINE" in message  # downloads by default; tests are offline
     assert not (raw_root / "reuters").exists()
 
 

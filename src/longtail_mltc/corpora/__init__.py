@@ -108,19 +108,26 @@ def load_corpus(
     raw_dir: Path | str | None = None,
     raw_root: Path | str = DEFAULT_RAW_ROOT,
     mirror: Path | str | None = None,
-    allow_download: bool = False,
+    allow_download: bool | None = None,
     download_limits: Mapping[str, Any] | None = None,
     **reader_options: object,
 ) -> pd.DataFrame:
     """Read the registered corpus ``name`` into a validated Corpus table.
 
     ``raw_dir`` names the raw folder explicitly (no search); otherwise the folder is found by
-    :func:`locate_raw_dir` from ``raw_root``, ``mirror`` and ``allow_download``; a download is
-    bounded by ``download_limits`` (keys of :class:`ArchiveLimits`; unset keys keep defaults).
+    :func:`locate_raw_dir` from ``raw_root``, ``mirror`` and ``allow_download`` (``None``: download
+    when the corpus has a public address with a recorded checksum; ``$LONGTAIL_MLTC_OFFLINE``
+    forbids any download over the network); a download is bounded by ``download_limits`` (keys
+    of :class:`ArchiveLimits`; unset keys keep defaults).
     ``reader_options`` go to the corpus's reader. Unknown ``name``: ``ValueError`` listing the
     available corpora.
     """
     source = get_corpus_source(name)
+    if allow_download is not None and not isinstance(allow_download, bool):
+        raise ValueError(
+            f"corpus_options.{name}.allow_download: expected true or false (or unset for the "
+            f"default), got {allow_download!r}"
+        )
     limits = ArchiveLimits.from_mapping(download_limits, f"corpus_options.{name}.download_limits")
     if raw_dir is None:
         folder = locate_raw_dir(

@@ -7,17 +7,21 @@ Search order:
    ``../shared/datasets`` seen from the working directory or from the project root (the nearest
    parent of the working directory holding ``pyproject.toml``); inside it the corpus's
    ``mirror_folder`` (then ``<corpus>``);
-3. the public download address, only with ``allow_download=True``: the download capped, the
+3. the public download address: by default when the corpus has one with a recorded checksum
+   (``allow_download=None``), never with ``allow_download=False``, and never over the network
+   while ``$LONGTAIL_MLTC_OFFLINE`` is set (the test suite sets it). The download is capped, the
    archive's checksum verified before extraction, the archive extracted safely (paths checked,
    bytes, entries and compression ratio bounded by :class:`ArchiveLimits` while writing) into a
    temporary folder and renamed into ``<raw_root>/<corpus>/`` only once every check passed.
 
-A folder counts only when it holds every expected file; otherwise the error lists, for every
-place searched, what was missing, and how to fix it.
+A folder counts only when it holds every expected file; otherwise the error lists the expected
+files, every place searched with what was missing, and the one setting that downloads them (or
+why no download was tried, or how it failed).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import http.client
 import io
@@ -42,18 +46,23 @@ from longtail_mltc.corpora.errors import DownloadError, RawDataNotFoundError
 __all__ = [
     "DEFAULT_RAW_ROOT",
     "MIRROR_ENV_VAR",
+    "OFFLINE_ENV_VAR",
     "ArchiveLimits",
+    "DownloadFailedError",
     "DownloadLimitError",
     "DownloadSpec",
     "download_raw",
     "locate_raw_dir",
     "missing_files",
+    "offline_mode",
     "sha256_file",
 ]
 
 logger = logging.getLogger(__name__)
 
 MIRROR_ENV_VAR = "LONGTAIL_MLTC_MIRROR"
+OFFLINE_ENV_VAR = "LONGTAIL_MLTC_OFFLINE"
+_OFFLINE_OFF = frozenset({"", "0", "false", "no", "off"})
 DEFAULT_RAW_ROOT = Path("data/01_raw")
 DEFAULT_MIRROR = Path("..") / "shared" / "datasets"
 _CHUNK = 1 << 20
@@ -72,6 +81,27 @@ class DownloadSpec:
     archive_sha256: str | None = None
     member_sha256: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def checksummed(self) -> bool:
+        """Whether a checksum is recorded (of the archive or of its members): only such a
+        download happens by default."""
+        return bool(self.archive_sha256 or self.member_sha256)
+
+
+def offline_mode() -> bool:
+    """Whether ``$LONGTAIL_MLTC_OFFLINE`` forbids downloads over the network: any value but
+    empty, ``0``, ``false``, ``no`` or ``off``. ``file://`` addresses (local files) stay allowed."""
+    return os.environ.get(OFFLINE_ENV_VAR, "").strip().lower() not in _OFFLINE_OFF
+
+
+def _over_network(url: str) -> bool:
+    return urllib.parse.urlsplit(url).scheme.lower() != "file"
+
+
+class DownloadFailedError(DownloadError):
+    """The download address could not be fetched (no network, DNS, refused, HTTP error, or an
+    error while saving); nothing was kept."""
+
 
 @dataclass(frozen=True)
 class _Candidate:
@@ -87,7 +117,7 @@ def locate_raw_dir(
     mirror: Path | str | None = None,
     mirror_folder: str | None = None,
     download: DownloadSpec | None = None,
-    allow_download: bool = False,
+    allow_download: bool | None = None,
     download_note: str | None = None,
     gzip_ok: bool = False,
     limits: ArchiveLimits | None = None,
@@ -98,7 +128,11 @@ def locate_raw_dir(
     the files missing from partial folders) and how to fix it. ``gzip_ok``: ``<name>.gz`` counts
     for ``<name>`` (for readers that read either). ``download_note`` (how to obtain
     the files, e.g. "requires registration at ...") is added to that message when given.
-    ``limits`` bound a download (default :class:`ArchiveLimits()`).
+    ``allow_download``: ``None`` (default) downloads when ``download`` has a recorded checksum,
+    ``True`` whenever there is a ``download``, ``False`` never; ``$LONGTAIL_MLTC_OFFLINE``
+    forbids a download over the network whatever this says. A failed download raises
+    :class:`DownloadFailedError` (or the :class:`DownloadError` of a failed check) with the same
+    report. ``limits`` bound a download (default :class:`ArchiveLimits()`).
     """
     raw_dir = Path(raw_root) / corpus
     report: list[str] = []
@@ -116,21 +150,21 @@ def locate_raw_dir(
             )
             return candidate.path
         report.append(_describe_miss(candidate, missing, expected_files))
-    if allow_download and download is not None:
-        logger.info("corpus %r: downloading %s into %s", corpus, download.url, raw_dir)
-        return download_raw(download, raw_dir, limits=limits)
-    raise RawDataNotFoundError(
-        _not_found_message(
-            corpus,
-            expected_files,
-            report,
-            raw_dir,
-            mirror_folder or corpus,
-            download,
-            allow_download,
-            download_note,
-        )
+    message = functools.partial(
+        _not_found_message, corpus, expected_files, report, raw_dir, mirror_folder or corpus
     )
+    if download is None:
+        raise RawDataNotFoundError(message(_NO_ADDRESS, download_note))
+    wanted = download.checksummed if allow_download is None else allow_download
+    if not wanted:
+        raise RawDataNotFoundError(message(_enable_hint(corpus, download, allow_download)))
+    if offline_mode() and _over_network(download.url):
+        raise RawDataNotFoundError(message(_offline_hint(download)))
+    logger.info("corpus %r: downloading %s into %s", corpus, download.url, raw_dir)
+    try:
+        return download_raw(download, raw_dir, limits=limits)
+    except DownloadFailedError as error:
+        raise DownloadFailedError(message(_failed_hint(corpus, error), failed=True)) from error
 
 
 def _mirror_candidates(
@@ -194,7 +228,7 @@ def missing_files(
 def _describe_miss(
     candidate: _Candidate, missing: list[str] | None, expected_files: Sequence[str]
 ) -> str:
-    where = f"{candidate.path} [{candidate.description}]"
+    where = f"{candidate.path.absolute()} [{candidate.description}]"
     if missing is None:
         return f"{where}: no such folder"
     return f"{where}: partial, missing {len(missing)} of {len(expected_files)}: {_names(missing)}"
@@ -205,30 +239,60 @@ def _names(names: Sequence[str], limit: int = 25) -> str:
     return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
+_NO_ADDRESS = "no public download address is registered for this corpus"
+
+
+def _enable_hint(corpus: str, download: DownloadSpec, allow_download: bool | None) -> str:
+    why = (
+        " (it has no recorded checksum, so it is not downloaded by default)"
+        if allow_download is None
+        else ""
+    )
+    return (
+        f"or download them from {download.url}{why}: "
+        f"`kedro run --params corpus_options.{corpus}.allow_download=true` "
+        "(load_corpus(..., allow_download=True) in Python)"
+    )
+
+
+def _offline_hint(download: DownloadSpec) -> str:
+    value = os.environ.get(OFFLINE_ENV_VAR, "")
+    return (
+        f"or download them from {download.url}: unset {OFFLINE_ENV_VAR}, whose value {value!r} "
+        "forbids downloads over the network (the test suite sets it)"
+    )
+
+
+def _failed_hint(corpus: str, error: DownloadFailedError) -> str:
+    return (
+        f"or retry once the download works ({error}); to not try the download, run with "
+        f"`--params corpus_options.{corpus}.allow_download=false` "
+        "(allow_download=False in Python)"
+    )
+
+
 def _not_found_message(
     corpus: str,
     expected_files: Sequence[str],
     report: list[str],
     raw_dir: Path,
     folder_name: str,
-    download: DownloadSpec | None,
-    allow_download: bool,
+    fetch: str,
     download_note: str | None = None,
+    *,
+    failed: bool = False,
 ) -> str:
-    if download is None:
-        fetch = "no public download address is registered for this corpus"
-    elif not allow_download:
-        fetch = f"or enable the download (allow_download=True) from {download.url}"
-    else:  # pragma: no cover - unreachable: allow_download with a spec downloads
-        fetch = ""
+    """Expected files, every place searched, and the fix: a folder, the mirror, or ``fetch``
+    (the download setting, or why no download happened or how it failed)."""
     lines = [
-        f"raw files of corpus {corpus!r} not found.",
+        f"raw files of corpus {corpus!r} not found"
+        + (", and downloading them failed." if failed else "."),
         f"Expected files: {_names(list(expected_files))}",
         "Searched:",
         *(f"  - {line}" for line in report),
         "To fix: put the files in "
-        f"{raw_dir}/, or set {MIRROR_ENV_VAR} to a folder containing {folder_name}/, "
-        f"{fetch}.",
+        f"{raw_dir.absolute()}/, or set {MIRROR_ENV_VAR} to a folder containing "
+        f"{folder_name}/, {fetch}.",
     ]
     if download_note:
         lines.append(f"How to obtain them: {download_note}")
@@ -336,10 +400,17 @@ def download_raw(
     expected member's sha256 is checked as soon as it is written. Only then is the folder
     renamed to ``dest``. Any failure raises :class:`DownloadError` (:class:`DownloadLimitError`
     for a limit) and leaves no partial ``dest`` and no temporary file. ``dest`` must not exist
-    or be empty. ``limits`` defaults to :class:`ArchiveLimits()`.
+    or be empty. ``limits`` defaults to :class:`ArchiveLimits()`. While
+    ``$LONGTAIL_MLTC_OFFLINE`` is set, an address other than ``file://`` is refused before
+    anything is written.
     """
     limits = limits or ArchiveLimits()
     dest = Path(dest)
+    if offline_mode() and _over_network(spec.url):
+        raise DownloadError(
+            f"download of {spec.url} refused: {OFFLINE_ENV_VAR} is set, which forbids "
+            "downloads over the network; unset it to download"
+        )
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DownloadError(
             f"refusing to download into {dest}: it already exists and is not empty; "
@@ -395,7 +466,7 @@ def _fetch(spec: DownloadSpec, folder: Path, limits: ArchiveLimits) -> Path:
             error, OSError | ValueError | http.client.HTTPException
         ):
             raise
-        raise DownloadError(f"download of {spec.url} failed: {error}") from error
+        raise DownloadFailedError(f"download of {spec.url} failed: {error}") from error
     if spec.archive_sha256 and digest != spec.archive_sha256.lower():
         path.unlink(missing_ok=True)
         raise DownloadError(
