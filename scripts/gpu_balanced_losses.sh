@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The balanced-loss study at the paper's protocol on a GPU (METHODS §3.1): MiniLM-L6 fine-tuned
 # at 512 tokens for up to 10 epochs, once per loss. Prepared for a machine with CUDA (not run on
-# the project's CPU-only machines; README "The balanced-loss study").
+# the project's CPU-only machines; docs/losses.md "The balanced-loss study").
 #   bash scripts/gpu_balanced_losses.sh                 # bce, db, ntr_focal (~minutes on one GPU)
 #   LOSSES="bce wce focal cb r_focal ntr_focal db db_no_focal cb_ntr" bash scripts/gpu_balanced_losses.sh
 set -euo pipefail

@@ -2,7 +2,7 @@
 
 A :class:`ConfigurationError` is a ``ValueError`` whose message is meant for the person editing
 ``conf/``: it names the key (``user_corpora.bibtex.files``), what was expected and what was
-given, never a Python internal. The project CLI prints it as one line (README "Configuration").
+given, never a Python internal. The project CLI prints it as one line (docs/configuration.md).
 """
 
 from __future__ import annotations

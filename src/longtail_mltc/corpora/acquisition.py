@@ -309,7 +309,8 @@ _EXTRACT_CHUNK = 64 * _KIB  # small reads: the ratio check sees compressed input
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    """Bounds on a download and on what its archive may expand to (README "Download limits").
+    """Bounds on a download and on what its archive may expand to (docs/corpora.md, "Download
+    limits").
 
     - ``max_download_bytes``: the downloaded archive (16 GiB; Reuters-21578 is 8 MB);
     - ``max_extracted_bytes``: all bytes written while extracting (64 GiB; the full BioASQ

@@ -59,7 +59,8 @@ class BioASQArticle(NamedTuple):
 
 
 def line_at(path: Path, offset: int) -> int:
-    """The 1-based physical line of ``path`` that holds byte ``offset`` (README "Record numbers").
+    """The 1-based physical line of ``path`` that holds byte ``offset`` (docs/corpora.md,
+    "Record numbers").
 
     Counts ``b"\\n"`` (so ``\\r\\n`` is one break) in the bytes before ``offset``: a read of the
     file up to there, done only on the error path. In UTF-8, latin-1 and cp1252 the byte 0x0A

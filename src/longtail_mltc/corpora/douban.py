@@ -8,7 +8,7 @@
 The ``imcm`` reader lives in :mod:`~longtail_mltc.corpora.imcm` and what both share in
 :mod:`~longtail_mltc.corpora.douban_corpus`; every public name is re-exported here. Both read
 through the shared line reader (:func:`longtail_mltc.corpora.lines.utf8_lines`) and raise
-:class:`CorruptRawFileError` naming the file, the 1-based physical line (README "Record
+:class:`CorruptRawFileError` naming the file, the 1-based physical line (docs/corpora.md "Record
 numbers"; a multi-line CSV record by its first line) and what was expected; records without
 text or without labels are skipped, counted by reason, logged (logger
 ``longtail_mltc.corpora.douban``) and attached to the table with

@@ -1,7 +1,7 @@
 """The one strict UTF-8 line reader every corpus reader streams its text files through.
 
-Numbering convention (README "Record numbers"): ``line N`` is the 1-based physical line of the
-file as a text editor shows it, header lines included.
+Numbering convention (docs/corpora.md "Record numbers"): ``line N`` is the 1-based physical
+line of the file as a text editor shows it, header lines included.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 DESIGN "The canonical Corpus" ("A generic reader takes CSV/TSV/JSON-lines/parquet with
 configurable text and label columns"). A user corpus is declared in configuration only
-(``user_corpora`` in ``conf/base/parameters_ingestion.yml``, README "Your own corpus"): the
+(``user_corpora`` in ``conf/base/parameters_ingestion.yml``, docs/corpora.md "Your own corpus"): the
 ingestion node turns each entry into a :class:`TableCorpusSpec` and registers it with
 :func:`register_table_corpus`; no code is needed.
 
@@ -31,7 +31,8 @@ Choices (written down because the issue leaves them open):
   checks run column-wise. JSON lines are parsed here, one ``json.loads`` per line: pandas'
   JSON parser silently drops an escaped lone surrogate (``"a\\ud800b"`` becomes ``"ab"``), so
   the text could not be checked after it, and a line number could not be named.
-- Places in messages follow README "Record numbers" (:mod:`~longtail_mltc.corpora.table_io`):
+- Places in messages follow docs/corpora.md "Record numbers"
+  (:mod:`~longtail_mltc.corpora.table_io`):
   ``line N`` (1-based physical line, header counted) in CSV/TSV/JSON lines, ``row N`` in parquet.
 - Text, id and split cells must be scalars (a string, or a number taken as its text), labels a
   string or a list of scalars: a JSON list or object, or a parquet list or struct, where text is

@@ -1,9 +1,9 @@
 """Raw reading for the table reader (:mod:`~longtail_mltc.corpora.table`): formats, compressed
 files, text lines, JSON lines and each row's place in its file.
 
-Record numbers (README "Record numbers"): a place in a CSV, TSV or JSON-lines file is ``line N``,
-the 1-based physical line as a text editor shows it, header included; in a parquet file it is
-``row N`` (1-based). CSV/TSV rows are parsed by pandas, which does not report lines, so their
+Record numbers (docs/corpora.md "Record numbers"): a place in a CSV, TSV or JSON-lines file is
+``line N``, the 1-based physical line as a text editor shows it, header included; in a parquet file
+it is ``row N`` (1-based). CSV/TSV rows are parsed by pandas, which does not report lines, so their
 lines are computed only when a message needs one, by scanning the file again with ``csv.reader``
 (which follows quoted cells over several lines).
 """

@@ -1,6 +1,6 @@
 """User corpora declared in YAML: ``user_corpora.<name>`` -> a registered corpus, no code.
 
-README "Your own corpus". :func:`register_user_corpus` reads one declaration
+docs/corpora.md "Your own corpus". :func:`register_user_corpus` reads one declaration
 (``conf/*/parameters_ingestion.yml``) and registers the corpus under ``<name>``; ``load_corpus``
 then finds its files in ``data/01_raw/<name>/`` or the mirror (``mirror_folder``), as for the
 built-in corpora. ``format`` picks the reader:

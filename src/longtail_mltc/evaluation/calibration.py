@@ -26,14 +26,14 @@ multi-task objective (§1.4) - at its own threshold (``joint_labels``). Two rule
   macro-F1. So the merged model is never worse than its single network on validation macro-F1,
   and at most ``micro_tolerance`` worse on validation micro-F1. The tolerance is there because
   one validation cell moves Reuters' micro-F1 by ~0.0004: a strict guard refused merges that
-  lost two such cells while gaining 1.1 points of macro-F1 (README "HSCNN").
+  lost two such cells while gaining 1.1 points of macro-F1 (docs/hscnn.md).
 
   ``route=True`` (an option, off by default) decides the Siamese source label by label
   instead: a candidate goes to the Siamese part only where its validation F1 beats the single
   network's, and the guard then returns routed labels, the most harmful first, until micro-F1
   is back within the tolerance. Measured on Reuters, per-label choices made on 1,000
   validation documents (0-14 positives per tail label) did not carry over to the test split
-  (README "HSCNN"), while the group choices did: one decision pooled over many labels is far
+  (docs/hscnn.md), while the group choices did: one decision pooled over many labels is far
   less noisy.
 
 Decision rules: the Siamese part assigns ``c`` when ``s > τ_c`` (strict, §1.7); thresholds found

@@ -3,7 +3,7 @@
 Where a decision threshold hides whether a model ranks a label's documents well (a tail label
 decided at a fixed ``s > 0.5`` may fire on every document, or on none), the average precision
 of the label's score column says how well the model *orders* documents for it, whatever the
-threshold. METHODS §1.8's calibrated merge and the honest report of the hybrid (README "HSCNN")
+threshold. METHODS §1.8's calibrated merge and the honest report of the hybrid (docs/hscnn.md)
 compare the Siamese part and the single network on the tail labels with it.
 
 AP of one label is scikit-learn's ``average_precision_score`` (step-wise interpolation, tied

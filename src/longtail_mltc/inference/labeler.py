@@ -209,7 +209,7 @@ class TextLabeler:
         if not items:
             raise InvalidInput("expected at least one text, got an empty list")
         out: list[str] = []
-        # README "Record numbers": an in-memory input's records are numbered from 1.
+        # docs/corpora.md "Record numbers": an in-memory input's records are numbered from 1.
         for number, text in enumerate(items, start=1):
             if not isinstance(text, str):
                 raise InvalidInput(f"record {number}: expected a string, got {type(text).__name__}")

@@ -227,5 +227,5 @@ def empty_group_message(
         f"label group {group!r} of corpus {corpus!r} is empty: it holds "
         f"{group_ranges(head_min, tail_max)[group]} (head_min={head_min}, "
         f"tail_max={tail_max}), and the {counts.size} training label counts range over {span}; "
-        f'set corpus_profiles.{corpus}.groups (README "Label groups")'
+        f'set corpus_profiles.{corpus}.groups (docs/corpora.md "Label groups")'
     )

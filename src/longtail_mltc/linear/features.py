@@ -12,7 +12,7 @@ term counts (``sublinear_tf=False``), smooth idf, l2 row normalisation, all toke
 the words a story repeats, which are often its topic, relative to the many words it uses
 once; on Reuters-21578 it costs the one-vs-rest SVM macro-F1 (3–5 points on the validation
 split, 1–2 on five validation draws from the training documents), mostly on labels with 9–50
-training documents (README "Linear baselines").
+training documents (docs/baselines.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The loss's own best constant: the output bias that minimises a loss when the features say
-nothing (METHODS §3 "Output bias"; README "Loss-aware recipes").
+nothing (METHODS §3 "Output bias"; docs/losses.md "Loss-aware recipes").
 
 For BCE the minimiser of the mean loss of a constant logit ``b_c`` is the training log-odds
 ``log(p_c / (1 − p_c))``, i.e. the prior start. For the focal / CB / R-FL / NTR-FL / DB family

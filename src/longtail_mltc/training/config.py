@@ -21,7 +21,7 @@ class EngineConfig:
     ``accelerator`` (auto | cpu | gpu), ``devices`` and ``precision`` (32 | bf16-mixed |
     16-mixed) have Lightning's meanings, and ``precision: auto`` picks bf16-mixed on a GPU
     that supports it, fp32 elsewhere; ``batch_size`` is the *global* batch, split across
-    devices, so ``devices: 2`` trains on the batches of ``devices: 1`` (README "Devices").
+    devices, so ``devices: 2`` trains on the batches of ``devices: 1`` (docs/models.md "Devices").
     ``accumulate_grad_batches``: one optimiser step per this many batches, each weighted by its
     share of the window's documents (= one step on the window as a batch).
     ``lr_decay_factor``: ReduceLROnPlateau on the validation signal, multiplying the learning
@@ -43,7 +43,8 @@ class EngineConfig:
     seed: int = 42
     accelerator: str = "auto"
     devices: int = 1  # per node
-    num_nodes: int = 1  # several nodes: processes started by torchrun or SLURM (README "Devices")
+    # several nodes: processes started by torchrun or SLURM (docs/models.md "Devices")
+    num_nodes: int = 1
     # auto: bf16-mixed on a GPU that has bf16, fp32 elsewhere (engine.resolve_precision)
     precision: str = "auto"
 

@@ -1,6 +1,6 @@
 """Several devices from inside one Kedro node: DDP whose rank 0 is the calling process.
 
-Lightning's launchers do not fit a Kedro node (README "Several devices"):
+Lightning's launchers do not fit a Kedro node (docs/models.md "Devices"):
 - ``ddp`` (the subprocess script launcher) re-executes the command line once per rank, so every
   rank would run the whole ``kedro run`` session again - ingestion, tracking and all (kedro
   issue 2049);

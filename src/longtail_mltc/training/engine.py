@@ -41,7 +41,8 @@ ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu")
 def check_devices(
     accelerator: str, devices: int, precision: str, owner: str, num_nodes: int = 1
 ) -> None:
-    """The device settings of a training block, with Lightning's meanings (README "Devices")."""
+    """The device settings of a training block, with Lightning's meanings (docs/models.md,
+    "Devices")."""
     if accelerator not in ACCELERATORS:
         raise ValueError(f"{owner}.accelerator must be one of {ACCELERATORS}, got {accelerator!r}")
     for name, count in (("devices", devices), ("num_nodes", num_nodes)):
@@ -172,7 +173,7 @@ class EpochBatchSampler(Sampler[np.ndarray]):
     checkpoint carries: a resumed training draws the batches the uninterrupted one would have.
 
     The batches are *global*: under DDP (:meth:`shard`) each rank yields its share of every
-    batch, so ``devices: 2`` trains on the batches of ``devices: 1`` (README "Devices").
+    batch, so ``devices: 2`` trains on the batches of ``devices: 1`` (docs/models.md "Devices").
     """
 
     def __init__(self, count: int, seed: int) -> None:

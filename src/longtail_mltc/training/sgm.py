@@ -41,7 +41,7 @@ __all__ = ["SGMModule", "SGMTrainConfig", "decoding_limit", "fit_sgm"]
 
 @dataclass(frozen=True)
 class SGMTrainConfig(EngineConfig):
-    """How SGM is trained and decoded (README "AltXML and its baselines" gives the defaults);
+    """How SGM is trained and decoded (docs/altxml.md gives the defaults);
     the shared fields are :class:`~.config.EngineConfig`'s."""
 
     batch_size: int = 64

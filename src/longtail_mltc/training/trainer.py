@@ -3,7 +3,7 @@ weights kept), and what every method's training shares: the configuration checks
 optimiser and plateau schedule, the early-stopping bookkeeping.
 
 The epoch loop is Lightning's (:mod:`.engine`, :mod:`.classifier_module`); ``logger=False``
-keeps Lightning's MLflow logger from ending the kedro-mlflow run (README "Tracking").
+keeps Lightning's MLflow logger from ending the kedro-mlflow run (docs/tracking.md).
 """
 
 from __future__ import annotations

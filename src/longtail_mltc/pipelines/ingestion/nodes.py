@@ -31,7 +31,7 @@ def load_raw_corpus(
 ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Read the chosen corpus from its raw files (DESIGN "Raw data acquisition").
 
-    A corpus declared under ``user_corpora`` (README "Your own corpus") is registered first
+    A corpus declared under ``user_corpora`` (docs/corpora.md "Your own corpus") is registered first
     (corpora.user: the ARFF or the table reader, by ``format``). Returns the Corpus table and
     the reader's skip counts.
     """
@@ -51,7 +51,7 @@ def load_raw_corpus(
             f"{', '.join(available_corpora())}; declared under `user_corpora`: "
             f"{', '.join(sorted(user_corpora)) or 'none'}. Declare a corpus of your own under "
             "`user_corpora` in conf/base/parameters_ingestion.yml or conf/local/ "
-            '(README "Your own corpus")'
+            '(docs/corpora.md "Your own corpus")'
         )
     options = dict(corpus_options.get(corpus) or {})
     table = load_corpus(corpus, **options)

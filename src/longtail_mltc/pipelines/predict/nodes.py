@@ -42,7 +42,7 @@ def read_texts(
     (:func:`~longtail_mltc.corpora.table_io.text_lines`) and JSON lines from their parser
     (:func:`~longtail_mltc.corpora.validation.json_record`). Every problem is a
     ``FileNotFoundError`` or ``ValueError`` naming the file and, where there is one, the
-    1-based physical line (README "Record numbers"): a missing, empty or over-``max_bytes``
+    1-based physical line (docs/corpora.md "Record numbers"): a missing, empty or over-``max_bytes``
     file, an unknown format, bytes that are not UTF-8, a truncated gzip stream, a truncated or
     malformed line, a missing column, a text that is not a string.
     """
