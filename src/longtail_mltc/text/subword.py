@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from longtail_mltc.text.pretrained import import_transformers, resolve_model_dir
+
 __all__ = ["encode_with_pretrained_tokenizer"]
 
 
@@ -33,15 +35,12 @@ def encode_with_pretrained_tokenizer(
     downloaded. Texts go through the fast tokenizer ``batch_size`` at a time and are kept as
     flat id arrays, so memory stays close to the size of the result.
     """
-    # Lazy: keeps ``longtail_mltc.text`` free of torch / transformers at import time.
-    from longtail_mltc.models.transformer import _transformers, resolve_model_dir
-
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of documents, not a single string")
     if batch_size < 1:
         raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
     path = resolve_model_dir(model_dir)
-    tokenizer = _transformers().AutoTokenizer.from_pretrained(path, local_files_only=True)
+    tokenizer = import_transformers().AutoTokenizer.from_pretrained(path, local_files_only=True)
     n_special = tokenizer.num_special_tokens_to_add()
     if max_length <= n_special:
         raise ValueError(
