@@ -1,7 +1,9 @@
 """longtail-mltc: multi-label text classification under long-tailed label distributions.
 
-Library layers (corpora, text, labels, losses, models, sampling, training, evaluation) import
-neither kedro nor mlflow; ``pipelines`` is the Kedro glue (see ../shared/docs/DESIGN.md).
+The library layers (text, labels, sampling, corpora, evaluation, losses, models, linear,
+training, inference) import neither kedro nor mlflow; ``datasets`` and ``serving`` sit above
+them, and ``pipelines`` with the hooks, settings and CLI is the Kedro glue. The layer order and
+the allowed imports are in docs/development.md "Layers" (checked by tests/test_layers.py).
 """
 
 __version__ = "0.1.0"
