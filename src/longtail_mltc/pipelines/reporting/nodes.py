@@ -27,7 +27,7 @@ from longtail_mltc.evaluation.comparison import (
     to_markdown,
 )
 from longtail_mltc.evaluation.plots import plot_group_bars
-from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
+from longtail_mltc.pipelines.tracking import session_run_name, tracking_uri_for_logs
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,7 @@ LABEL = "configuration"
 SEED = "seed"  # the run's tag (tracking.start_configuration_run); missing on older runs
 DESCRIPTION = ("run_id", "pipeline", "variant", "encoder", "loss", SEED, "start_time")
 SWEEP_PARAM = "params.hscnn.n_triplets"
+N_PHI_PIPELINE = "hscnn_n_phi"
 N_PHI_ARTIFACT = "hscnn_sweeps/n_phi.csv"
 PER_LABEL_ARTIFACT = "analysis/per_label_f1.csv"
 
@@ -167,16 +168,19 @@ def plot_group_comparison(
 
 
 def _n_phi_table(corpus: str, experiment: str) -> pd.DataFrame | None:
-    """The newest tracked N_φ sweep table of this corpus (an artifact of the session run)."""
-    sessions = mlflow.search_runs(
+    """The newest tracked N_φ sweep table of this corpus (an artifact of the session run,
+    named ``<corpus>/hscnn_n_phi``; runs tracked before that name: ``hscnn_n_phi``)."""
+    names = (session_run_name(corpus, N_PHI_PIPELINE), N_PHI_PIPELINE)
+    sessions = mlflow.search_runs(  # MLflow's tag filters have no IN: the names are kept after
         experiment_ids=[_experiment_id(experiment)],
         filter_string=(
-            "attributes.status = 'FINISHED' and tags.mlflow.runName = 'hscnn_n_phi' "
+            f"attributes.status = 'FINISHED' and tags.mlflow.runName LIKE '%{N_PHI_PIPELINE}' "
             f"and params.corpus = {_quoted(corpus)}"
         ),
         order_by=["attributes.start_time DESC"],
-        max_results=1,
     )
+    if not sessions.empty:
+        sessions = sessions[sessions["tags.mlflow.runName"].isin(names)]
     if sessions.empty:
         return None
     try:
