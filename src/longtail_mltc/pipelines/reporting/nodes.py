@@ -26,6 +26,7 @@ from longtail_mltc.evaluation.comparison import (
     to_html,
     to_markdown,
 )
+from longtail_mltc.evaluation.legacy_runs import rename_legacy_hybrid_groups
 from longtail_mltc.evaluation.plots import plot_group_bars
 from longtail_mltc.pipelines.tracking import session_run_name, tracking_uri_for_logs
 
@@ -67,7 +68,9 @@ def _filter_string(filters: Mapping[str, Any], corpus: str) -> str:
 def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
     """One row per tracked configuration run that passes ``reporting.filters``: its name
     (``configuration``), id, tags (``seed`` among them), start time, test metrics and the
-    triplet count, sorted by configuration, then seed.
+    triplet count, sorted by configuration, then seed. HSCNN runs tracked before the ``N_φ``
+    split had its own names get their ``head`` / ``tail`` figures under ``hybrid_head`` /
+    ``hybrid_tail`` (:mod:`~longtail_mltc.evaluation.legacy_runs`).
 
     With ``latest_only`` a configuration run several times with the same seed keeps its newest
     finished run (runs without a seed tag count as one seed), so each of its seeds keeps one.
@@ -95,6 +98,7 @@ def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
         runs[name] = found.get(column)
     triplets = found[SWEEP_PARAM] if SWEEP_PARAM in found else pd.Series(np.nan, found.index)
     runs["n_triplets"] = pd.to_numeric(triplets, errors="coerce")
+    found = rename_legacy_hybrid_groups(found)  # older HSCNN runs: head/tail = the N_φ split
     metrics = found[[c for c in found.columns if c.startswith("metrics.test/")]]
     runs = pd.concat([runs, metrics.rename(columns=lambda c: c[len("metrics.") :])], axis=1)
     if reporting.get("latest_only", True):
