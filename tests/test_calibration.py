@@ -256,4 +256,4 @@ def test_hybrid_splits_report_frequency_and_hybrid_groups_under_distinct_names()
     assert "test/hybrid_tail/micro_f1" in out and "test/hybrid_head/micro_f1" in out
     # the frequency tail counts every document; the hybrid tail only those carrying label 1 or 2
     assert out["test/hybrid_tail/n_docs"] < 40 and out["test/tail/n_labels"] == 2
-    assert out["n_siamese_labels"] == 2 and out["head_threshold"] == 0.5
+    assert out["n_siamese_labels"] == 2 and out["single_threshold"] == 0.5

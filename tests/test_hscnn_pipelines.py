@@ -86,7 +86,7 @@ def test_hscnn_chain_sweeps_and_variant_table(project):
     assert json.loads(Path(rule).read_text())["name"] == "calibrated"
     history = MlflowClient().get_metric_history(hscnn_run.info.run_id, "valid/hybrid_micro_f1")
     assert [m.step for m in history] == [0, 1]  # epoch 0 = the initial weights
-    for signal in ("valid/pair_loss", "valid/tail_siamese_map"):
+    for signal in ("valid/pair_loss", "valid/hybrid_tail_siamese_map"):
         assert len(MlflowClient().get_metric_history(hscnn_run.info.run_id, signal)) == 2
     artifacts = {a.path for a in MlflowClient().list_artifacts(hscnn_run.info.run_id, "model")}
     assert "model/model.safetensors" in artifacts
@@ -96,7 +96,7 @@ def test_hscnn_chain_sweeps_and_variant_table(project):
     run_pipeline(project, "hscnn_n_phi")
     sweep = pd.read_csv(project / REPORTS / "hscnn_sweeps/n_phi.csv")
     assert sweep["n_phi"].tolist() == [5, 50, 100]
-    assert sweep["n_tail_labels"].is_monotonic_increasing
+    assert sweep["n_hybrid_tail_labels"].is_monotonic_increasing
     at_100 = sweep.set_index("n_phi").loc[100]
     assert at_100["test/all/micro_f1"] == pytest.approx(metrics["test/all/micro_f1"])
     assert at_100["test/hybrid_tail/macro_f1"] == pytest.approx(

@@ -91,14 +91,14 @@ def test_merged_metrics_equal_an_independent_per_cell_rule(seed, n_phi):
     t = head_threshold(labels["valid"], probs["valid"], np.flatnonzero(~tail))
     rule = paper_rule(counts, n_phi, t)
     out = evaluate_hybrid_splits(labels, probs, siamese, rule, tail, ks=(1,))
-    assert out["head_threshold"] == t
+    assert out["single_threshold"] == t
     # independent rule: head cells p ≥ t, tail cells s > 0.5, micro-F1 from the counts
     decided = np.where(tail, siamese["test"] > 0.5, probs["test"] >= np.float32(t))
     y = labels["test"].astype(bool)
     tp, fp, fn = (decided & y).sum(), (decided & ~y).sum(), (~decided & y).sum()
     expected = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else 0.0
     assert out["test/all/micro_f1"] == pytest.approx(expected)
-    assert out["n_tail_labels"] == tail.sum()
+    assert out["n_hybrid_tail_labels"] == tail.sum()
 
 
 def test_head_threshold_is_the_best_validation_point_over_head_columns_only():
@@ -122,11 +122,11 @@ def test_single_rule_uses_one_threshold_over_all_labels_and_the_same_groups():
     counts = np.array([40, 30, 5, 2, 1])
     threshold = head_threshold(labels["valid"], probs["valid"], np.arange(5))
     out = evaluate_hybrid_splits(labels, probs, None, single_rule(threshold), counts < 10, (1,))
-    decided = probs["test"] >= np.float32(out["head_threshold"])
+    decided = probs["test"] >= np.float32(out["single_threshold"])
     y = labels["test"].astype(bool)
     tp, fp, fn = (decided & y).sum(), (decided & ~y).sum(), (~decided & y).sum()
     assert out["test/all/micro_f1"] == pytest.approx(2 * tp / (2 * tp + fp + fn))
-    assert out["n_tail_labels"] == 3 and "test/hybrid_tail/micro_f1" in out
+    assert out["n_hybrid_tail_labels"] == 3 and "test/hybrid_tail/micro_f1" in out
     assert out["n_siamese_labels"] == 0
 
 

@@ -63,8 +63,8 @@ def test_groups_boundaries_follow_methods_reuters_cut_points() -> None:
 
 def test_hybrid_split_hand_values() -> None:
     split = hybrid_split(np.array([100, 99, 150, 0]), n_phi=100)
-    np.testing.assert_array_equal(split["head"], [0, 2])  # N_c >= N_phi
-    np.testing.assert_array_equal(split["tail"], [1, 3])  # N_c < N_phi
+    np.testing.assert_array_equal(split["hybrid_head"], [0, 2])  # N_c >= N_phi
+    np.testing.assert_array_equal(split["hybrid_tail"], [1, 3])  # N_c < N_phi
 
 
 def test_cooccurrence_hand_values() -> None:
@@ -119,7 +119,7 @@ def test_label_statistics_bundle_and_json_round_trip() -> None:
     assert stats.group_labels("head") == ["a", "b"]
     assert stats.group_labels("medium") == []
     assert stats.group_labels("tail") == ["c", "d"]
-    np.testing.assert_array_equal(stats.hybrid["head"], [0, 1])
+    np.testing.assert_array_equal(stats.hybrid["hybrid_head"], [0, 1])
     with pytest.raises(ValueError):  # arrays are read-only
         stats.counts[0] = 7
     restored = LabelStatistics.from_dict(json.loads(json.dumps(stats.to_dict())))
@@ -187,8 +187,8 @@ def test_statistics_match_brute_force(
         c for c, n in enumerate(loop_counts) if tail_max < n < head_min
     ]
     split = hybrid_split(counts, n_phi)
-    assert split["head"].tolist() == [c for c, n in enumerate(loop_counts) if n >= n_phi]
-    assert split["tail"].tolist() == [c for c, n in enumerate(loop_counts) if n < n_phi]
+    assert split["hybrid_head"].tolist() == [c for c, n in enumerate(loop_counts) if n >= n_phi]
+    assert split["hybrid_tail"].tolist() == [c for c, n in enumerate(loop_counts) if n < n_phi]
 
     C, P = cooccurrence(Ys)
     for i in range(n_labels):

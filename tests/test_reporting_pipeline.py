@@ -90,7 +90,8 @@ def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path, mon
         assert (project / REPORTS / figure).stat().st_size > 10_000
     # the N_φ panel found the tracked sweep table (no "no tracked sweep" placeholder there)
     n_phi = mlflow.search_runs(
-        experiment_names=["longtail_mltc"], filter_string="tags.mlflow.runName = 'hscnn_n_phi'"
+        experiment_names=["longtail_mltc"],
+        filter_string="tags.mlflow.runName = 'reuters/hscnn_n_phi'",
     )
     assert len(n_phi) == 1
     from longtail_mltc.pipelines.reporting.nodes import _n_phi_table
@@ -100,7 +101,7 @@ def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path, mon
     # the comparison is also an artifact of the reporting session run
     (session,) = mlflow.search_runs(
         experiment_names=["longtail_mltc"],
-        filter_string="tags.mlflow.runName = 'reporting'",
+        filter_string="tags.mlflow.runName = 'reuters/reporting'",
         output_format="list",
     )
     client = mlflow.MlflowClient()

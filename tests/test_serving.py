@@ -85,7 +85,7 @@ def _documents(project: Path, hybrid_predictions: pd.Series) -> pd.DataFrame:
     split = pd.read_parquet(project / "data/03_primary/reuters/corpus_split.parquet")
     test = split[split["split"] == "test"].set_index("doc_id", drop=False)
     stats = json.loads((project / "data/04_feature/reuters/label_statistics.json").read_text())
-    tail = {stats["label_index"][c] for c in stats["hybrid"]["tail"]}  # N_c < N_phi
+    tail = {stats["label_index"][c] for c in stats["hybrid"]["hybrid_tail"]}  # N_c < N_phi
     with_tail = [d for d in test.index if hybrid_predictions[d] & tail]
     assert with_tail, "the ci HSCNN decides no tail label: the merge would not be exercised"
     chosen = with_tail[: N_DOCS // 2] + [d for d in test.index if d not in with_tail]

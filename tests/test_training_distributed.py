@@ -77,7 +77,7 @@ def test_hscnn_on_two_devices_trains_as_one_process(single_state):
     (one, weights_one), (two, weights_two) = run(1), run(2)
     assert [h["epoch"] for h in two.history] == [0.0, 1.0, 2.0, 3.0]
     for a, b in zip(one.history, two.history, strict=True):
-        for key in ("hscnn/train_loss", "valid/hybrid_micro_f1", "valid/tail_siamese_map"):
+        for key in ("hscnn/train_loss", "valid/hybrid_micro_f1", "valid/hybrid_tail_siamese_map"):
             assert b[key] == pytest.approx(a[key], abs=1e-5), key
     _weights_close(weights_one, weights_two, atol=1e-5)
 

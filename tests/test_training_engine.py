@@ -190,7 +190,7 @@ def test_hscnn_resumed_after_an_interruption_ends_as_the_uninterrupted_training(
     single = case._classifier()
     fit(single, bce_loss, case.TRAIN, case.VALID, TrainConfig(batch_size=32, max_epochs=3, seed=0))
     state = single.state_dict()
-    config = case._config(max_epochs=4, monitor="tail_map", lr_decay_patience=0)
+    config = case._config(max_epochs=4, monitor="hybrid_tail_map", lr_decay_patience=0)
     full = case._fit(case._hscnn(state), config)
 
     def fit_hscnn_in(directory, callbacks=(), resume=False):
@@ -209,7 +209,12 @@ def test_hscnn_resumed_after_an_interruption_ends_as_the_uninterrupted_training(
     logged: list[int] = []
     resumed = fit_hscnn_in(tmp_path, [MetricLogger(lambda m, step: logged.append(step))], True)
     assert logged == [3, 4]
-    keys = ("hscnn/train_loss", "valid/tail_siamese_map", "valid/hybrid_micro_f1", "learning_rate")
+    keys = (
+        "hscnn/train_loss",
+        "valid/hybrid_tail_siamese_map",
+        "valid/hybrid_micro_f1",
+        "learning_rate",
+    )
     _assert_same_training(resumed, full, keys)
 
 

@@ -127,7 +127,11 @@ def test_training_lowers_the_loss_records_epoch_zero_and_restores_the_best_state
     history = result.history
     assert [h["epoch"] for h in history] == list(range(5))
     assert [step for step, _ in logged] == list(range(5))
-    for key in ("hscnn/train_similarity_loss", "valid/head_micro_f1", "valid/tail_micro_f1"):
+    for key in (
+        "hscnn/train_similarity_loss",
+        "valid/hybrid_head_micro_f1",
+        "valid/hybrid_tail_micro_f1",
+    ):
         assert key in logged[0][1]
     losses = [h["hscnn/train_loss"] for h in history]
     assert min(losses[1:]) < losses[0]
@@ -326,14 +330,14 @@ def test_epoch_zero_loss_equals_a_hand_computation(single_state, reduction):
     assert result.history[0]["hscnn/train_loss"] == pytest.approx(expected, rel=1e-5)
 
 
-def test_pair_loss_and_tail_map_monitors_choose_their_best_epochs(single_state):
+def test_pair_loss_and_hybrid_tail_map_monitors_choose_their_best_epochs(single_state):
     for monitor, key, best in (
         ("pair_loss", "valid/pair_loss", np.argmin),
-        ("tail_map", "valid/tail_siamese_map", np.argmax),
+        ("hybrid_tail_map", "valid/hybrid_tail_siamese_map", np.argmax),
     ):
         result = _fit(_hscnn(single_state), _config(monitor=monitor, max_epochs=3))
         values = [h[key] for h in result.history]
         assert result.best_epoch == int(best(values)), monitor
-        assert all(0.0 <= h["valid/tail_siamese_map"] <= 1.0 for h in result.history)
+        assert all(0.0 <= h["valid/hybrid_tail_siamese_map"] <= 1.0 for h in result.history)
     with pytest.raises(ValueError, match="monitor"):
         _config(monitor="accuracy")

@@ -46,6 +46,35 @@ class HideTrackingCredentials:
             logger.info("MLflow tracking at %s (run links not printed: credentials)", masked)
 
 
+class NameSessionRunAfterCorpus:
+    """The kedro-mlflow session (parent) run is named ``<corpus>/<pipeline>``
+    (:func:`~longtail_mltc.pipelines.tracking.session_run_name`, e.g. ``reuters/hscnn``), so
+    session runs of different corpora can be told apart; kedro-mlflow names it after the
+    pipeline alone. A name set in mlflow.yml (``tracking.run.name``) is kept.
+
+    Runs before kedro-mlflow's ``before_pipeline_run`` (``tryfirst``), which starts the run
+    with the name of its configuration object (the one it stores as ``context.mlflow``).
+    """
+
+    def __init__(self) -> None:
+        self._context: Any = None
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        self._context = context
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
+        config = getattr(self._context, "mlflow", None)
+        run = getattr(getattr(config, "tracking", None), "run", None)
+        if run is None or run.name:
+            return
+        if "params:corpus" not in catalog:
+            return  # a project without the corpus parameter: kedro-mlflow's name stays
+        names = run_params.get("pipeline_names") or run_params.get("pipeline_name")
+        run.name = tracking.session_run_name(catalog.load("params:corpus"), names or "__default__")
+
+
 class CloseConfigurationRunsOnError:
     """A configuration run spans several nodes; if any of them fails, mark the run FAILED
     (KILLED when the run was interrupted) instead of leaving it RUNNING forever."""

@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from longtail_mltc.labels.stats import HYBRID_HEAD, HYBRID_TAIL
+
 from .calibration import HybridRule
 from .metrics import LabelMatrix, evaluate
 from .ranking import mean_average_precision
@@ -44,8 +46,6 @@ __all__ = [
     "tail_diagnostics",
 ]
 
-HYBRID_HEAD = "hybrid_head"
-HYBRID_TAIL = "hybrid_tail"
 _RANKING_PREFIXES = ("p_at_", "ndcg_at_", "psp_at_", "psndcg_at_")
 
 
@@ -180,15 +180,16 @@ def evaluate_hybrid_splits(
     ``labels`` / ``single_probs`` / ``siamese_scores``: ``{split: ...}``, the Siamese scores full
     width (``None`` for a rule that routes no label); ``joint_probs``: the joint head's
     probabilities per split, for a rule that hands labels to it. ``is_tail``: the evaluation's
-    ``N_c < N_φ`` split. Returns ``head_threshold`` (the rule's single threshold),
-    ``n_siamese_labels`` and, per split, the groups of :func:`evaluate_hybrid` and
+    ``N_c < N_φ`` split. Returns ``single_threshold`` (the rule's threshold for the labels
+    the single network decides), ``n_siamese_labels``, ``n_joint_labels``,
+    ``n_hybrid_tail_labels`` and, per split, the groups of :func:`evaluate_hybrid` and
     :func:`tail_diagnostics` under ``prefixes.get(split, split)``.
     """
     out = {
-        "head_threshold": rule.single_threshold,
+        "single_threshold": rule.single_threshold,
         "n_siamese_labels": float(rule.siamese_labels.size),
         "n_joint_labels": float(rule.joint_labels.size),
-        "n_tail_labels": float(np.count_nonzero(is_tail)),
+        "n_hybrid_tail_labels": float(np.count_nonzero(is_tail)),
     }
     for split in splits:
         probs = np.asarray(single_probs[split])

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from longtail_mltc.labels.stats import hybrid_split
+from longtail_mltc.labels.stats import HYBRID_TAIL, hybrid_split
 
 __all__ = ["hybrid_merge", "merge_by_mask", "tail_label_mask"]
 
@@ -41,7 +41,7 @@ def tail_label_mask(label_counts: np.ndarray, n_phi: int = 100) -> np.ndarray:
     counts = np.asarray(label_counts)
     split = hybrid_split(counts, n_phi)
     mask = np.zeros(counts.shape[0], dtype=bool)
-    mask[split["tail"]] = True
+    mask[split[HYBRID_TAIL]] = True
     return mask
 
 

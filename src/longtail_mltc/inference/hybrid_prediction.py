@@ -228,13 +228,14 @@ def merge_prediction(
 
 
 def hybrid_micro_f1s(labels: LabelMatrix, prediction: HybridPrediction) -> dict[str, float]:
-    """Micro-F1 of the merged decisions over all, head and tail labels (module doc's signal)."""
+    """Micro-F1 of the merged decisions over all labels (``hybrid_micro_f1``) and over each side
+    of the ``N_φ`` split (``hybrid_head_micro_f1``, ``hybrid_tail_micro_f1``; module doc)."""
     counts = label_confusion_counts(labels, prediction.decisions, threshold=0.5)
     out = {}
     for name, columns in (
         ("hybrid", slice(None)),
-        ("head", ~prediction.is_tail),
-        ("tail", prediction.is_tail),
+        ("hybrid_head", ~prediction.is_tail),
+        ("hybrid_tail", prediction.is_tail),
     ):
         tp, fp, fn = (c[columns].sum() for c in counts)
         out[f"{name}_micro_f1"] = float(f1_from_counts(tp, fp, fn))

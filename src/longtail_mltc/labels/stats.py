@@ -3,8 +3,9 @@
 Everything here derives from the *training* label matrix ``Y`` (``[documents, labels]``, binary,
 sparse or dense): counts ``N_c``, priors ``p_c = N_c / N``, head/medium/tail groups (§3.1; cut
 points from an absolute or relative rule, :mod:`longtail_mltc.labels.groups`), the hybrid
-head/tail split at ``N_φ`` (§1.8), WCE weights (§1.2), co-occurrence ``p(i|j)`` and the
-labels-per-document histogram. Losses are built from these, never by recounting (§3).
+split at ``N_φ`` (§1.8: ``hybrid_head`` / ``hybrid_tail``, never ``head`` / ``tail``, which name
+the frequency groups), WCE weights (§1.2), co-occurrence ``p(i|j)`` and the labels-per-document
+histogram. Losses are built from these, never by recounting (§3).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from longtail_mltc.labels.groups import GroupRule, parse_group_rule, resolve_gro
 from longtail_mltc.labels.index import to_label_matrix
 
 __all__ = [
+    "HYBRID_HEAD",
+    "HYBRID_TAIL",
     "LabelStatistics",
     "compute_label_statistics",
     "cooccurrence",
@@ -34,6 +37,10 @@ __all__ = [
 ]
 
 LabelMatrix = sp.spmatrix | sp.sparray | np.ndarray
+HYBRID_HEAD = "hybrid_head"
+HYBRID_TAIL = "hybrid_tail"
+"""The two sides of HSCNN's ``N_φ`` split, in every run, table, plot and file."""
+_OLD_HYBRID_KEYS = {"head": HYBRID_HEAD, "tail": HYBRID_TAIL}  # label_statistics.json before
 
 
 def _binary_csr(Y: LabelMatrix) -> sp.csr_matrix:
@@ -96,12 +103,13 @@ def label_groups(counts: np.ndarray, head_min: int, tail_max: int) -> dict[str, 
 
 
 def hybrid_split(counts: np.ndarray, n_phi: int) -> dict[str, np.ndarray]:
-    """HSCNN's hybrid split (METHODS §1.8): head ``N_c >= n_phi``, tail ``N_c < n_phi``."""
+    """HSCNN's hybrid split (METHODS §1.8): ``hybrid_head`` ``N_c >= n_phi``, ``hybrid_tail``
+    ``N_c < n_phi`` (named apart from the frequency groups ``head`` / ``tail``)."""
     counts = _check_counts(counts)
     if n_phi < 0:
         raise ValueError(f"n_phi must be >= 0, got {n_phi}")
     head = counts >= n_phi
-    return {"head": np.flatnonzero(head), "tail": np.flatnonzero(~head)}
+    return {HYBRID_HEAD: np.flatnonzero(head), HYBRID_TAIL: np.flatnonzero(~head)}
 
 
 def wce_weights(counts: np.ndarray, n_docs: int, floor: float = 0.01) -> np.ndarray:
@@ -221,7 +229,9 @@ class LabelStatistics:
     def from_dict(cls, data: dict[str, Any]) -> LabelStatistics:
         """Inverse of :meth:`to_dict`; derived fields are recomputed and, if given, checked.
 
-        Files written before group rules existed (no ``group_rule``) load with ``None``.
+        Files written before group rules existed (no ``group_rule``) load with ``None``; a
+        ``hybrid`` split stored as ``head`` / ``tail`` (before ``hybrid_head`` / ``hybrid_tail``)
+        is read under the new names.
         """
         stats = cls(
             label_index=tuple(data["label_index"]),
@@ -233,8 +243,11 @@ class LabelStatistics:
             group_rule=data.get("group_rule"),
         )
         rebuilt = stats.to_dict()
+        stored = dict(data)
+        if "hybrid" in stored:  # files written before the split had its own names: head / tail
+            stored["hybrid"] = {_OLD_HYBRID_KEYS.get(k, k): v for k, v in stored["hybrid"].items()}
         for key in ("groups", "hybrid", "empty_groups"):
-            if key in data and data[key] != rebuilt[key]:
+            if key in stored and stored[key] != rebuilt[key]:
                 raise ValueError(f"stored {key!r} disagree with the counts and cut points")
         return stats
 

@@ -16,7 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,14 @@ def git_commit() -> str:
 
 def run_name(corpus: str, pipeline: str, variant: str, loss: str) -> str:
     return f"{corpus}/{pipeline}/{variant}/{loss}"
+
+
+def session_run_name(corpus: str, pipelines: str | Sequence[str]) -> str:
+    """The kedro-mlflow session (parent) run's name: ``<corpus>/<pipeline>``, several
+    pipelines joined by ``+`` as kedro-mlflow joins them (``reuters/ingestion+features``).
+    Runs tracked before this name existed are named after the pipeline alone."""
+    names = [pipelines] if isinstance(pipelines, str) else list(pipelines)
+    return f"{corpus}/{'+'.join(names)}"
 
 
 def start_configuration_run(

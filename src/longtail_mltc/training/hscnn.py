@@ -14,8 +14,9 @@ Head labels (``N_c ≥ N_φ``) are decided by the single-network head at ``p ≥
 *current* encoder from ``K`` support documents per label drawn once from the **training**
 split (:func:`tail_support`, seeded by ``config.seed``, so every epoch is scored against the same
 support documents). Fixed thresholds rather than a tuned one: the signal then measures the very
-decisions §1.7/§1.8 prescribe, and is comparable across epochs. ``valid/head_micro_f1`` and
-``valid/tail_micro_f1`` (micro-F1 over the head / tail columns alone) are logged beside it.
+decisions §1.7/§1.8 prescribe, and is comparable across epochs. ``valid/hybrid_head_micro_f1``
+and ``valid/hybrid_tail_micro_f1`` (micro-F1 over the ``N_c ≥ N_φ`` / ``N_c < N_φ`` columns
+alone) are logged beside it.
 
 **Epoch 0**: before any HSCNN step the model is evaluated (history row and callback with
 ``epoch = 0``), so a user sees whether HSCNN training helped. Its training losses are the mean
@@ -96,10 +97,12 @@ TailScorer = Callable[[torch.Tensor], torch.Tensor]
 
 MONITORS: dict[str, str] = {
     "pair_loss": "valid/pair_loss",
-    "tail_map": "valid/tail_siamese_map",
+    "hybrid_tail_map": "valid/hybrid_tail_siamese_map",
     "hybrid_micro_f1": "valid/hybrid_micro_f1",
 }
 """Early-stopping signals (module doc) and the per-epoch metric each one reads."""
+RENAMED_MONITORS: dict[str, str] = {"tail_map": "hybrid_tail_map"}
+"""Monitor names of configurations written before the N_φ split had its own names."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ class HSCNNTrainConfig(EngineConfig):
     majority_vote: bool = False
     epoch0_loss_triplets: int | None = 2_000
     classification_reduction: str = "label_mean"
-    monitor: str = "tail_map"
+    monitor: str = "hybrid_tail_map"
     validation_examples: int = 2000
 
     def __post_init__(self) -> None:
@@ -148,6 +151,10 @@ class HSCNNTrainConfig(EngineConfig):
                 f"HSCNNTrainConfig.classification_reduction must be one of "
                 f"{CLASSIFICATION_REDUCTIONS}, got {self.classification_reduction!r}"
             )
+        if self.monitor in RENAMED_MONITORS:
+            renamed = RENAMED_MONITORS[self.monitor]
+            logger.warning("hscnn monitor %r is now called %r", self.monitor, renamed)
+            object.__setattr__(self, "monitor", renamed)
         if self.monitor not in MONITORS:
             raise ValueError(
                 f"HSCNNTrainConfig.monitor must be one of {tuple(MONITORS)}, got {self.monitor!r}"
@@ -335,8 +342,8 @@ def fit_hscnn(
     ``best_valid_micro_f1`` is the hybrid micro-F1 and whose ``history`` starts with epoch 0.
     Metrics per epoch (history and ``callback.on_epoch_end(epoch, metrics)``):
     ``hscnn/train_loss``, ``hscnn/train_similarity_loss``, ``hscnn/train_first_loss``,
-    ``hscnn/train_second_loss``, ``valid/hybrid_micro_f1``, ``valid/head_micro_f1``,
-    ``valid/tail_micro_f1``, ``learning_rate``, ``epoch_seconds``.
+    ``hscnn/train_second_loss``, ``valid/hybrid_micro_f1``, ``valid/hybrid_head_micro_f1``,
+    ``valid/hybrid_tail_micro_f1``, ``learning_rate``, ``epoch_seconds``.
     """
     _check_training_inputs(model, triplets, train, valid, label_counts)
     module = HSCNNModule(
@@ -488,7 +495,7 @@ class HSCNNModule(MethodModule):
     ) -> None:
         valid, config = self.valid_split, self.config
         signal = {f"valid/{k}": v for k, v in hybrid_micro_f1s(valid.labels, prediction).items()}
-        signal["valid/tail_siamese_map"] = tail_siamese_map(valid.labels, prediction)
+        signal["valid/hybrid_tail_siamese_map"] = tail_siamese_map(valid.labels, prediction)
         if self.held_out is not None:
             pair = evaluate_triplets(
                 self.model,
@@ -527,8 +534,9 @@ def _epoch_summary(epoch: int, metrics: dict[str, float]) -> str:
     return (
         f"hscnn epoch {epoch}: loss {metrics['hscnn/train_loss']:.4f} "
         f"(similarity {metrics['hscnn/train_similarity_loss']:.4f}), valid pair loss "
-        f"{'-' if pair is None else f'{pair:.4f}'}, tail Siamese mAP "
-        f"{metrics['valid/tail_siamese_map']:.4f}, hybrid micro-F1 "
-        f"{metrics['valid/hybrid_micro_f1']:.4f} (head {metrics['valid/head_micro_f1']:.4f}, "
-        f"tail {metrics['valid/tail_micro_f1']:.4f})"
+        f"{'-' if pair is None else f'{pair:.4f}'}, hybrid_tail Siamese mAP "
+        f"{metrics['valid/hybrid_tail_siamese_map']:.4f}, hybrid micro-F1 "
+        f"{metrics['valid/hybrid_micro_f1']:.4f} (hybrid_head "
+        f"{metrics['valid/hybrid_head_micro_f1']:.4f}, hybrid_tail "
+        f"{metrics['valid/hybrid_tail_micro_f1']:.4f})"
     )

@@ -15,6 +15,7 @@ import mlflow
 import pandas as pd
 
 from longtail_mltc.evaluation.fidelity import Claim, fidelity_table, to_markdown_table
+from longtail_mltc.evaluation.legacy_runs import rename_legacy_hybrid_groups
 from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def collect_tracked_runs(fidelity: Mapping[str, Any]) -> pd.DataFrame:
         filter_string="attributes.status = 'FINISHED' and tags.pipeline != ''",
     )
     logger.info("fidelity: %d finished configuration runs", len(runs))
-    return runs
+    return rename_legacy_hybrid_groups(runs)  # older HSCNN runs: head/tail = the N_φ split
 
 
 def build_fidelity_report(

@@ -583,7 +583,7 @@ def _log_hybrid_run(
     config = {
         "variant": trained.variant,
         "n_phi": evaluation.n_phi,
-        "head_threshold": rule.single_threshold,
+        "single_threshold": rule.single_threshold,
         "rule": rule.name,
         "num_labels": len(label_index),
     }

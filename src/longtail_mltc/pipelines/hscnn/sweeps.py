@@ -87,7 +87,7 @@ def sweep_n_phi(
         rows.append(
             {
                 "n_phi": n_phi,
-                "n_tail_labels": int(merged["n_tail_labels"]),
+                "n_hybrid_tail_labels": int(merged["n_hybrid_tail_labels"]),
                 **_row(merged),
                 **{f"single {k}": v for k, v in _row(single).items()},
             }
@@ -100,7 +100,10 @@ def sweep_n_phi(
         "n_phi",
         PLOTTED,
         baselines={f"{m} (single network)": first[f"single {m}"] for m in PLOTTED},
-        title=f"{corpus}{': ' if corpus else ''}HSCNN: test F1 against the N_φ head/tail split",
+        title=(
+            f"{corpus}{': ' if corpus else ''}HSCNN: test F1 against the N_φ split "
+            "(hybrid_head / hybrid_tail)"
+        ),
         x_label="N_φ (labels with fewer training documents go to the Siamese part)",
     )
     return table, figure

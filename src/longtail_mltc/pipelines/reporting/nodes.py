@@ -26,8 +26,9 @@ from longtail_mltc.evaluation.comparison import (
     to_html,
     to_markdown,
 )
+from longtail_mltc.evaluation.legacy_runs import rename_legacy_hybrid_groups
 from longtail_mltc.evaluation.plots import plot_group_bars
-from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
+from longtail_mltc.pipelines.tracking import session_run_name, tracking_uri_for_logs
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ LABEL = "configuration"
 SEED = "seed"  # the run's tag (tracking.start_configuration_run); missing on older runs
 DESCRIPTION = ("run_id", "pipeline", "variant", "encoder", "loss", SEED, "start_time")
 SWEEP_PARAM = "params.hscnn.n_triplets"
+N_PHI_PIPELINE = "hscnn_n_phi"
 N_PHI_ARTIFACT = "hscnn_sweeps/n_phi.csv"
 PER_LABEL_ARTIFACT = "analysis/per_label_f1.csv"
 
@@ -66,7 +68,9 @@ def _filter_string(filters: Mapping[str, Any], corpus: str) -> str:
 def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
     """One row per tracked configuration run that passes ``reporting.filters``: its name
     (``configuration``), id, tags (``seed`` among them), start time, test metrics and the
-    triplet count, sorted by configuration, then seed.
+    triplet count, sorted by configuration, then seed. HSCNN runs tracked before the ``N_φ``
+    split had its own names get their ``head`` / ``tail`` figures under ``hybrid_head`` /
+    ``hybrid_tail`` (:mod:`~longtail_mltc.evaluation.legacy_runs`).
 
     With ``latest_only`` a configuration run several times with the same seed keeps its newest
     finished run (runs without a seed tag count as one seed), so each of its seeds keeps one.
@@ -94,6 +98,7 @@ def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
         runs[name] = found.get(column)
     triplets = found[SWEEP_PARAM] if SWEEP_PARAM in found else pd.Series(np.nan, found.index)
     runs["n_triplets"] = pd.to_numeric(triplets, errors="coerce")
+    found = rename_legacy_hybrid_groups(found)  # older HSCNN runs: head/tail = the N_φ split
     metrics = found[[c for c in found.columns if c.startswith("metrics.test/")]]
     runs = pd.concat([runs, metrics.rename(columns=lambda c: c[len("metrics.") :])], axis=1)
     if reporting.get("latest_only", True):
@@ -167,16 +172,19 @@ def plot_group_comparison(
 
 
 def _n_phi_table(corpus: str, experiment: str) -> pd.DataFrame | None:
-    """The newest tracked N_φ sweep table of this corpus (an artifact of the session run)."""
-    sessions = mlflow.search_runs(
+    """The newest tracked N_φ sweep table of this corpus (an artifact of the session run,
+    named ``<corpus>/hscnn_n_phi``; runs tracked before that name: ``hscnn_n_phi``)."""
+    names = (session_run_name(corpus, N_PHI_PIPELINE), N_PHI_PIPELINE)
+    sessions = mlflow.search_runs(  # MLflow's tag filters have no IN: the names are kept after
         experiment_ids=[_experiment_id(experiment)],
         filter_string=(
-            "attributes.status = 'FINISHED' and tags.mlflow.runName = 'hscnn_n_phi' "
+            f"attributes.status = 'FINISHED' and tags.mlflow.runName LIKE '%{N_PHI_PIPELINE}' "
             f"and params.corpus = {_quoted(corpus)}"
         ),
         order_by=["attributes.start_time DESC"],
-        max_results=1,
     )
+    if not sessions.empty:
+        sessions = sessions[sessions["tags.mlflow.runName"].isin(names)]
     if sessions.empty:
         return None
     try:
