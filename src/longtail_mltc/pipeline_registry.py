@@ -13,7 +13,6 @@ from .pipelines import (
     hscnn,
     ingestion,
     label_stats,
-    loss_sweep,
     predict,
     reporting,
     single,
@@ -33,11 +32,13 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipeline starts from the ingested corpus in ``data/`` (``baselines``, ``altxml`` and
     ``balanced_losses`` re-run only features and label_stats, which depend on parameters);
     ``hooks.RequireInputFiles`` stops one whose input files are missing, naming the ``kedro run``
-    that writes them. The HSCNN studies ``hscnn_variants``, ``hscnn_n_phi`` and
-    ``hscnn_triplets`` are built in ``pipelines/hscnn`` and have no folder of their own, so the
-    registry names every pipeline instead of calling ``find_pipelines()``: under
-    ``kedro run --pipelines=<name>`` Kedro 1.7's ``find_pipelines(raise_errors=True)`` imports
-    only the folder ``pipelines/<name>`` and fails for a name without one.
+    that writes them. The loss sweep of the single network is ``balanced_losses`` with
+    ``--params backbone=kim_cnn`` (a registry name cannot set a parameter). The HSCNN studies
+    ``hscnn_variants``, ``hscnn_n_phi`` and ``hscnn_triplets`` are built in ``pipelines/hscnn``
+    and have no folder of their own, so the registry names every pipeline instead of calling
+    ``find_pipelines()``: under ``kedro run --pipelines=<name>`` Kedro 1.7's
+    ``find_pipelines(raise_errors=True)`` imports only the folder ``pipelines/<name>`` and fails
+    for a name without one.
     """
     headline = hscnn.create_pipeline()
     return {
@@ -45,7 +46,6 @@ def register_pipelines() -> dict[str, Pipeline]:
         "features": features.create_pipeline(),
         "label_stats": label_stats.create_pipeline(),
         "single": single.create_pipeline(),
-        "loss_sweep": loss_sweep.create_pipeline(),
         "hscnn": headline,
         "hscnn_variants": create_variants_pipeline(),
         "hscnn_n_phi": create_n_phi_pipeline(),
