@@ -141,7 +141,8 @@ def _leaves(tree: object, path: str = "") -> dict[str, object]:
 def test_only_the_interpolated_backbones_change_against_kedros_own_loader(conf):
     """The whole resolved parameters dict: identical to Kedro's loader in the default
     environment (Reuters); under --env ci exactly the 13 values of the three backbones that
-    interpolate `altxml` differ."""
+    interpolate `altxml` and the 3 of the kim_cnn backbone that interpolates
+    `single.encoder_params` differ."""
     args = {**settings.CONFIG_LOADER_ARGS, "runtime_params": {"corpus": "reuters"}}
     kedros = OmegaConfigLoader(str(conf), **args)["parameters"]
     assert _loader(conf, runtime_params={"corpus": "reuters"})["parameters"] == kedros
@@ -150,8 +151,10 @@ def test_only_the_interpolated_backbones_change_against_kedros_own_loader(conf):
     ours_ci = _leaves(_loader(conf, env="ci", runtime_params={"corpus": "reuters"})["parameters"])
     assert ours_ci.keys() == kedros_ci.keys()
     changed = sorted(key for key in ours_ci if ours_ci[key] != kedros_ci[key])
-    assert len(changed) == 13
-    assert {key.split(".")[2] for key in changed} == {"altxml", "rnn_att", "cnn_rnn"}
+    assert len(changed) == 16
+    assert {key.split(".")[2] for key in changed} == {"altxml", "rnn_att", "cnn_rnn", "kim_cnn"}
+    kim_cnn = [key.rsplit(".", 1)[1] for key in changed if ".kim_cnn." in key]
+    assert sorted(kim_cnn) == ["embedding_dim", "hidden_dim", "num_filters"]  # conf/ci's single
     assert all(key.startswith("balanced_losses.backbones.") for key in changed)
 
 

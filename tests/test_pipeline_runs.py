@@ -153,9 +153,10 @@ def test_bad_raw_data_fails_clearly_and_writes_nothing(
     assert data_files(project) == []
 
 
-def test_any_loss_from_params_and_the_loss_sweep(project):
+def test_any_loss_from_params_and_the_kim_cnn_loss_study(project):
     """`--params loss=db` trains the single network with DB, tagged with its parameters; then
-    `--pipeline=loss_sweep` trains one network per loss, each its own run, and one table."""
+    `--pipelines=balanced_losses --params backbone=kim_cnn` (the single network's loss sweep)
+    trains one network per loss, each its own `balanced_losses/kim_cnn` run, and one table."""
     run_pipeline(project, "hscnn", params={"loss": "db", "loss_params": {"db": {"map_mu": 0.05}}})
     runs = mlflow.search_runs(
         experiment_names=["longtail_mltc"],
@@ -167,24 +168,36 @@ def test_any_loss_from_params_and_the_loss_sweep(project):
     assert tagged["map_mu"] == 0.05 and tagged["gamma"] == 2.0  # override + METHODS default
     assert runs[0].data.params["loss.name"] == "db"
 
-    run_pipeline(project, "loss_sweep")
+    run_pipeline(project, "balanced_losses", params={"backbone": "kim_cnn"})
     from longtail_mltc.losses import LOSSES
 
-    table = pd.read_csv(project / "data/08_reporting/reuters/loss_sweep/loss_sweep.csv")
-    assert sorted(table["loss"]) == sorted(LOSSES)
-    assert table["test/all/micro_f1"].between(0, 1).all()
+    reports = project / "data/08_reporting/reuters/balanced_losses/kim_cnn"
+    table = pd.read_csv(reports / "loss_table.csv")
+    rows = table.iloc[1:].set_index("loss")  # row 0: labels or documents per group
+    assert rows.index.tolist() == list(LOSSES)
+    assert rows["all/micro_f1"].between(0, 1).all()
     for loss in LOSSES:
-        metrics = json.loads(
-            (project / f"data/08_reporting/reuters/loss_sweep/{loss}/metrics.json").read_text()
-        )
-        row = table.set_index("loss").loc[loss]
-        assert row["test/tail/macro_f1"] == pytest.approx(metrics["test/tail/macro_f1"])
-    swept = mlflow.search_runs(
+        metrics = json.loads((reports / f"{loss}/metrics.json").read_text())
+        for column in ("tail/macro_f1", "all/p_at_1", "all/ndcg_at_5"):
+            assert rows.loc[loss, column] == pytest.approx(metrics[f"test/{column}"], abs=1e-4)
+    studied = mlflow.search_runs(
+        experiment_names=["longtail_mltc"],
+        filter_string="tags.pipeline = 'balanced_losses'",
+        output_format="list",
+    )
+    assert sorted(run.info.run_name for run in studied) == sorted(
+        f"reuters/balanced_losses/kim_cnn/{loss}" for loss in LOSSES
+    )
+    for run in studied:
+        assert run.info.status == "FINISHED" and run.data.tags["variant"] == "kim_cnn"
+        # the single network's encoder (conf/ci: 8 filters) and each loss's recipe
+        assert run.data.params["single.encoder_params.num_filters"] == "8"
+        recipe = "prior" if run.data.tags["loss"] in ("bce", "wce") else "zero"
+        assert run.data.tags["output_bias"] == recipe
+    # the only single/single run is the DB run above: the study's runs have their own names
+    singles = mlflow.search_runs(
         experiment_names=["longtail_mltc"],
         filter_string="tags.variant = 'single' and tags.pipeline != 'hscnn'",
         output_format="list",
     )
-    # one run per loss in the sweep, plus the DB run above (the main job's own single-network
-    # run on the hybrid split is tagged pipeline=hscnn and is not one of them)
-    assert sorted(run.data.tags["loss"] for run in swept) == sorted([*LOSSES, "db"])
-    assert all(run.info.status == "FINISHED" for run in swept)
+    assert [run.info.run_name for run in singles] == ["reuters/single/single/db"]

@@ -23,7 +23,7 @@ def test_every_pipeline_of_the_design_is_registered_and_default_is_hscnn(project
         "features",
         "label_stats",
         "single",
-        "loss_sweep",
+        "balanced_losses",
         "hscnn",
         "hscnn_variants",
         "hscnn_n_phi",

@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 PIPELINE = "balanced_losses"
 LABEL_GROUPS: tuple[str, ...] = ("all", "head", "medium", "tail")
 TABLE_METRICS: tuple[str, ...] = ("micro_f1", "macro_f1")
+# Ranking metrics of all labels, as the single network's loss sweep reported them.
+RANKING_COLUMNS: tuple[str, ...] = ("all/p_at_1", "all/ndcg_at_5")
 
 
 def select_backbone(balanced_losses: Mapping[str, Any], backbone: str) -> dict[str, Any]:
@@ -87,7 +89,8 @@ def compare_balanced_losses(
     label_statistics: dict[str, Any], **metrics_by_loss: Mapping[str, float]
 ) -> pd.DataFrame:
     """Rows = losses, columns = ``<group>/<metric>`` test micro/macro-F1 for all, head, medium,
-    tail labels and each document group, then the validation-chosen threshold.
+    tail labels and each document group, test P@1 and nDCG@5 of all labels, then the
+    validation-chosen threshold.
 
     The label groups' sizes go into the column names' companion row ``n_labels`` (first row),
     so the table says how many labels each group holds."""
@@ -95,6 +98,7 @@ def compare_balanced_losses(
     first = next(iter(metrics_by_loss.values()))
     groups = _group_names(first)
     columns = [f"{group}/{metric}" for group in groups for metric in TABLE_METRICS]
+    columns += [c for c in RANKING_COLUMNS if f"test/{c}" in first]
     rows = []
     for loss, metrics in metrics_by_loss.items():
         row: dict[str, Any] = {"loss": loss}

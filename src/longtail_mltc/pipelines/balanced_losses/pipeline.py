@@ -7,6 +7,7 @@ same for every backbone: ``select_backbone`` picks ``balanced_losses.backbones.<
 and ``backbone_documents`` encodes the texts the way that backbone reads them. Each loss trains
 in namespace ``balanced_losses.<loss>`` as MLflow run
 ``<corpus>/balanced_losses/<backbone>/<loss>`` (tagged ``loss``, ``variant=<backbone>``).
+``--params backbone=kim_cnn`` is the single network's loss sweep (docs/losses.md).
 """
 
 from __future__ import annotations

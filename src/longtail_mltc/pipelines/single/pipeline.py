@@ -1,4 +1,4 @@
-"""single pipeline, and the node template the loss sweep repeats once per loss."""
+"""single pipeline, and the node template that balanced_losses and the HSCNN studies repeat."""
 
 from __future__ import annotations
 
