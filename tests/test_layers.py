@@ -53,12 +53,8 @@ ALLOWED_UPWARD = {
     ("longtail_mltc.training.hscnn", "longtail_mltc.inference.hybrid_prediction"),
 }
 # (importing module, imported module, name): private names shared between two modules of one
-# package. Fix: a public name, or a private submodule of the package. Left for now because both
-# packages are being edited for the metric-key renames of issue 22, item 4.
-ALLOWED_PRIVATE = {
-    ("longtail_mltc.evaluation.thresholds", "longtail_mltc.evaluation.metrics", name)
-    for name in ("_Inputs", "_exact_thresholds", "_label_chunk", "_prepare", "_score_chunk")
-} | {("longtail_mltc.inference.hybrid", "longtail_mltc.inference.labeler", "_cpu_state")}
+# package. Fix: a public name, or a private submodule of the package.
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 
 
 @dataclass(frozen=True)
