@@ -44,21 +44,10 @@ KEDRO_UNITS = {"datasets", *TOP}
 MLFLOW_UNITS = {"serving", *TOP}
 
 # (importing module, imported module): upward arrows still in the code, each with its reason.
-ALLOWED_UPWARD = {
-    # HSCNN training scores its validation signal with the hybrid prediction of inference/,
-    # which itself reads training.data; the cycle is broken by training/__init__'s lazy names.
-    # Fix: move the shared scoring (hybrid_prediction's score_batch, tail_scorer, ...) into
-    # training/ or models/; left for now because inference/ is being edited for the metric-key
-    # renames of issue 22, item 4.
-    ("longtail_mltc.training.hscnn", "longtail_mltc.inference.hybrid_prediction"),
-}
+ALLOWED_UPWARD: set[tuple[str, str]] = set()
 # (importing module, imported module, name): private names shared between two modules of one
-# package. Fix: a public name, or a private submodule of the package. Left for now because both
-# packages are being edited for the metric-key renames of issue 22, item 4.
-ALLOWED_PRIVATE = {
-    ("longtail_mltc.evaluation.thresholds", "longtail_mltc.evaluation.metrics", name)
-    for name in ("_Inputs", "_exact_thresholds", "_label_chunk", "_prepare", "_score_chunk")
-} | {("longtail_mltc.inference.hybrid", "longtail_mltc.inference.labeler", "_cpu_state")}
+# package. Fix: a public name, or a private submodule of the package.
+ALLOWED_PRIVATE: set[tuple[str, str, str]] = set()
 
 
 @dataclass(frozen=True)

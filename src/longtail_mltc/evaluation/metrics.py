@@ -48,6 +48,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from ._chunks import Inputs, exact_thresholds, label_chunk, prepare, score_chunk
+
 __all__ = [
     "DEFAULT_KS",
     "LabelCounts",
@@ -83,122 +85,9 @@ class LabelCounts(NamedTuple):
     fn: np.ndarray
 
 
-class _Inputs(NamedTuple):
-    y: np.ndarray | sp.csr_matrix | sp.csr_array  # sparse: already restricted to the subset
-    s: np.ndarray
-    y_cols: np.ndarray | None  # column selection still to apply to dense y chunks
-    s_cols: np.ndarray | None  # column selection to apply to score chunks
-    n_docs: int
-    n_labels: int
-
-
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
-
-
-def _as_scores(scores: np.ndarray) -> np.ndarray:
-    """Dense 2-D floating score matrix (bool/int scores are converted to float64)."""
-    if sp.issparse(scores):
-        raise TypeError("scores must be a dense array [docs × labels]; received a sparse matrix")
-    s = np.asarray(scores)
-    if s.ndim != 2:
-        raise ValueError(f"scores must be 2-D [docs × labels]; received shape {s.shape}")
-    if s.dtype == bool or np.issubdtype(s.dtype, np.integer):
-        s = s.astype(np.float64)
-    elif not np.issubdtype(s.dtype, np.floating):
-        raise ValueError(f"scores must be real numbers; received dtype {s.dtype}")
-    return s
-
-
-def _as_labels(y_true: LabelMatrix) -> np.ndarray | sp.csr_matrix:
-    """Dense 2-D array, or canonical CSR whose stored values are checked to be 0/1."""
-    if sp.issparse(y_true):
-        if y_true.ndim != 2:
-            raise ValueError(f"y_true must be 2-D [docs × labels]; received shape {y_true.shape}")
-        y = y_true.tocsr()
-        if not y.has_canonical_format:
-            y = y.copy()
-            y.sum_duplicates()
-        _check_binary(y.data, "y_true")
-        return y
-    y = np.asarray(y_true)
-    if y.ndim != 2:
-        raise ValueError(f"y_true must be 2-D [docs × labels]; received shape {y.shape}")
-    return y
-
-
-def _check_binary(values: np.ndarray, name: str) -> None:
-    if values.dtype == bool:
-        return
-    bad = (values != 0) & (values != 1)
-    if bad.any():
-        example = values[bad].ravel()[0].item()
-        raise ValueError(f"{name} must contain only 0/1 values; received e.g. {example!r}")
-
-
-def _check_finite_scores(block: np.ndarray, row_offset: int = 0) -> None:
-    if not np.isnan(block.min()):  # min propagates NaN: one cheap reduction
-        return
-    row, col = np.argwhere(np.isnan(block))[0]
-    raise ValueError(
-        "scores must not contain NaN (finite or ±inf expected); received NaN at "
-        f"document {row_offset + int(row)}, column {int(col)}"
-    )
-
-
-def _subset_columns(label_subset: LabelSubset, n_labels: int) -> np.ndarray | None:
-    """Column indices selected by ``label_subset`` (None = all labels, in order)."""
-    if label_subset is None:
-        return None
-    sub = np.asarray(label_subset)
-    if sub.ndim != 1 or sub.size == 0:
-        raise ValueError(
-            "label_subset must be a non-empty 1-D sequence of column indices or a boolean mask; "
-            f"received shape {sub.shape}"
-        )
-    if sub.dtype == bool:
-        if sub.size != n_labels:
-            raise ValueError(
-                f"boolean label_subset must have length {n_labels} (number of labels); "
-                f"received length {sub.size}"
-            )
-        cols = np.flatnonzero(sub)
-        if cols.size == 0:
-            raise ValueError("label_subset mask selects no label")
-    elif np.issubdtype(sub.dtype, np.integer):
-        cols = sub.astype(np.intp)
-        if cols.min() < 0 or cols.max() >= n_labels:
-            raise ValueError(
-                f"label_subset indices must lie in [0, {n_labels}); "
-                f"received min {cols.min()}, max {cols.max()}"
-            )
-        if np.unique(cols).size != cols.size:
-            raise ValueError("label_subset contains duplicate column indices")
-    else:
-        raise ValueError(f"label_subset must be integer indices or a bool mask; got {sub.dtype}")
-    if cols.size == n_labels and np.array_equal(cols, np.arange(n_labels)):
-        return None
-    return cols
-
-
-def _prepare(y_true: LabelMatrix, scores: np.ndarray, label_subset: LabelSubset) -> _Inputs:
-    s = _as_scores(scores)
-    y = _as_labels(y_true)
-    if y.shape != s.shape:
-        raise ValueError(
-            "y_true and scores must have the same shape [docs × labels]; "
-            f"received y_true {tuple(y.shape)} and scores {s.shape}"
-        )
-    n_docs, n_all = s.shape
-    if n_docs == 0 or n_all == 0:
-        raise ValueError(f"expected at least one document and one label; received shape {s.shape}")
-    cols = _subset_columns(label_subset, n_all)
-    n_labels = n_all if cols is None else cols.size
-    if sp.issparse(y):
-        y = y if cols is None else y[:, cols].tocsr()
-        return _Inputs(y, s, None, cols, n_docs, n_labels)
-    return _Inputs(y, s, cols, cols, n_docs, n_labels)
 
 
 def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
@@ -207,23 +96,6 @@ def _check_ks(ks: Sequence[int]) -> tuple[int, ...]:
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
             raise ValueError(f"ks must be positive integers; received {out!r}")
     return tuple(int(k) for k in out)
-
-
-def _exact_thresholds(thresholds: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Smallest values of ``dtype`` that are >= each float64 threshold.
-
-    For scores ``s`` of ``dtype``, ``s >= result`` equals the exact ``s >= threshold``, and the
-    comparison runs in ``dtype`` (no upcast of the score chunk).
-    """
-    t = np.asarray(thresholds, dtype=np.float64)
-    if np.isnan(t).any():
-        raise ValueError("threshold must not be NaN")
-    with np.errstate(over="ignore"):
-        cast = t.astype(dtype)
-    low = cast.astype(np.float64) < t
-    if low.any():
-        cast[low] = np.nextafter(cast[low], np.asarray(np.inf, dtype=dtype))
-    return cast
 
 
 def _as_weights(
@@ -268,44 +140,11 @@ class _Chunk(NamedTuple):
     s: np.ndarray  # scores [m × n]
 
 
-def _label_chunk(inp: _Inputs, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``start:stop`` of ``y_true`` (subset columns): dense bool block, flat positives."""
-    m, n = stop - start, inp.n_labels
-    if sp.issparse(inp.y):
-        indptr = inp.y.indptr
-        lo, hi = indptr[start], indptr[stop]
-        rows = np.repeat(np.arange(m), np.diff(indptr[start : stop + 1]))
-        flat = rows * n + inp.y.indices[lo:hi]
-        flat = flat[inp.y.data[lo:hi] != 0]
-        out = np.zeros((m, n), dtype=bool)
-        out.ravel()[flat] = True
-        return out, flat
-    block = inp.y[start:stop]
-    if inp.y_cols is not None:
-        block = np.take(block, inp.y_cols, axis=1)
-    flat = np.flatnonzero(block)
-    if block.dtype != bool:
-        values = block.ravel()[flat]
-        if not np.all(values == 1):
-            example = values[values != 1][0].item()
-            raise ValueError(f"y_true must contain only 0/1 values; received e.g. {example!r}")
-        block = block != 0
-    return block, flat
-
-
-def _score_chunk(inp: _Inputs, start: int, stop: int) -> np.ndarray:
-    block = inp.s[start:stop]
-    if inp.s_cols is not None:
-        block = np.take(block, inp.s_cols, axis=1)
-    _check_finite_scores(block, start)
-    return block
-
-
-def _chunks(inp: _Inputs, chunk_size: int | None) -> Iterator[_Chunk]:
+def _chunks(inp: Inputs, chunk_size: int | None) -> Iterator[_Chunk]:
     rows = resolve_chunk_size(chunk_size, inp.n_labels)
     for start in range(0, inp.n_docs, rows):
         stop = min(start + rows, inp.n_docs)
-        yield _Chunk(*_label_chunk(inp, start, stop), _score_chunk(inp, start, stop))
+        yield _Chunk(*label_chunk(inp, start, stop), score_chunk(inp, start, stop))
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +308,7 @@ def _ranking_metrics(
 
 
 def _accumulate(
-    inp: _Inputs,
+    inp: Inputs,
     threshold: float | None,
     k_max: int | None,
     chunk_size: int | None,
@@ -482,7 +321,7 @@ def _accumulate(
     n = inp.n_labels
     tp, n_pred, n_pos = (np.zeros(n, dtype=np.int64) for _ in range(3))
     hits = np.zeros(((k_max or 0) + 1, min(k_max or 0, n)), dtype=np.int64)
-    thr = None if threshold is None else _exact_thresholds(threshold, inp.s.dtype)
+    thr = None if threshold is None else exact_thresholds(threshold, inp.s.dtype)
     n_docs = 0
     for chunk in _chunks(inp, chunk_size):
         rows, cols = np.divmod(chunk.positives, n)
@@ -542,7 +381,7 @@ def label_confusion_counts(
     label_subset: LabelSubset = None,
 ) -> LabelCounts:
     """Per-label TP, FP, FN (int64) with the rule ``scores >= threshold`` (METHODS §4)."""
-    inp = _prepare(y_true, scores, label_subset)
+    inp = prepare(y_true, scores, label_subset)
     counts, _, _ = _accumulate(inp, threshold, None, chunk_size)
     assert counts is not None
     return counts
@@ -556,7 +395,7 @@ def _ranking(
     chunk_size: int | None,
 ) -> tuple[dict[int, float], dict[int, float]]:
     (k,) = _check_ks((k,))
-    inp = _prepare(y_true, scores, label_subset)
+    inp = prepare(y_true, scores, label_subset)
     _, hits, n_docs = _accumulate(inp, None, k, chunk_size)
     return _ranking_metrics(hits, n_docs, (k,), inp.n_labels)
 
@@ -678,7 +517,7 @@ def evaluate(
         ``psndcg``): see the module docstring.
     """
     ks = _check_ks(ks)
-    inp = _prepare(y_true, scores, label_subset)
+    inp = prepare(y_true, scores, label_subset)
     ps = None
     if inverse_propensities is not None:
         w = _as_weights(inverse_propensities, inp.s.shape[1], inp.s_cols)

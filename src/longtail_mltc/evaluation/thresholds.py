@@ -24,16 +24,14 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from longtail_mltc.evaluation.metrics import (
-    LabelMatrix,
-    _exact_thresholds,
-    _Inputs,
-    _label_chunk,
-    _prepare,
-    _score_chunk,
-    f1_from_counts,
-    resolve_chunk_size,
+from longtail_mltc.evaluation._chunks import (
+    Inputs,
+    exact_thresholds,
+    label_chunk,
+    prepare,
+    score_chunk,
 )
+from longtail_mltc.evaluation.metrics import LabelMatrix, f1_from_counts, resolve_chunk_size
 
 __all__ = ["NO_POSITIVES_THRESHOLD", "search_global_threshold", "threshold_grid"]
 
@@ -41,13 +39,13 @@ NO_POSITIVES_THRESHOLD = 0.5
 """Returned (with F1 0.0) when ``y_true`` has no positive: every threshold then scores F1 = 0."""
 
 
-def _row_ranges(inp: _Inputs) -> Iterator[tuple[int, int]]:
+def _row_ranges(inp: Inputs) -> Iterator[tuple[int, int]]:
     rows = resolve_chunk_size(None, inp.n_labels)
     for start in range(0, inp.n_docs, rows):
         yield start, min(start + rows, inp.n_docs)
 
 
-def _positive_scores(inp: _Inputs) -> np.ndarray:
+def _positive_scores(inp: Inputs) -> np.ndarray:
     """Scores of the cells where ``y_true`` is 1 (any order)."""
     if sp.issparse(inp.y):
         y = inp.y
@@ -55,17 +53,17 @@ def _positive_scores(inp: _Inputs) -> np.ndarray:
         keep = y.data != 0
         return inp.s[rows[keep], y.indices[keep]]
     parts = [
-        inp.s[start:stop].ravel()[_label_chunk(inp, start, stop)[1]]
+        inp.s[start:stop].ravel()[label_chunk(inp, start, stop)[1]]
         for start, stop in _row_ranges(inp)
     ]
     return np.concatenate(parts)
 
 
-def _cells_at_or_above(cuts: np.ndarray, inp: _Inputs, positives: np.ndarray):
+def _cells_at_or_above(cuts: np.ndarray, inp: Inputs, positives: np.ndarray):
     """``(n_pred, tp)``: cells / positive cells with score >= each sorted cut value."""
     hist = np.zeros(cuts.size + 1, dtype=np.int64)
     for start, stop in _row_ranges(inp):
-        block = _score_chunk(inp, start, stop)  # raises on NaN
+        block = score_chunk(inp, start, stop)  # raises on NaN
         hist += np.bincount(np.searchsorted(cuts, block.ravel(), side="right"), minlength=hist.size)
     hist_pos = np.bincount(np.searchsorted(cuts, positives, side="right"), minlength=hist.size)
     # bucket b holds values in [cuts[b-1], cuts[b]): cells >= cuts[j] are those in buckets > j
@@ -95,7 +93,7 @@ def search_global_threshold(
         F1 the **largest** is returned (fewest positive predictions). If ``y_true`` has no
         positive, F1 is 0 for every threshold and ``(0.5, 0.0)`` is returned.
     """
-    inp = _prepare(y_true, scores, None)
+    inp = prepare(y_true, scores, None)
     positives = _positive_scores(inp)
     if np.isnan(positives).any():
         raise ValueError("scores must not contain NaN (finite or ±inf expected)")
@@ -103,7 +101,7 @@ def search_global_threshold(
         values = cuts = np.unique(positives)
     else:
         values = np.unique(_check_candidates(candidates))
-        cuts = _exact_thresholds(values, inp.s.dtype)  # non-decreasing, like values
+        cuts = exact_thresholds(values, inp.s.dtype)  # non-decreasing, like values
     n_pred, tp = _cells_at_or_above(cuts, inp, positives)
     if positives.size == 0:
         return NO_POSITIVES_THRESHOLD, 0.0

@@ -35,7 +35,7 @@ from longtail_mltc.models.siamese import HybridSiameseNetwork
 from longtail_mltc.models.support import DEFAULT_MAX_ELEMENTS, SupportSet, scorer_from_support
 
 from .hybrid_prediction import encode_and_score
-from .labeler import MODEL_FILE, Preprocessing, StoredLabeler, TextLabeler, _cpu_state
+from .labeler import MODEL_FILE, Preprocessing, StoredLabeler, TextLabeler, cpu_state_dict
 from .scores import predict_scores
 
 __all__ = ["HybridTextLabeler"]
@@ -177,7 +177,7 @@ class HybridTextLabeler(TextLabeler):
             },
         }
         if self.head_model is not None:
-            files[HEAD_MODEL_FILE] = _cpu_state(self.head_model)
+            files[HEAD_MODEL_FILE] = cpu_state_dict(self.head_model)
         return files
 
     @classmethod

@@ -301,7 +301,7 @@ class TextLabeler:
 
     def tensor_files(self) -> dict[str, dict[str, torch.Tensor]]:
         """The safetensors files of the labeler (file name → tensors)."""
-        return {MODEL_FILE: _cpu_state(self.model)}
+        return {MODEL_FILE: cpu_state_dict(self.model)}
 
     def save_directory(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the labeler's files into the directory ``path`` (see the module docstring).
@@ -434,7 +434,8 @@ class StoredLabeler:
         )
 
 
-def _cpu_state(model: nn.Module) -> dict[str, torch.Tensor]:
+def cpu_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The weights of ``model`` as contiguous CPU tensors, as a predictor stores them."""
     return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
 
 

@@ -1,9 +1,8 @@
 """Training on the engine (Lightning), configs, callbacks and seeding (no tracking library here;
 predicting with a trained model is ``longtail_mltc.inference``'s).
 
-Names load on first use (PEP 562): ``inference`` reads ``training.data`` while the HSCNN
-training module scores its validation signal with ``inference``, and an eager package import
-would make the two wait for each other.
+Names load on first use (PEP 562), so a module that needs only ``training.data`` (``inference``
+and the server behind it) does not load Lightning and every training module with it.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@
   network (:meth:`~longtail_mltc.models.HybridSiameseNetwork.from_classifier`); it is trained
   on sampled triplets (or plain pairs for /CSS and Naive, §1.9) with the multi-task loss of
   §1.4, Adam, ReduceLROnPlateau and early stopping on the validation signal below.
-* prediction (:func:`~longtail_mltc.inference.hybrid_prediction.predict_hybrid`) lives in
-  ``inference/``; the validation signal below is scored with it.
+* prediction (:func:`~longtail_mltc.training.hybrid_prediction.predict_hybrid`, public in
+  ``inference/``) lives in :mod:`~longtail_mltc.training.hybrid_prediction`; the validation
+  signal below is scored with it.
 
 **Validation signal** (early stopping, learning-rate schedule, best-state selection): the
 micro-F1 of the *hybrid merged decisions* on the validation split, ``valid/hybrid_micro_f1``.
@@ -53,17 +54,6 @@ import torch
 from torch import nn
 
 from ..evaluation.merge import tail_label_mask
-from ..inference.hybrid_prediction import (
-    HybridPrediction,
-    encode_tail_support,
-    hybrid_micro_f1s,
-    merge_prediction,
-    predict_hybrid,
-    score_batch,
-    tail_scorer,
-    tail_siamese_map,
-    tail_support,
-)
 from ..models.siamese import CLASSIFICATION_REDUCTIONS, HybridSiameseNetwork, multitask_loss
 from ..models.support import (
     DEFAULT_MAX_ELEMENTS,
@@ -79,6 +69,17 @@ from .engine import (
     evaluation_loader,
     train_module,
     training_loader,
+)
+from .hybrid_prediction import (
+    HybridPrediction,
+    encode_tail_support,
+    hybrid_micro_f1s,
+    merge_prediction,
+    predict_hybrid,
+    score_batch,
+    tail_scorer,
+    tail_siamese_map,
+    tail_support,
 )
 from .method_module import MethodModule
 from .trainer import FitResult
