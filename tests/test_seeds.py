@@ -213,10 +213,11 @@ def _kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _session_runs(name: str) -> list:
+def _session_runs(pipeline: str) -> list:
+    """The kedro-mlflow session runs of ``pipeline``, named ``<corpus>/<pipeline>``."""
     return mlflow.search_runs(
         experiment_names=[EXPERIMENT],
-        filter_string=f"tags.mlflow.runName = '{name}'",
+        filter_string=f"tags.mlflow.runName LIKE '%/{pipeline}'",
         order_by=["attributes.start_time ASC"],
         output_format="list",
     )
