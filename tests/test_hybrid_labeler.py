@@ -15,16 +15,16 @@ from hypothesis import strategies as st
 
 from longtail_mltc.evaluation.merge import hybrid_merge
 from longtail_mltc.inference import HybridTextLabeler, InvalidInput, Preprocessing, TextLabeler
-from longtail_mltc.inference.hybrid_prediction import (
-    encode_tail_support,
-    predict_hybrid,
-    tail_support,
-)
 from longtail_mltc.inference.scores import predict_scores
 from longtail_mltc.models import HybridSiameseNetwork, build_classifier, label_prototypes
 from longtail_mltc.models.support import SupportSet, select_labels
 from longtail_mltc.text import build_vocabulary, encode, tokenize_texts
 from longtail_mltc.training import EncodedSplit, HSCNNTrainConfig
+from longtail_mltc.training.hybrid_prediction import (
+    encode_tail_support,
+    predict_hybrid,
+    tail_support,
+)
 
 torch.set_num_threads(1)  # the machine is shared: keep the tiny models on one core
 

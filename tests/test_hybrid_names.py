@@ -18,10 +18,10 @@ from longtail_mltc.evaluation.hybrid import evaluate_hybrid_splits
 from longtail_mltc.evaluation.legacy_runs import rename_legacy_hybrid_groups
 from longtail_mltc.evaluation.metrics import evaluate
 from longtail_mltc.evaluation.reporting import evaluate_by_group
-from longtail_mltc.inference.hybrid_prediction import HybridPrediction, hybrid_micro_f1s
 from longtail_mltc.labels.stats import LabelStatistics
 from longtail_mltc.pipelines.reporting.nodes import collect_runs, render_comparison
 from longtail_mltc.training.hscnn import HSCNNTrainConfig
+from longtail_mltc.training.hybrid_prediction import HybridPrediction, hybrid_micro_f1s
 
 PROJECT = Path(__file__).resolve().parents[1]
 FREQUENCY = {"head": np.array([0, 1]), "medium": np.array([2]), "tail": np.array([3, 4])}

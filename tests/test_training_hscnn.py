@@ -7,7 +7,6 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from longtail_mltc.inference.hybrid_prediction import hybrid_micro_f1s, predict_hybrid, tail_support
 from longtail_mltc.inference.scores import predict_scores
 from longtail_mltc.losses import bce_loss, build_loss
 from longtail_mltc.models import (
@@ -29,6 +28,7 @@ from longtail_mltc.training import (
     fit_hscnn,
     seed_everything,
 )
+from longtail_mltc.training.hybrid_prediction import hybrid_micro_f1s, predict_hybrid, tail_support
 
 N_LABELS = 6
 RATES = (0.35, 0.35, 0.35, 0.07, 0.07, 0.07)  # labels 0-2 head, 3-5 tail at N_phi = 40

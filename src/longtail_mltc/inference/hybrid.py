@@ -8,10 +8,10 @@ are the merged matrix: probabilities in head columns, similarities in tail colum
 
 Instead of the training corpus the labeler keeps the **encoded support set**: the
 representations of the distinct support documents and each tail label's rows of them
-(:func:`~.hybrid_prediction.encode_tail_support`, computed with the trained weights by the
-pipeline, so the prototypes are exactly those of the evaluation). The Naive and /MT
-variants take head probabilities from the untouched single network (§1.9); their labeler
-carries that network as ``head_model``.
+(:func:`~longtail_mltc.training.hybrid_prediction.encode_tail_support`, computed with the
+trained weights by the pipeline, so the prototypes are exactly those of the evaluation). The
+Naive and /MT variants take head probabilities from the untouched single network (§1.9); their
+labeler carries that network as ``head_model``.
 
 Files beside :class:`~longtail_mltc.inference.TextLabeler`'s: ``model.safetensors`` holds the
 HSCNN (classifier + comparison head), ``support.safetensors`` the support set and the
@@ -34,7 +34,7 @@ from longtail_mltc.evaluation.calibration import HybridRule, paper_rule
 from longtail_mltc.models.siamese import HybridSiameseNetwork
 from longtail_mltc.models.support import DEFAULT_MAX_ELEMENTS, SupportSet, scorer_from_support
 
-from .hybrid_prediction import encode_and_score
+from ..training.hybrid_prediction import encode_and_score
 from .labeler import MODEL_FILE, Preprocessing, StoredLabeler, TextLabeler, cpu_state_dict
 from .scores import predict_scores
 

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,7 +94,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 TripletLike = Triplets | Pairs
-TailScorer = Callable[[torch.Tensor], torch.Tensor]
 
 MONITORS: dict[str, str] = {
     "pair_loss": "valid/pair_loss",

@@ -3,7 +3,7 @@ Siamese similarities of the tail labels against their support documents, and the
 
 The HSCNN training module scores its validation signal with these functions, so they live in
 ``training/`` (a layer below ``inference/``); the pipelines and the packaged labeler predict with
-them through :mod:`longtail_mltc.inference.hybrid_prediction`, which re-exports them.
+them from here too.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the HSCNN settings; prediction only reads them (hscnn impor
 
 __all__ = [
     "HybridPrediction",
+    "TailScorer",
     "encode_and_score",
     "encode_tail_support",
     "hybrid_micro_f1s",

@@ -31,7 +31,6 @@ from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.hybrid import HYBRID_TAIL, evaluate_hybrid_splits, head_threshold
 from longtail_mltc.evaluation.merge import tail_label_mask
 from longtail_mltc.inference import HybridTextLabeler, Preprocessing
-from longtail_mltc.inference.hybrid_prediction import encode_tail_support, predict_hybrid
 from longtail_mltc.labels import LabelStatistics
 from longtail_mltc.labels.stats import label_counts
 from longtail_mltc.models import HybridSiameseNetwork
@@ -46,6 +45,7 @@ from longtail_mltc.training import (
     seed_everything,
 )
 from longtail_mltc.training.budget import hscnn_budget_warnings
+from longtail_mltc.training.hybrid_prediction import encode_tail_support, predict_hybrid
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
 from .. import tracking
