@@ -10,14 +10,18 @@ from omegaconf import OmegaConf
 
 from longtail_mltc.config_errors import ConfigurationError
 from longtail_mltc.datasets import SkopsDataset
+from longtail_mltc.pipelines import configuration_runs
 from longtail_mltc.pipelines.baselines import nodes
 from longtail_mltc.pipelines.baselines.nodes import (
     BASELINES,
     build_tfidf_features,
     compare_baselines,
     enabled_baselines,
+    evaluate_baseline,
+    fit_baseline,
+    plan_baseline,
+    record_baseline,
     skipped_model,
-    train_and_evaluate_baseline,
 )
 
 KNOWN = "br, cc, lp, svm_ovr, svm_ovr_balanced"
@@ -69,21 +73,32 @@ def test_switched_off_baseline_is_not_fitted_nor_tracked(monkeypatch) -> None:
         raise AssertionError("a switched-off baseline was fitted or tracked")
 
     monkeypatch.setattr(nodes, "fit_linear_baseline", must_not_run)
-    monkeypatch.setattr(nodes.tracking, "start_configuration_run", must_not_run)
+    monkeypatch.setattr(configuration_runs.tracking, "start_configuration_run", must_not_run)
     monkeypatch.setattr(nodes, "split_label_matrices", must_not_run)
-    model, metrics = train_and_evaluate_baseline(
-        tfidf={},
-        corpus_split=pd.DataFrame(),
-        label_index=[],
-        label_statistics={},
-        baselines={"enabled": {"lp": False}},
-        corpus="goemotions",
-        seed=0,
-        name="lp",
-    )
+    baselines = {"enabled": {"lp": False}, "tfidf": {}}
+    plan, spec = plan_baseline(baselines, corpus="goemotions", seed=0, name="lp")
+    run_dataset = configuration_runs.ConfigurationRunDataset()
+    run_dataset.save(spec)
+    run = run_dataset.load()
+    model, fit = fit_baseline({}, pd.DataFrame(), [], plan)
+    metrics, scores = evaluate_baseline(model, fit, {}, pd.DataFrame(), [], {}, baselines, plan)
+    configuration_runs.RunRecordDataset().save(record_baseline(model, metrics, scores, {}, [], run))
     assert calls == []
+    assert run.run_id == "" and not spec.tracked
     assert model == {"skipped": True, "baseline": "lp", "reason": "baselines.enabled.lp is false"}
     assert metrics == {"skipped": 1.0}
+
+
+def test_a_baseline_that_is_on_is_tracked() -> None:
+    plan, spec = plan_baseline({"tfidf": {"min_df": 2}}, corpus="reuters", seed=3, name="svm_ovr")
+    assert plan == {"name": "svm_ovr", "enabled": True, "params": {"random_state": 3}}
+    assert spec.tracked and spec.name == "reuters/baselines/svm_ovr/hinge"
+    assert spec.params == {
+        "corpus": "reuters",
+        "seed": 3,
+        "tfidf": {"min_df": 2},
+        "svm_ovr": {"random_state": 3},
+    }
 
 
 def test_comparison_table_marks_the_skipped_row() -> None:

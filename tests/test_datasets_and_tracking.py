@@ -72,6 +72,8 @@ def test_grouped_metrics_equal_evaluate_on_the_group_columns():
 
 def test_configuration_runs_are_tagged_and_failed_when_left_open(tmp_path, monkeypatch):
     import mlflow
+    from kedro.io import DataCatalog
+    from kedro.pipeline import Pipeline
     from kedro_project import reset_mlflow_process_state
     from mlflow.tracking import MlflowClient
 
@@ -90,7 +92,9 @@ def test_configuration_runs_are_tagged_and_failed_when_left_open(tmp_path, monke
             params={"single": {"training": {"max_epochs": 3}}},
         )
         tracking.metric_logger(run_id)({"valid/all/micro_f1": 0.5}, 1)
-        CloseConfigurationRunsOnError().on_pipeline_error(RuntimeError("boom"))
+        CloseConfigurationRunsOnError().on_pipeline_error(
+            RuntimeError("boom"), Pipeline([]), DataCatalog()
+        )
         run = MlflowClient().get_run(run_id)
         assert run.info.status == "FAILED"
         assert run.info.run_name == "reuters/single/single/bce"

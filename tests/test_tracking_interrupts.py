@@ -12,11 +12,14 @@ import threading
 
 import mlflow
 import pytest
+from kedro.io import DataCatalog
+from kedro.pipeline import Node, Pipeline
 from kedro_project import reset_mlflow_process_state
 from mlflow.tracking import MlflowClient
 
 from longtail_mltc.hooks import CloseConfigurationRunsOnError, FailRunsOnSignal
 from longtail_mltc.pipelines import tracking
+from longtail_mltc.pipelines.configuration_runs import ConfigurationRunDataset, RunSpec
 
 NAME = "reuters/single/single/bce"
 
@@ -107,10 +110,17 @@ def test_a_zombie_counts_as_gone_and_a_live_process_does_not():
 def test_open_configuration_runs_end_killed_when_interrupted_and_failed_on_errors(
     store, error, status
 ):
+    """Both kinds of open run end: one opened by a ``*_run`` dataset of the failed pipeline's
+    catalog, and one started by a node that still tracks by itself."""
     client, _ = store
     run_id = _start()
-    CloseConfigurationRunsOnError().on_pipeline_error(error)
+    dataset = ConfigurationRunDataset()
+    dataset.save(RunSpec("reuters", "single", "single", "bce", "kim_cnn", params={"seed": 1}))
+    catalog = DataCatalog({"single_run": dataset})
+    pipeline = Pipeline([Node(lambda: None, None, "single_run", name="plan")])
+    CloseConfigurationRunsOnError().on_pipeline_error(error, pipeline, catalog)
     assert client.get_run(run_id).info.status == status
+    assert client.get_run(dataset.load().run_id).info.status == status
 
 
 def test_the_training_context_marks_an_interrupted_run_killed(store):

@@ -21,7 +21,7 @@ from kedro.framework.hooks import hook_impl
 from . import profiling
 from .atomic_files import write_atomically
 from .config_errors import ConfigurationError
-from .pipelines import tracking
+from .pipelines import configuration_runs, tracking
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,11 @@ class CloseConfigurationRunsOnError:
     (KILLED when the run was interrupted) instead of leaving it RUNNING forever."""
 
     @hook_impl
-    def on_pipeline_error(self, error: Exception) -> None:
+    def on_pipeline_error(self, error: Exception, pipeline: Any, catalog: Any) -> None:
         status = tracking.status_after(error)
-        for run_id in tracking.fail_open_runs(status):
+        names = sorted(n for n in pipeline.datasets() if n.endswith("_run") and n in catalog)
+        ended = configuration_runs.end_open_runs([catalog[name] for name in names], status)
+        for run_id in ended + tracking.fail_open_runs(status):
             logger.warning("MLflow run %s marked %s: %s", run_id, status, error)
 
 

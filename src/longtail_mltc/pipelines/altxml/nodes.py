@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -29,8 +30,8 @@ from longtail_mltc.training import (
     seed_everything,
 )
 
-from .. import tracking
 from ..checkpoints import plan, run_options
+from ..configuration_runs import ModelArtifact, RunRecord, RunSpec, TrackedRun
 from ..model_input import encoded_split, split_label_matrices, stored_inverse_propensities
 
 logger = logging.getLogger(__name__)
@@ -54,57 +55,62 @@ def _build_sgm(sgm: Mapping[str, Any], vocab_size: int, num_labels: int) -> SGM:
     return SGM(vocab_size, num_labels, **sgm["model_params"])
 
 
-def train_sgm(
-    corpus_split: pd.DataFrame,
-    encoded_documents: dict[str, np.ndarray],
+def plan_sgm(
     word_vectors: dict[str, np.ndarray],
-    label_index: list[str],
-    label_statistics: dict[str, Any],
     sgm: dict[str, Any],
     corpus: str,
     seed: int,
     checkpoints: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Teacher-forced training, best validation micro-F1 of decoded sets (own MLflow run)."""
-    seed_everything(seed)
-    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
-    valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
+) -> tuple[dict[str, Any], RunSpec]:
+    """SGM's training settings and its MLflow run ``<corpus>/altxml/sgm/sequence_ce``."""
     vocab_size = int(word_vectors["vectors"].shape[0])  # the vocabulary, as the encoders use
-    model = _build_sgm(sgm, vocab_size, len(label_index))
-    stats = LabelStatistics.from_dict(label_statistics)
     training, resume = run_options(sgm["training"])
-    config = SGMTrainConfig(seed=seed, **training)
-    checkpointing = plan(
-        checkpoints,
-        run_name=tracking.run_name(corpus, PIPELINE, "sgm", SGM_LOSS),
-        seed=seed,
-        resume=resume,
-    )
-    run_id = tracking.start_configuration_run(
+    spec = RunSpec(
         corpus=corpus,
         pipeline=PIPELINE,
         variant="sgm",
         loss=SGM_LOSS,
         encoder="sgm",
         params={"corpus": corpus, "seed": seed, "sgm": sgm, "vocab_size": vocab_size},
-        extra_tags=checkpointing.tags(),
     )
-    with tracking.failed_on_error(run_id):
-        checkpointing.begin(run_id)
-        result = fit_sgm(
-            model,
-            train,
-            valid,
-            stats.counts,
-            config,
-            [MetricLogger(tracking.metric_logger(run_id))],
-            checkpoint_dir=checkpointing.directory,
-            resume=resume,
-        )
+    checkpointing = plan(checkpoints, run_name=spec.name, seed=seed, resume=resume)
+    spec = replace(spec, tags=checkpointing.tags())
+    settings = {"sgm": sgm, "seed": seed, "vocab_size": vocab_size, "training": training}
+    return {**settings, "resume": resume, "checkpointing": checkpointing}, spec
+
+
+def train_sgm(
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    sgm_plan: Mapping[str, Any],
+    sgm_run: TrackedRun,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Teacher-forced training, best validation micro-F1 of decoded sets (epochs logged into
+    the run)."""
+    seed_everything(sgm_plan["seed"])
+    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
+    valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
+    model = _build_sgm(sgm_plan["sgm"], sgm_plan["vocab_size"], len(label_index))
+    stats = LabelStatistics.from_dict(label_statistics)
+    config = SGMTrainConfig(seed=sgm_plan["seed"], **sgm_plan["training"])
+    checkpointing = sgm_plan["checkpointing"]
+    checkpointing.begin(sgm_run.run_id)
+    result = fit_sgm(
+        model,
+        train,
+        valid,
+        stats.counts,
+        config,
+        [MetricLogger(sgm_run.log_metrics)],
+        checkpoint_dir=checkpointing.directory,
+        resume=sgm_plan["resume"],
+    )
     checkpointing.finish()
     summary = {
-        "mlflow_run_id": run_id,
-        "vocab_size": vocab_size,
+        "mlflow_run_id": sgm_run.run_id,
+        "vocab_size": sgm_plan["vocab_size"],
         "max_labels": decoding_limit(train, config),
         **result.summary(),
     }
@@ -140,37 +146,25 @@ def predict_sgm(
 
 def evaluate_sgm(
     sgm_predictions: dict[str, np.ndarray],
-    sgm_model_state: dict[str, torch.Tensor],
-    sgm_training_summary: dict[str, Any],
     corpus_split: pd.DataFrame,
     label_index: list[str],
     label_statistics: dict[str, Any],
     sgm: dict[str, Any],
 ) -> dict[str, float]:
     """Metrics per label group from the decoded sets (P/R/F1) and scores (P@k, nDCG@k)."""
-    run_id = sgm_training_summary["mlflow_run_id"]
-    with tracking.failed_on_error(run_id):
-        stats = LabelStatistics.from_dict(label_statistics)
-        y = split_label_matrices(corpus_split, label_index)
-        ks = tuple(sgm["evaluation"]["ks"])
-        metrics: dict[str, float] = {}
-        for split in ("valid", "test"):
-            metrics.update(
-                evaluate_decisions_by_group(
-                    y[split],
-                    np.asarray(sgm_predictions[f"{split}_decisions"], dtype=bool),
-                    sgm_predictions[f"{split}_scores"],
-                    stats.groups,
-                    ks,
-                    split,
-                    stored_inverse_propensities(label_statistics),
-                )
+    stats = LabelStatistics.from_dict(label_statistics)
+    y = split_label_matrices(corpus_split, label_index)
+    ks = tuple(sgm["evaluation"]["ks"])
+    propensities = stored_inverse_propensities(label_statistics)
+    metrics: dict[str, float] = {}
+    for split in ("valid", "test"):
+        decisions = np.asarray(sgm_predictions[f"{split}_decisions"], dtype=bool)
+        scores = sgm_predictions[f"{split}_scores"]
+        metrics.update(
+            evaluate_decisions_by_group(
+                y[split], decisions, scores, stats.groups, ks, split, propensities
             )
-        tracking.log_final_metrics(run_id, metrics)
-        config = {"model": "sgm", "model_params": sgm["model_params"], **sgm["training"]}
-        config["vocab_size"] = sgm_training_summary["vocab_size"]
-        tracking.log_model(run_id, sgm_model_state, config, label_index)
-    tracking.end_configuration_run(run_id)
+        )
     logger.info(
         "sgm: test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f",
         metrics["test/all/micro_f1"],
@@ -178,6 +172,21 @@ def evaluate_sgm(
         metrics["test/all/p_at_1"],
     )
     return metrics
+
+
+def record_sgm(
+    sgm_metrics: dict[str, float],
+    sgm_model_state: dict[str, torch.Tensor],
+    sgm_training_summary: dict[str, Any],
+    label_index: list[str],
+    sgm: dict[str, Any],
+    sgm_run: TrackedRun,
+) -> RunRecord:
+    """What the run keeps: final metrics and ``model/`` (weights, configuration, labels)."""
+    config = {"model": "sgm", "model_params": sgm["model_params"], **sgm["training"]}
+    config["vocab_size"] = sgm_training_summary["vocab_size"]
+    model = ModelArtifact(sgm_model_state, config, label_index)
+    return RunRecord(sgm_run, metrics=sgm_metrics, model=model)
 
 
 def compare_models(**metrics: dict[str, float]) -> pd.DataFrame:

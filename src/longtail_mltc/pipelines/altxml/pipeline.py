@@ -14,54 +14,67 @@ from kedro.pipeline import Node, Pipeline
 from ..features import create_pipeline as features
 from ..label_stats import create_pipeline as label_stats
 from ..single.pipeline import single_network_nodes
-from .nodes import PIPELINE, compare_models, evaluate_sgm, predict_sgm, train_sgm
+from .nodes import (
+    PIPELINE,
+    compare_models,
+    evaluate_sgm,
+    plan_sgm,
+    predict_sgm,
+    record_sgm,
+    train_sgm,
+)
 
 ENCODER_MODELS: tuple[str, ...] = ("altxml", "rnn_att", "cnn_rnn", "kim_cnn")
 NAMESPACE = "altxml"
 
 
 def sgm_nodes() -> list[Node]:
+    """Plan → train → predict → evaluate → record SGM in the namespace ``altxml.sgm``; its
+    ``sgm_run`` dataset opens the MLflow run and ``sgm_run_record`` ends it."""
     ns = f"{NAMESPACE}.sgm"
     data = ["corpus_split", "encoded_documents", "label_index"]
-    train_inputs = ["corpus_split", "encoded_documents", "word_vectors", "label_index"]
-    return [
+    nodes = [
+        Node(
+            plan_sgm,
+            ["word_vectors", f"params:{ns}", "params:corpus", "params:seed", "params:checkpoints"],
+            ["sgm_plan", "sgm_run"],
+            name="plan_sgm",
+        ),
         Node(
             train_sgm,
-            inputs=[
-                *train_inputs,
-                "label_statistics",
-                f"params:{ns}",
-                "params:corpus",
-                "params:seed",
-                "params:checkpoints",
-            ],
-            outputs=[f"{ns}.sgm_model_state", f"{ns}.sgm_training_summary"],
+            [*data, "label_statistics", "sgm_plan", "sgm_run"],
+            ["sgm_model_state", "sgm_training_summary"],
             name="train_sgm",
-            namespace=ns,
         ),
         Node(
             predict_sgm,
-            inputs=[f"{ns}.sgm_model_state", f"{ns}.sgm_training_summary", *data, f"params:{ns}"],
-            outputs=f"{ns}.sgm_predictions",
+            ["sgm_model_state", "sgm_training_summary", *data, f"params:{ns}"],
+            "sgm_predictions",
             name="predict_sgm",
-            namespace=ns,
         ),
         Node(
             evaluate_sgm,
-            inputs=[
-                f"{ns}.sgm_predictions",
-                f"{ns}.sgm_model_state",
-                f"{ns}.sgm_training_summary",
-                "corpus_split",
-                "label_index",
-                "label_statistics",
-                f"params:{ns}",
-            ],
-            outputs=f"{ns}.sgm_metrics",
+            ["sgm_predictions", "corpus_split", "label_index", "label_statistics", f"params:{ns}"],
+            "sgm_metrics",
             name="evaluate_sgm",
-            namespace=ns,
+        ),
+        Node(
+            record_sgm,
+            ["sgm_metrics", "sgm_model_state", "sgm_training_summary", "label_index"]
+            + [f"params:{ns}", "sgm_run"],
+            "sgm_run_record",
+            name="record_sgm",
         ),
     ]
+    shared = {
+        "corpus_split",
+        "encoded_documents",
+        "word_vectors",
+        "label_index",
+        "label_statistics",
+    }
+    parameters = {f"params:{ns}", "params:corpus", "params:seed", "params:checkpoints"}
+    return Pipeline(nodes, namespace=ns, inputs=shared, parameters=parameters).nodes
 
 
 def model_nodes() -> list[Node]:

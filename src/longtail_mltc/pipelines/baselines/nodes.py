@@ -36,7 +36,7 @@ from longtail_mltc.linear import (
 )
 from longtail_mltc.linear.persistence import BASELINE_FILE
 
-from .. import tracking
+from ..configuration_runs import RunRecord, RunSpec, TrackedRun
 from ..model_input import split_label_matrices, stored_inverse_propensities
 
 logger = logging.getLogger(__name__)
@@ -124,80 +124,90 @@ def build_tfidf_features(
     return features
 
 
-def train_and_evaluate_baseline(
-    tfidf: dict[str, sp.csr_matrix],
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    label_statistics: dict[str, Any],
-    baselines: Mapping[str, Any],
-    corpus: str,
-    seed: int,
-    name: str,
-) -> tuple[LinearMultiLabelBase | dict[str, Any], dict[str, float]]:
-    """Fit one baseline, evaluate it on validation and test, track it as its own MLflow run.
-
-    A baseline switched off (``baselines.enabled.<name>: false``) is neither fitted nor
-    tracked: it returns :func:`skipped_model` and ``{"skipped": 1.0}``.
-    """
-    if not enabled_baselines(baselines)[name]:
+def plan_baseline(
+    baselines: Mapping[str, Any], corpus: str, seed: int, name: str
+) -> tuple[dict[str, Any], RunSpec]:
+    """One baseline's estimator settings and its MLflow run
+    ``<corpus>/baselines/<name>/<logistic|hinge>``. A baseline switched off
+    (``baselines.enabled.<name>: false``) gets a run that is never tracked."""
+    enabled = enabled_baselines(baselines)[name]
+    if not enabled:
         logger.info(
             "%s: skipped (baselines.enabled.%s is false): no fit, no MLflow run", name, name
         )
-        return skipped_model(name), {"skipped": 1.0}
-    y = split_label_matrices(corpus_split, label_index, SPLITS)
     params = {"random_state": seed, **dict((baselines.get("estimators") or {}).get(name) or {})}
-    stats = LabelStatistics.from_dict(label_statistics)
-    run_id = tracking.start_configuration_run(
+    spec = RunSpec(
         corpus=corpus,
         pipeline=PIPELINE,
         variant=name,
         loss=BASELINE_LOSSES[name],
         encoder="tfidf",
         params={"corpus": corpus, "seed": seed, "tfidf": baselines["tfidf"], name: params},
+        tracked=enabled,
     )
-    with tracking.failed_on_error(run_id):
-        logger.info(
-            "%s: fitting on %d documents × %d features, %d labels (switch off with "
-            "--params baselines.enabled.%s=false)",
-            name,
-            *tfidf["train"].shape,
-            len(label_index),
-            name,
-        )
-        started = time.perf_counter()
-        model = fit_linear_baseline(
-            name, tfidf["train"], y["train"], tfidf["valid"], y["valid"], **params
-        )
-        metrics: dict[str, float] = {"fit_seconds": time.perf_counter() - started}
-        ks = tuple(baselines["evaluation"]["ks"])
-        propensities = stored_inverse_propensities(label_statistics)
-        scores = {}
-        for split in ("valid", "test"):
-            decisions = model.predict(tfidf[split])
-            decisions = (decisions.toarray() if sp.issparse(decisions) else decisions) > 0
-            scores[split] = model.label_scores(tfidf[split])
-            metrics.update(
-                evaluate_decisions_by_group(
-                    y[split], decisions, scores[split], stats.groups, ks, split, propensities
-                )
+    return {"name": name, "enabled": enabled, "params": params}, spec
+
+
+def fit_baseline(
+    tfidf: dict[str, sp.csr_matrix],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    baseline_plan: Mapping[str, Any],
+) -> tuple[LinearMultiLabelBase | dict[str, Any], dict[str, float]]:
+    """The fitted estimator (its SVM threshold shifted on validation, §3.1) and its fit time;
+    :func:`skipped_model` for a switched-off baseline."""
+    name = baseline_plan["name"]
+    if not baseline_plan["enabled"]:
+        return skipped_model(name), {}
+    y = split_label_matrices(corpus_split, label_index, ("train", "valid"))
+    logger.info(
+        "%s: fitting on %d documents × %d features, %d labels (switch off with "
+        "--params baselines.enabled.%s=false)",
+        *(name, *tfidf["train"].shape, len(label_index), name),
+    )
+    started = time.perf_counter()
+    model = fit_linear_baseline(
+        name, tfidf["train"], y["train"], tfidf["valid"], y["valid"], **baseline_plan["params"]
+    )
+    return model, {"fit_seconds": time.perf_counter() - started}
+
+
+def evaluate_baseline(
+    baseline_model: LinearMultiLabelBase | dict[str, Any],
+    baseline_fit: Mapping[str, float],
+    tfidf: dict[str, sp.csr_matrix],
+    corpus_split: pd.DataFrame,
+    label_index: list[str],
+    label_statistics: dict[str, Any],
+    baselines: Mapping[str, Any],
+    baseline_plan: Mapping[str, Any],
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Metrics per §3.1 group on validation and test from the model's own decisions and
+    per-label scores, and the test scores; ``{"skipped": 1.0}`` for a switched-off one."""
+    if not baseline_plan["enabled"]:
+        return {"skipped": 1.0}, {}
+    y = split_label_matrices(corpus_split, label_index, ("valid", "test"))
+    groups = LabelStatistics.from_dict(label_statistics).groups
+    ks = tuple(baselines["evaluation"]["ks"])
+    propensities = stored_inverse_propensities(label_statistics)
+    metrics: dict[str, float] = dict(baseline_fit)
+    scores = {}
+    for split in ("valid", "test"):
+        decisions = baseline_model.predict(tfidf[split])
+        decisions = (decisions.toarray() if sp.issparse(decisions) else decisions) > 0
+        scores[split] = baseline_model.label_scores(tfidf[split])
+        metrics.update(
+            evaluate_decisions_by_group(
+                y[split], decisions, scores[split], groups, ks, split, propensities
             )
-        if hasattr(model, "shift_threshold"):  # the SVMs' validation-shifted threshold (§3.1)
-            metrics["threshold"] = float(model.threshold_)
-        tracking.log_final_metrics(run_id, metrics)
-        tracking.log_artifacts(
-            run_id, {"test_scores.npz": _npz_bytes(scores=scores["test"])}, "predictions"
         )
-        # the TF-IDF vectoriser and the fitted model as a skops file (no pickle: read it back
-        # with longtail_mltc.linear.load_baseline), and the label index.
-        tracking.log_artifacts(
-            run_id,
-            {
-                BASELINE_FILE: dump_baseline(tfidf["vectorizer"], model),
-                "label_index.json": json.dumps(label_index, indent=1),
-            },
-            "model",
-        )
-    tracking.end_configuration_run(run_id)
+    if hasattr(baseline_model, "shift_threshold"):  # the SVMs' validation-shifted threshold
+        metrics["threshold"] = float(baseline_model.threshold_)
+    _log_result(baseline_plan["name"], metrics)
+    return metrics, {"test": scores["test"]}
+
+
+def _log_result(name: str, metrics: Mapping[str, float]) -> None:
     logger.info(
         "%s: test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f (fit %.1f s)",
         name,
@@ -206,7 +216,32 @@ def train_and_evaluate_baseline(
         metrics["test/all/p_at_1"],
         metrics["fit_seconds"],
     )
-    return model, metrics
+
+
+def record_baseline(
+    baseline_model: LinearMultiLabelBase | dict[str, Any],
+    baseline_metrics: dict[str, float],
+    baseline_scores: dict[str, np.ndarray],
+    tfidf: dict[str, Any],
+    label_index: list[str],
+    baseline_run: TrackedRun,
+) -> RunRecord:
+    """What the run keeps: final metrics, ``predictions/test_scores.npz`` and ``model/`` (the
+    TF-IDF vectoriser and the fitted model as one skops file, no pickle: read it back with
+    :func:`longtail_mltc.linear.load_baseline`, and the label index)."""
+    if isinstance(baseline_model, dict):  # switched off: its run is not tracked
+        return RunRecord(baseline_run)
+    return RunRecord(
+        baseline_run,
+        metrics=baseline_metrics,
+        artifacts={
+            "predictions": {"test_scores.npz": _npz_bytes(scores=baseline_scores["test"])},
+            "model": {
+                BASELINE_FILE: dump_baseline(tfidf["vectorizer"], baseline_model),
+                "label_index.json": json.dumps(label_index, indent=1),
+            },
+        },
+    )
 
 
 def compare_baselines(**metrics: dict[str, float]) -> pd.DataFrame:

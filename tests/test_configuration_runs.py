@@ -1,0 +1,194 @@
+"""Configuration runs as catalog I/O: the ``*_run`` dataset opens a run from a RunSpec, the
+``*_run_record`` dataset logs a RunRecord and ends it, and a failed pipeline's open runs end
+FAILED (real SQLite tracking store); node functions of converted pipelines never call MLflow."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+from kedro.io import DatasetError
+from kedro_project import reset_mlflow_process_state
+from mlflow.tracking import MlflowClient
+
+from longtail_mltc.pipelines import tracking
+from longtail_mltc.pipelines.configuration_runs import (
+    ConfigurationRunDataset,
+    ModelArtifact,
+    RunRecord,
+    RunRecordDataset,
+    RunSpec,
+    end_open_runs,
+)
+
+SPEC = dict(corpus="reuters", pipeline="single", variant="single", loss="bce", encoder="kim_cnn")
+
+
+@pytest.fixture
+def client(tmp_path):
+    reset_mlflow_process_state()
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    mlflow.set_experiment("unit")
+    yield MlflowClient()
+    tracking.fail_open_runs()  # runs a test left open, so no later test meets them
+    reset_mlflow_process_state()
+
+
+def _open(**params) -> ConfigurationRunDataset:
+    dataset = ConfigurationRunDataset()
+    dataset.save(RunSpec(**SPEC, params={"seed": 7, **params}, tags={"output_bias": "prior"}))
+    return dataset
+
+
+def test_saving_a_spec_opens_its_run_and_loading_gives_the_open_run(client):
+    run = _open(single={"training": {"lr": 0.001}}).load()
+    stored = client.get_run(run.run_id)
+    assert stored.info.status == "RUNNING"
+    assert stored.data.tags["mlflow.runName"] == "reuters/single/single/bce" == run.spec.name
+    assert stored.data.tags["output_bias"] == "prior"
+    assert stored.data.tags["seed"] == "7"
+    assert stored.data.params["single.training.lr"] == "0.001"
+    run.log_metrics({"valid/loss": 2.5}, 0)
+    run.log_metrics({"valid/loss": 1.5}, 1)
+    history = client.get_metric_history(run.run_id, "valid/loss")
+    assert [(m.step, m.value) for m in history] == [(0, 2.5), (1, 1.5)]
+
+
+def test_two_specs_of_one_name_are_two_runs(client):
+    first, second = _open().load(), _open().load()
+    assert first.spec.name == second.spec.name
+    assert first.spec.key != second.spec.key and first.run_id != second.run_id
+
+
+def test_a_record_is_logged_into_its_run_which_then_ends_finished(client, tmp_path):
+    run = _open().load()
+    state = {"head.weight": torch.arange(6, dtype=torch.float32).reshape(2, 3)}
+    record = RunRecord(
+        run,
+        metrics={"test/all/micro_f1": 0.75, "threshold": 0.3},
+        model=ModelArtifact(state, {"encoder": "kim_cnn", "threshold": 0.3}, ["a", "b"]),
+        artifacts={"analysis": {"per_label_f1.csv": "label,f1\na,1.0\n"}},
+        tags={"n_examples": "900"},
+    )
+    RunRecordDataset().save(record)
+    stored = client.get_run(run.run_id)
+    assert stored.info.status == "FINISHED"
+    assert stored.data.metrics == {"test/all/micro_f1": 0.75, "threshold": 0.3}
+    assert stored.data.tags["n_examples"] == "900"
+    files = {
+        a.path
+        for folder in ("model", "analysis")
+        for a in client.list_artifacts(run.run_id, folder)
+    }
+    assert files == {
+        "model/model.safetensors",
+        "model/model_config.json",
+        "model/label_index.json",
+        "analysis/per_label_f1.csv",
+    }
+    config = Path(client.download_artifacts(run.run_id, "model/model_config.json", str(tmp_path)))
+    assert json.loads(config.read_text()) == {"encoder": "kim_cnn", "threshold": 0.3}
+
+
+def test_a_record_that_is_not_final_leaves_the_run_open(client):
+    run = _open().load()
+    RunRecordDataset().save(RunRecord(run, metrics={"x": 1.0}, final=False))
+    assert client.get_run(run.run_id).info.status == "RUNNING"
+
+
+@pytest.mark.parametrize("status", ["FAILED", "KILLED"])
+def test_a_failed_pipeline_ends_only_the_runs_still_open(client, status):
+    finished, still_open, never_opened = _open(), _open(), ConfigurationRunDataset()
+    RunRecordDataset().save(RunRecord(finished.load()))
+    ended = end_open_runs([finished, still_open, never_opened, object()], status)
+    assert ended == [still_open.load().run_id]
+    assert client.get_run(still_open.load().run_id).info.status == status
+    assert client.get_run(finished.load().run_id).info.status == "FINISHED"
+
+
+def test_wrong_values_and_early_loads_are_refused(client):
+    with pytest.raises(DatasetError, match="RunSpec"):
+        ConfigurationRunDataset().save({"name": "x"})
+    with pytest.raises(DatasetError, match="not saved"):
+        ConfigurationRunDataset().load()
+    with pytest.raises(DatasetError, match="RunRecord"):
+        RunRecordDataset().save({"metrics": {}})
+    with pytest.raises(DatasetError, match="save-only"):
+        RunRecordDataset().load()
+
+
+# Pipelines whose MLflow runs are catalog I/O: none of their node functions may reach MLflow
+# or the tracking module (docs/tracking.md "Runs are catalog I/O").
+CONVERTED = ("single", "balanced_losses", "baselines", "altxml")
+
+
+def _node_functions(pipeline):
+    for node in pipeline.nodes:
+        function = node.func
+        while isinstance(function, functools.partial):
+            function = function.func
+        yield node.name, inspect.unwrap(function)
+
+
+def _tracking_reached(function, seen: set) -> set[str]:
+    """Names of MLflow or ``pipelines.tracking`` objects ``function`` uses, following the
+    project's pipeline functions it calls."""
+    if function in seen or not hasattr(function, "__code__"):
+        return set()
+    seen.add(function)
+    namespace = function.__globals__
+    reached = set()
+    for name in function.__code__.co_names:
+        value = namespace.get(name)
+        if value is None:
+            continue
+        origin = getattr(value, "__module__", None) or getattr(value, "__name__", "")
+        if inspect.ismodule(value):
+            origin = value.__name__
+        if origin.startswith(("mlflow", TRACKING)):
+            reached.add(f"{function.__name__} uses {name}")
+        elif inspect.isfunction(value) and origin.startswith("longtail_mltc.pipelines"):
+            reached |= _tracking_reached(value, seen)
+    return reached
+
+
+TRACKING = "longtail_mltc.pipelines.tracking"
+
+
+@pytest.mark.parametrize("name", CONVERTED)
+def test_no_node_function_of_a_converted_pipeline_calls_mlflow(project_root, name):
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project_root)
+    offenders = set()
+    for _, function in _node_functions(pipelines[name]):
+        offenders |= _tracking_reached(function, set())
+    assert offenders == set()
+
+
+def _logs(run_id: str) -> None:
+    tracking.log_final_metrics(run_id, {})
+
+
+def _evaluates_and_logs(run_id: str) -> None:
+    _logs(run_id)
+
+
+def test_the_check_finds_a_node_that_logs_to_mlflow():
+    """The check above can fail: a function logging through the tracking module is caught,
+    also through a helper it calls."""
+    assert _tracking_reached(_logs, set()) == {"_logs uses tracking"}
+    assert _tracking_reached(_evaluates_and_logs, set()) == set()  # a tests-module helper
+
+
+def test_the_check_follows_helpers_of_pipeline_modules():
+    source = "def helper(r):\n    tracking.log_final_metrics(r, {})\ndef node(r):\n    helper(r)\n"
+    module = {"__name__": "longtail_mltc.pipelines.example", "tracking": tracking}
+    exec(compile(source, "example", "exec"), module)
+    assert _tracking_reached(module["node"], set()) == {"helper uses tracking"}
