@@ -80,14 +80,14 @@ def test_the_table_and_the_confused_pairs_list_every_loss_in_order():
     full = Pipeline(study_nodes())
     metrics = [f"{NS}.{loss}.single_metrics" for loss in STUDIED_LOSSES]
     fan_in = full.from_inputs(*metrics).to_outputs(f"{NS}.loss_table", f"{NS}.confused_pairs")
-    keep = Node(lambda table: table, f"{NS}.loss_table", "kept_table", name="keep")
+    keep = Node(lambda table: table, f"{NS}.loss_table", f"{NS}.kept", name="keep", namespace=NS)
     fan_in += full.only_nodes_with_outputs(f"{NS}.test_labels") + Pipeline([keep])
     catalog = DataCatalog({name: MemoryDataset(inputs[name]) for name in fan_in.inputs()})
     for name in fan_in.all_outputs():
         catalog[name] = MemoryDataset()
     SequentialRunner().run(fan_in, catalog)
 
-    table = catalog.load("kept_table")
+    table = catalog.load(f"{NS}.kept")
     assert table["loss"].tolist() == ["n_labels / n_test_docs", *STUDIED_LOSSES]
     assert table["all/micro_f1"].iloc[1:].tolist() == pytest.approx(
         [n / 10 for n in range(9)], abs=1e-9
