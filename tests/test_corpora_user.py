@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from longtail_mltc.config_errors import ConfigurationError
+from longtail_mltc.corpora import available_corpora, register_chosen_corpus, registry
 from longtail_mltc.pipelines.ingestion.nodes import load_raw_corpus
 
 _CSV = {"files": "a.csv", "text_columns": "t", "label_column": "l", "test_fraction": 0.2}
@@ -114,3 +115,19 @@ def test_the_commented_arff_example_in_the_parameters_is_valid(tmp_path: Path) -
     spec = ArffCorpusSpec.from_options("bibtex", example["bibtex"])
     assert spec.expected_files == ("bibtex.arff", "bibtex.xml")
     assert (spec.test_fraction, spec.seed) == (0.33, 1)
+
+
+def test_the_chosen_corpus_is_registered_from_its_declaration_or_must_exist(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The ingestion node's first step, as a library function (issue 22, item 3)."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))  # this test's own
+    name = "chosen_by_test"
+    assert name not in available_corpora()
+    register_chosen_corpus(name, {name: {**_CSV, "files": "chosen.csv"}, "other": "ignored"})
+    assert name in available_corpora()
+    register_chosen_corpus("reuters", None)  # a built-in needs no declaration
+    with pytest.raises(ConfigurationError, match=r"unknown corpus 'nope' .* declared under "):
+        register_chosen_corpus("nope", {"other": {}})
+    with pytest.raises(ConfigurationError, match=r"user_corpora\.y: expected a mapping"):
+        register_chosen_corpus("y", {"y": ["a.csv"]})

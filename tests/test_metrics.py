@@ -21,6 +21,7 @@ from longtail_mltc.evaluation.metrics import (
     ndcg_at_k,
     precision_at_k,
     resolve_chunk_size,
+    training_propensity_weights,
 )
 
 METRIC_KEYS = [
@@ -353,6 +354,17 @@ def weights(draw, n_labels: int) -> np.ndarray:
         n_train = draw(st.integers(3, 10_000))
         return inverse_propensities(rng.integers(0, n_train + 1, n_labels), n_train)
     return rng.choice([1.0, 1.5, 4.0], size=n_labels)
+
+
+def test_training_propensity_weights_fall_back_to_one_below_three_documents() -> None:
+    """label_stats' weights (issue 22, item 3): Jain et al.'s from N = 3, else 1 per label."""
+    counts = np.array([0, 1, 3, 7])
+    np.testing.assert_allclose(
+        training_propensity_weights(counts, 100, a=1.0, b=1.0), W_HAND, rtol=1e-15
+    )
+    np.testing.assert_array_equal(training_propensity_weights(np.array([1, 2, 0]), 2), [1, 1, 1])
+    assert training_propensity_weights(np.array([1, 0]), 0).tolist() == [1.0, 1.0]
+    assert training_propensity_weights(np.array([1, 2, 3]), 3)[0] > 1  # the formula from N = 3
 
 
 def test_inverse_propensities_by_hand() -> None:

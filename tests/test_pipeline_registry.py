@@ -159,7 +159,7 @@ def test_the_loss_table_reports_ranking_columns_as_the_loss_sweep_did():
             "threshold": 0.5,
         }
 
-    table = compare_balanced_losses(stats, bce=metrics(0.5), db=metrics(0.25))
+    table = compare_balanced_losses(stats, {"bce": metrics(0.5)}, {"db": metrics(0.25)})
     assert table.columns.tolist()[-3:] == ["all/p_at_1", "all/ndcg_at_5", "threshold"]
     rows = table.iloc[1:].set_index("loss")
     assert rows.loc["bce", "all/p_at_1"] == pytest.approx(0.6, abs=1e-9)

@@ -50,7 +50,12 @@ from longtail_mltc.corpora.report import ingestion_report, record_skips, skipped
 from longtail_mltc.corpora.reuters import REUTERS, read_reuters21578
 from longtail_mltc.corpora.schema import CORPUS_COLUMNS, validate_corpus
 from longtail_mltc.corpora.splits import split_validation
-from longtail_mltc.corpora.user import ArffCorpusSpec, register_user_corpus, user_corpus_formats
+from longtail_mltc.corpora.user import (
+    ArffCorpusSpec,
+    register_chosen_corpus,
+    register_user_corpus,
+    user_corpus_formats,
+)
 
 __all__ = [
     "CORPUS_COLUMNS",
@@ -81,6 +86,7 @@ __all__ = [
     "read_rcv1_sample",
     "read_reuters21578",
     "record_skips",
+    "register_chosen_corpus",
     "register_corpus",
     "register_user_corpus",
     "skipped_records",

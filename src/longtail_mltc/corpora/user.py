@@ -40,7 +40,13 @@ from longtail_mltc.corpora.registry import (
 from longtail_mltc.corpora.schema import CORPUS_LANGS
 from longtail_mltc.corpora.table import TABLE_FORMATS, TableCorpusSpec, register_table_corpus
 
-__all__ = ["ARFF_FORMAT", "ArffCorpusSpec", "register_user_corpus", "user_corpus_formats"]
+__all__ = [
+    "ARFF_FORMAT",
+    "ArffCorpusSpec",
+    "register_chosen_corpus",
+    "register_user_corpus",
+    "user_corpus_formats",
+]
 
 ARFF_FORMAT = "arff"
 _ARFF_SPLITS = ("train", "valid", "test")
@@ -154,6 +160,34 @@ def register_user_corpus(name: str, **options: Any) -> CorpusSource:
             f"definition (built-in or declared before); pick another name"
         )
     return register_corpus(source)
+
+
+def register_chosen_corpus(corpus: str, user_corpora: Mapping[str, Any] | None) -> None:
+    """Make the chosen ``corpus`` (parameter ``corpus``) loadable: one declared under
+    ``user_corpora`` is registered (:func:`register_user_corpus`); any other must be a built-in
+    or already registered corpus.
+
+    Raises a ConfigurationError for a declaration that is not a mapping or for an unknown
+    corpus, naming the built-in and the declared ones.
+    """
+    user_corpora = user_corpora or {}
+    if corpus in user_corpora:
+        declaration = user_corpora[corpus]
+        if not isinstance(declaration, Mapping):
+            raise configuration_error(
+                f"user_corpora.{corpus}",
+                "a mapping of reader options (files, format, ...)",
+                declaration,
+            )
+        register_user_corpus(corpus, **{str(key): value for key, value in declaration.items()})
+    elif corpus not in available_corpora():
+        raise ConfigurationError(
+            f"unknown corpus {corpus!r} (parameter `corpus`): the built-in corpora are "
+            f"{', '.join(available_corpora())}; declared under `user_corpora`: "
+            f"{', '.join(sorted(user_corpora)) or 'none'}. Declare a corpus of your own under "
+            "`user_corpora` in conf/base/parameters_ingestion.yml or conf/local/ "
+            '(docs/corpora.md "Your own corpus")'
+        )
 
 
 # --- checks -------------------------------------------------------------------------------------

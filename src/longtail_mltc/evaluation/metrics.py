@@ -57,15 +57,18 @@ __all__ = [
     "LabelSubset",
     "evaluate",
     "f1_from_counts",
+    "MIN_PROPENSITY_DOCS",
     "inverse_propensities",
     "label_confusion_counts",
     "ndcg_at_k",
     "precision_at_k",
     "prf_from_counts",
     "resolve_chunk_size",
+    "training_propensity_weights",
 ]
 
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5)
+MIN_PROPENSITY_DOCS = 3  # Jain et al.'s C = (ln N − 1)(B + 1)^A is positive from N = 3
 MAX_CHUNK_ROWS = 8192
 """Upper bound on rows per chunk when ``chunk_size`` is None."""
 MAX_CHUNK_ELEMENTS = 1 << 24
@@ -481,6 +484,17 @@ def inverse_propensities(
         )
     c = (math.log(n_docs) - 1.0) * (b + 1.0) ** a
     return 1.0 + c * (counts + b) ** -a
+
+
+def training_propensity_weights(
+    label_counts: np.ndarray, n_docs: int, a: float = 0.55, b: float = 1.5
+) -> np.ndarray:
+    """:func:`inverse_propensities` of the training counts, or a weight of 1 for every label
+    when there are fewer than ``MIN_PROPENSITY_DOCS`` training documents (``ln N − 1 < 0``:
+    the formula has no meaning, so PSP@k falls back to P@k)."""
+    if n_docs >= MIN_PROPENSITY_DOCS:
+        return inverse_propensities(label_counts, n_docs, a, b)
+    return np.ones(len(label_counts))
 
 
 def evaluate(

@@ -85,16 +85,29 @@ def _group_names(metrics: Mapping[str, float]) -> list[str]:
     return [g for g in LABEL_GROUPS if g in found] + documents
 
 
+def collect_by_loss(**by_loss: Any) -> dict[str, Any]:
+    """``{loss: value}`` of some losses, in input order: the study's per-loss results travel in
+    a few such groups, so that no node reads all nine losses' datasets at once."""
+    return dict(by_loss)
+
+
+def _merged(groups: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
+    """The groups of :func:`collect_by_loss` as one ``{loss: value}``, in order."""
+    return {loss: value for group in groups for loss, value in group.items()}
+
+
 def compare_balanced_losses(
-    label_statistics: dict[str, Any], **metrics_by_loss: Mapping[str, float]
+    label_statistics: dict[str, Any], *metrics_groups: Mapping[str, Mapping[str, float]]
 ) -> pd.DataFrame:
-    """Rows = losses, columns = ``<group>/<metric>`` test micro/macro-F1 for all, head, medium,
-    tail labels and each document group, test P@1 and nDCG@5 of all labels, then the
-    validation-chosen threshold.
+    """Rows = losses (``metrics_groups``: ``{loss: single_metrics}`` groups, in order),
+    columns = ``<group>/<metric>`` test micro/macro-F1 for all, head, medium, tail labels and
+    each document group, test P@1 and nDCG@5 of all labels, then the validation-chosen
+    threshold.
 
     The label groups' sizes go into the column names' companion row ``n_labels`` (first row),
     so the table says how many labels each group holds."""
     stats = LabelStatistics.from_dict(label_statistics)
+    metrics_by_loss = _merged(metrics_groups)
     first = next(iter(metrics_by_loss.values()))
     groups = _group_names(first)
     columns = [f"{group}/{metric}" for group in groups for metric in TABLE_METRICS]
@@ -128,23 +141,33 @@ def plot_balanced_losses(loss_table: pd.DataFrame, backbone: str, corpus: str) -
     )
 
 
-def confused_pairs_by_loss(
-    corpus_split: pd.DataFrame,
+def test_label_matrix(corpus_split: pd.DataFrame, label_index: list[str]) -> Any:
+    """The 0/1 label matrix of the test documents, read by every loss's confused pairs."""
+    return split_label_matrices(corpus_split, label_index, ("test",))["test"]
+
+
+def confused_pairs_at_threshold(
+    single_scores: Mapping[str, np.ndarray],
+    single_metrics: Mapping[str, float],
+    test_labels: Any,
     label_index: list[str],
     backbone_config: Mapping[str, Any],
-    **scores_and_metrics: Any,
 ) -> pd.DataFrame:
-    """The most frequently confused test label pairs of every loss at its chosen threshold
-    (METHODS §3.1 error analysis): ``loss``, ``rank`` and the columns of
+    """One loss's most frequently confused test label pairs at its chosen threshold (METHODS
+    §3.1 error analysis): the columns of
     :func:`~longtail_mltc.evaluation.analysis.confused_label_pairs`."""
     top = int(backbone_config["evaluation"].get("confused_pairs_top", DEFAULT_CONFUSED_PAIRS))
-    y_test = split_label_matrices(corpus_split, label_index, ("test",))["test"]
-    losses = [key[: -len("__scores")] for key in scores_and_metrics if key.endswith("__scores")]
+    predicted = single_scores["test_scores"] >= single_metrics["threshold"]
+    return confused_label_pairs(test_labels, predicted, label_index, top=top)
+
+
+def confused_pairs_by_loss(*pairs_groups: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every loss's confused pairs (``{loss: pairs}`` groups, in order) in one table:
+    ``loss``, ``rank`` and the columns of
+    :func:`~longtail_mltc.evaluation.analysis.confused_label_pairs`."""
     tables = []
-    for loss in losses:
-        scores = scores_and_metrics[f"{loss}__scores"]["test_scores"]
-        threshold = scores_and_metrics[f"{loss}__metrics"]["threshold"]
-        pairs = confused_label_pairs(y_test, scores >= threshold, label_index, top=top)
+    for loss, pairs in _merged(pairs_groups).items():
+        pairs = pairs.copy()
         pairs.insert(0, "rank", np.arange(1, len(pairs) + 1))
         pairs.insert(0, "loss", loss)
         tables.append(pairs)

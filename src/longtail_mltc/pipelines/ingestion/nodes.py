@@ -8,12 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from longtail_mltc.config_errors import ConfigurationError, configuration_error
 from longtail_mltc.corpora import (
-    available_corpora,
     ingestion_report,
     load_corpus,
-    register_user_corpus,
+    register_chosen_corpus,
     skipped_records,
 )
 from longtail_mltc.corpora.report import train_label_counts
@@ -32,27 +30,10 @@ def load_raw_corpus(
     """Read the chosen corpus from its raw files (DESIGN "Raw data acquisition").
 
     A corpus declared under ``user_corpora`` (docs/corpora.md "Your own corpus") is registered first
-    (corpora.user: the ARFF or the table reader, by ``format``). Returns the Corpus table and
+    (:func:`~longtail_mltc.corpora.user.register_chosen_corpus`). Returns the Corpus table and
     the reader's skip counts.
     """
-    user_corpora = user_corpora or {}
-    if corpus in user_corpora:
-        declaration = user_corpora[corpus]
-        if not isinstance(declaration, Mapping):
-            raise configuration_error(
-                f"user_corpora.{corpus}",
-                "a mapping of reader options (files, format, ...)",
-                declaration,
-            )
-        register_user_corpus(corpus, **{str(key): value for key, value in declaration.items()})
-    elif corpus not in available_corpora():
-        raise ConfigurationError(
-            f"unknown corpus {corpus!r} (parameter `corpus`): the built-in corpora are "
-            f"{', '.join(available_corpora())}; declared under `user_corpora`: "
-            f"{', '.join(sorted(user_corpora)) or 'none'}. Declare a corpus of your own under "
-            "`user_corpora` in conf/base/parameters_ingestion.yml or conf/local/ "
-            '(docs/corpora.md "Your own corpus")'
-        )
+    register_chosen_corpus(corpus, user_corpora)
     options = dict(corpus_options.get(corpus) or {})
     table = load_corpus(corpus, **options)
     skipped = skipped_records(table)

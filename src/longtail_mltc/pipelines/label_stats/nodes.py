@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from longtail_mltc.evaluation.metrics import inverse_propensities
+from longtail_mltc.evaluation.metrics import MIN_PROPENSITY_DOCS, training_propensity_weights
 from longtail_mltc.labels import (
     LabelStatistics,
     build_label_index,
@@ -24,8 +24,6 @@ from longtail_mltc.labels.groups import label_group_rule
 from longtail_mltc.labels.plots import plot_cooccurrence, plot_long_tail
 
 logger = logging.getLogger(__name__)
-
-MIN_PROPENSITY_DOCS = 3  # Jain et al.'s C = (ln N − 1)(B + 1)^A is positive from N = 3
 
 
 def _train_label_lists(corpus_split: pd.DataFrame) -> list[list[str]]:
@@ -53,6 +51,26 @@ def compute_training_label_statistics(
     stats = compute_label_statistics(
         train_lists, label_index, groups=label_group_rule(label_stats), n_phi=label_stats["n_phi"]
     )
+    _log_groups(stats, corpus)
+    histogram = labels_per_document(to_label_matrix(train_lists, label_index))
+    a, b = float(label_stats["propensity_a"]), float(label_stats["propensity_b"])
+    if stats.n_docs < MIN_PROPENSITY_DOCS:
+        logger.warning(
+            "%d training documents: too few for propensities (need %d); PSP@k weighs every label 1",
+            stats.n_docs,
+            MIN_PROPENSITY_DOCS,
+        )
+    weights = training_propensity_weights(stats.counts, stats.n_docs, a, b)
+    return {
+        **stats.to_dict(),
+        "labels_per_document": histogram.tolist(),
+        "propensity": {"a": a, "b": b},
+        "inverse_propensities": weights.tolist(),
+    }
+
+
+def _log_groups(stats: LabelStatistics, corpus: str) -> None:
+    """The groups' sizes (INFO) and a WARNING per empty group."""
     sizes = {group: len(members) for group, members in stats.groups.items()}
     logger.info(
         "label groups of %r on %d training docs (rule %s: head_min=%d, tail_max=%d): %s",
@@ -66,22 +84,6 @@ def compute_training_label_statistics(
     for group in stats.empty_groups:
         message = empty_group_message(group, corpus, stats.counts, stats.head_min, stats.tail_max)
         logger.warning("%s", message)
-    result = stats.to_dict()
-    histogram = labels_per_document(to_label_matrix(train_lists, label_index))
-    result["labels_per_document"] = histogram.tolist()
-    a, b = float(label_stats["propensity_a"]), float(label_stats["propensity_b"])
-    result["propensity"] = {"a": a, "b": b}
-    if stats.n_docs >= MIN_PROPENSITY_DOCS:
-        weights = inverse_propensities(stats.counts, stats.n_docs, a, b)
-    else:  # ln N − 1 < 0: the formula has no meaning; every label weighs the same
-        logger.warning(
-            "%d training documents: too few for propensities (need %d); PSP@k weighs every label 1",
-            stats.n_docs,
-            MIN_PROPENSITY_DOCS,
-        )
-        weights = np.ones(stats.n_labels)
-    result["inverse_propensities"] = weights.tolist()
-    return result
 
 
 def compute_label_cooccurrence(

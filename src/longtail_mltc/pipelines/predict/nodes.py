@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -17,8 +16,7 @@ from longtail_mltc.corpora.errors import CorruptRawFileError
 from longtail_mltc.corpora.table_io import lifted_field_limit, text_lines
 from longtail_mltc.corpora.validation import first_surrogate, json_record
 from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
-from longtail_mltc.serving import PREDICTOR_PATH, load_labeler
-from longtail_mltc.serving.pyfunc import TOP_K
+from longtail_mltc.serving import PREDICTOR_PATH, label_table, load_labeler
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +210,9 @@ def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
 
     A text the labeler refuses on its own (blank, or over its 100,000-character limit) does not
     fail the run: its row keeps its id, gets empty labels and scores, ``top_k`` ``[]`` and the
-    reason in ``skipped`` (empty for labelled texts); the skipped records (1-based) are counted
-    and logged. The predictor is loaded with :func:`~longtail_mltc.serving.load_labeler`, which
-    refuses a pickled or foreign model.
+    reason in ``skipped`` (empty for labelled texts; :func:`~longtail_mltc.serving.label_table`);
+    the skipped records (1-based) are counted and logged. The predictor is loaded with
+    :func:`~longtail_mltc.serving.load_labeler`, which refuses a pickled or foreign model.
     """
     uri = _predictor_uri(str(predict.get("run_id") or ""))
     texts = read_texts(
@@ -224,11 +222,7 @@ def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
         int(predict.get("max_input_bytes") or MAX_INPUT_BYTES),
     )
     labeler = load_labeler(uri)
-    reasons = [labeler.text_problem(t) for t in texts["text"]]
-    kept = [i for i, reason in enumerate(reasons) if not reason]
-    results = labeler.predict([texts["text"][i] for i in kept], top_k=TOP_K) if kept else []
-    by_row = dict(zip(kept, results, strict=True))
-    skipped = [i + 1 for i, reason in enumerate(reasons) if reason]
+    table, skipped = label_table(labeler, texts["id"], texts["text"])
     if skipped:
         logger.warning(
             "predict: skipped %d of %d texts of %s (records %s): empty or over %d characters; "
@@ -239,18 +233,8 @@ def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
             _abbreviated(skipped),
             labeler.max_chars,
         )
-    logger.info("predict: labelled %d texts with %s", len(kept), uri)
-    empty = {"labels": [], "scores": [], "top_k": []}
-    rows = [by_row.get(i, empty) for i in range(len(texts))]
-    return pd.DataFrame(
-        {
-            "id": texts["id"],
-            "predicted_labels": [";".join(r["labels"]) for r in rows],
-            "scores": [";".join(f"{s:.4f}" for s in r["scores"]) for r in rows],
-            "top_k": [json.dumps(r["top_k"]) for r in rows],
-            "skipped": reasons,
-        }
-    )
+    logger.info("predict: labelled %d texts with %s", len(texts) - len(skipped), uri)
+    return table
 
 
 def _abbreviated(numbers: list[int], limit: int = 20) -> str:
