@@ -21,6 +21,7 @@ from longtail_mltc.pipelines.reporting.results_page import (
     changed_parameters,
     provenance,
     results_page,
+    sweep_source,
 )
 from longtail_mltc.pipelines.tracked_runs import (
     RunArtifacts,
@@ -163,8 +164,9 @@ def test_the_per_label_plot_reads_the_best_run_per_pipeline_through_the_handle()
 
 
 def _page_runs() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two configurations: single with seeds 1 and 2 (one at a shorter budget than configured),
-    hscnn with seed 7, its session run named ``reuters/hscnn_variants``."""
+    """Two configurations: single with seeds 1 and 2 (the newest at a shorter budget than
+    configured), tracked without a session run, and hscnn with seed 7, tracked by the session
+    ``kedro run --pipeline=hscnn_variants --env ci --params seed=7,hscnn.n_triplets=90``."""
     tracked = pd.DataFrame(
         {
             "run_id": ["s2", "s1", "h7", "session"],
@@ -176,6 +178,10 @@ def _page_runs() -> tuple[pd.DataFrame, pd.DataFrame]:
             "tags.mlflow.parentRunId": [None, None, "session", None],
             "tags.pipeline": ["single", "single", "hscnn", None],
             "tags.git_commit": ["abcdef0123", "1234567890", "abcdef0123", None],
+            # kedro-mlflow's tags of the session run
+            "tags.kedro_command": [None, None, None, "kedro run --pipeline=hscnn_variants"],
+            "tags.env": [None, None, None, "ci"],
+            "tags.runtime_params": [None, None, None, "{'seed': 7, 'hscnn': {'n_triplets': 90}}"],
             "params.corpus": ["reuters", "reuters", "reuters", "reuters"],
             "params.seed": ["2", "1", "7", "7"],
             "params.single.training.max_epochs": ["10", "18", "18", "18"],
@@ -205,7 +211,8 @@ def test_provenance_gives_dates_commits_seeds_budget_and_the_command():
             "commit": "abcdef0",
             "seeds": "7",
             "budget": "single.training.max_epochs=18",
-            "command": "`kedro run --pipelines=hscnn_variants --params corpus=reuters,seed=7`",
+            "command": "`kedro run --pipeline=hscnn_variants --env=ci "
+            "--params corpus=reuters,seed=7,hscnn.n_triplets=90`",
         },
         {
             "configuration": "r/s",
@@ -213,11 +220,16 @@ def test_provenance_gives_dates_commits_seeds_budget_and_the_command():
             "commit": "1234567,abcdef0",
             "seeds": "1,2",
             "budget": "single.training.max_epochs=10",  # the newest run's
+            # no session: the pipeline tag and the parameters that differ from the defaults
             "command": "`kedro run-seeds --seeds 1,2 --pipeline=single "
             "--params corpus=reuters,single.training.max_epochs=10`",
         },
     ]
     assert changed_parameters(tracked.iloc[1], DEFAULTS) == {}
+    alone = tracked.drop(columns="tags.mlflow.parentRunId")  # seed 7 is not the default 42
+    assert provenance(runs[:1], alone, DEFAULTS, [], "reuters").loc[0, "command"] == (
+        "`kedro run --pipeline=hscnn --params corpus=reuters,seed=7`"
+    )
 
 
 def test_the_results_page_has_the_tables_and_their_provenance():
@@ -235,7 +247,20 @@ def test_the_results_page_has_the_tables_and_their_provenance():
     )
     comparison = "| configuration | n_seeds |\n| --- | ---: |\n| r/s | 1 |\n"
     sweep = pd.DataFrame({"n_phi": [10, 20], MICRO: [0.81234, 0.8]})
-    page = results_page("reuters", "2026-12-07", comparison, table, sweep)
+    session = pd.Series(
+        {
+            "run_id": "s",
+            "start_time": pd.Timestamp("2026-12-05 23:59", tz="UTC"),
+            "tags.kedro_command": "kedro run --pipeline=hscnn_n_phi",
+            "tags.runtime_params": "{'corpus': 'reuters', 'hscnn': {'n_phi': [10, 20]}}",
+        }
+    )
+    source = sweep_source(session, "reuters")
+    assert source == (
+        '`kedro run --pipeline=hscnn_n_phi --params "corpus=reuters,hscnn.n_phi=[10, 20]"` '
+        "(2026-12-05)"
+    )
+    page = results_page("reuters", "2026-12-07", comparison, table, sweep, source)
     assert page.splitlines() == [
         "# Tracked results: reuters",
         "",
@@ -251,8 +276,7 @@ def test_the_results_page_has_the_tables_and_their_provenance():
         "| --- | ---: |",
         "| r/s | 1 |",
         "",
-        "Provenance (the command lists the parameters a run recorded that differ from the "
-        "current configuration):",
+        "Provenance (the command: the `kedro run` recorded on the runs' kedro-mlflow session):",
         "",
         "| configuration | date | commit | seeds | budget | command |",
         "|---|---|---|---|---|---|",
@@ -261,7 +285,7 @@ def test_the_results_page_has_the_tables_and_their_provenance():
         "",
         "## HSCNN N_φ sweep (reuters)",
         "",
-        "From the newest tracked `kedro run --pipelines=hscnn_n_phi --params corpus=reuters`.",
+        f"From {source}.",
         "",
         f"| n_phi | {MICRO} |",
         "|---|---|",

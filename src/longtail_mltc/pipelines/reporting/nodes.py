@@ -35,7 +35,7 @@ from longtail_mltc.pipelines.tracking import (
     tracking_uri_for_logs,
 )
 
-from .results_page import provenance, results_page
+from .results_page import provenance, results_page, sweep_source
 
 logger = logging.getLogger(__name__)
 
@@ -189,12 +189,9 @@ def plot_group_comparison(
     )
 
 
-def find_n_phi_sweep(
-    tracked_runs: pd.DataFrame, n_phi_tables: ArtifactReader, corpus: str
-) -> pd.DataFrame:
-    """The newest tracked N_φ sweep table of this corpus (an artifact of the session run,
-    named ``<corpus>/hscnn_n_phi``; runs tracked before that name: ``hscnn_n_phi``), empty
-    when none is tracked or it cannot be read."""
+def _n_phi_session(tracked_runs: pd.DataFrame, corpus: str) -> pd.Series | None:
+    """The newest finished ``hscnn_n_phi`` session run of this corpus (named
+    ``<corpus>/hscnn_n_phi``; runs tracked before that name: ``hscnn_n_phi``)."""
     names = (session_run_name(corpus, N_PHI_PIPELINE), N_PHI_PIPELINE)
     sessions = tracked_runs[
         (_column(tracked_runs, "status").fillna("FINISHED") == "FINISHED")
@@ -203,7 +200,16 @@ def find_n_phi_sweep(
     ]
     if "start_time" in sessions:
         sessions = sessions.sort_values("start_time", ascending=False, kind="stable")
-    table = None if sessions.empty else n_phi_tables.read_csv(sessions["run_id"].iloc[0])
+    return None if sessions.empty else sessions.iloc[0]
+
+
+def find_n_phi_sweep(
+    tracked_runs: pd.DataFrame, n_phi_tables: ArtifactReader, corpus: str
+) -> pd.DataFrame:
+    """The N_φ sweep table of the newest tracked ``hscnn_n_phi`` session of this corpus (its
+    ``hscnn_sweeps/n_phi.csv`` artifact), empty when none is tracked or it cannot be read."""
+    session = _n_phi_session(tracked_runs, corpus)
+    table = None if session is None else n_phi_tables.read_csv(session["run_id"])
     return pd.DataFrame() if table is None else table
 
 
@@ -349,8 +355,11 @@ def render_results_page(
 ) -> str:
     """The sections of docs/results.md generated from tracked runs, dated today: the comparison
     table with each configuration's dates, commits, seeds, budget (``reporting.budget``) and
-    command (its parameters that differ from ``parameters``), then the N_φ sweep if tracked."""
+    command (:func:`~.results_page.reproduction`; ``parameters`` are the defaults a run
+    without a session is compared with), then the N_φ sweep if tracked."""
     defaults = flatten_params(parameters)
     table = provenance(runs, tracked_runs, defaults, reporting.get("budget") or (), corpus)
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    return results_page(corpus, today, comparison_markdown, table, n_phi_sweep)
+    session = _n_phi_session(tracked_runs, corpus)
+    source = "" if session is None else sweep_source(session, corpus)
+    return results_page(corpus, today, comparison_markdown, table, n_phi_sweep, source)

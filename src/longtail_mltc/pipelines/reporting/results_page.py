@@ -2,18 +2,21 @@
 
 Each table comes with its provenance, read from the tracked runs: the dates the runs started,
 their ``git_commit`` tags, seeds, budget (the run parameters ``reporting.budget`` names) and
-the command that reproduces them. The command names the pipeline of the run's kedro-mlflow
-session (``<corpus>/<pipeline>``; the ``pipeline`` tag for runs without one), the corpus, and
-every parameter the run recorded that differs from the current configuration.
+the command that reproduces them: the ``kedro run`` that kedro-mlflow recorded on the run's
+session (``kedro_command``, ``env``, ``runtime_params`` tags), or for a run without a session
+its ``pipeline`` tag, the corpus and every parameter it recorded that differs from the current
+configuration; ``kedro run-seeds`` where a configuration has several seeds.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
 from longtail_mltc.evaluation.fidelity import to_markdown_table
+from longtail_mltc.pipelines.tracking import flatten_params
 
 PROVENANCE = ("configuration", "date", "commit", "seeds", "budget", "command")
 UNCHANGED = ("corpus", "seed")  # in the command already, or listed as seeds
@@ -42,14 +45,25 @@ def _joined(values: pd.Series, width: int | None = None) -> str:
     return ",".join(sorted(kept, key=_seed_order)) or NONE
 
 
-def _session_pipeline(run: pd.Series, tracked: pd.DataFrame, corpus: str) -> str:
-    """The registered pipeline the run's kedro-mlflow session ran (``<corpus>/<pipeline>``)."""
+def _session(run: pd.Series, tracked: pd.DataFrame) -> pd.Series | None:
+    """The kedro-mlflow session run the configuration run was nested in, if tracked."""
     parent = run.get("tags.mlflow.parentRunId")
-    names = _column(tracked[tracked["run_id"] == parent], "tags.mlflow.runName").dropna()
-    if len(names) and str(names.iloc[0]).startswith(f"{corpus}/"):
-        return str(names.iloc[0])[len(corpus) + 1 :]
-    pipeline = run.get("tags.pipeline")
-    return NONE if pipeline is None or pd.isna(pipeline) else str(pipeline)
+    rows = tracked[tracked["run_id"] == parent] if isinstance(parent, str) else tracked[:0]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _runtime_params(text: object) -> dict[str, str]:
+    """kedro-mlflow's ``runtime_params`` tag (a dict's repr), flattened; {} if unreadable."""
+    try:
+        params = ast.literal_eval(text) if isinstance(text, str) else {}
+    except (ValueError, SyntaxError):
+        return {}
+    return flatten_params(params) if isinstance(params, dict) else {}
+
+
+def _text_tag(row: pd.Series, name: str) -> str:
+    value = row.get(f"tags.{name}")
+    return value if isinstance(value, str) else ""
 
 
 def changed_parameters(run: pd.Series, defaults: Mapping[str, str]) -> dict[str, str]:
@@ -65,12 +79,56 @@ def changed_parameters(run: pd.Series, defaults: Mapping[str, str]) -> dict[str,
     return changed
 
 
-def command(pipeline: str, corpus: str, seeds: Sequence[str], changed: Mapping[str, str]) -> str:
-    """``kedro run`` (one seed) or ``kedro run-seeds`` (several) with the ``--params``."""
-    params = ",".join([f"corpus={corpus}", *(f"{k}={v}" for k, v in sorted(changed.items()))])
-    if len(seeds) > 1:
-        return f"kedro run-seeds --seeds {','.join(seeds)} --pipeline={pipeline} --params {params}"
-    return f"kedro run --pipelines={pipeline} --params {params}"
+def _shell_word(text: str) -> str:
+    """``text`` double-quoted for a shell when it holds a space or a quote."""
+    if not any(c in text for c in " '\"$`"):
+        return text
+    return (
+        '"'
+        + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("`", "\\`")
+        + '"'
+    )
+
+
+def command(arguments: str, params: Mapping[str, str], seeds: Sequence[str]) -> str:
+    """``kedro run <arguments> --params ...``, or ``kedro run-seeds`` for several seeds."""
+    several = len(seeds) > 1
+    shown = ",".join(f"{k}={v}" for k, v in params.items() if not (several and k == "seed"))
+    head = f"kedro run-seeds --seeds {','.join(seeds)}" if several else "kedro run"
+    return f"{head} {arguments} --params {_shell_word(shown)}"
+
+
+def session_command(session: pd.Series, corpus: str, seeds: Sequence[str] = ()) -> str | None:
+    """The ``kedro run`` a kedro-mlflow session run recorded (``kedro_command``, ``env``,
+    ``runtime_params`` tags), the corpus stated; None when it has no ``kedro_command``."""
+    recorded = _text_tag(session, "kedro_command")
+    if not recorded.startswith("kedro run"):
+        return None
+    env = _text_tag(session, "env")
+    arguments = recorded.removeprefix("kedro run").strip() + (f" --env={env}" if env else "")
+    runtime = _runtime_params(session.get("tags.runtime_params"))
+    return command(arguments, {"corpus": corpus, **runtime}, seeds)
+
+
+def reproduction(
+    run: pd.Series,
+    tracked: pd.DataFrame,
+    defaults: Mapping[str, str],
+    corpus: str,
+    seeds: Sequence[str],
+) -> str:
+    """The command that tracked ``run``: its session's ``kedro_command``, ``env`` and
+    ``runtime_params`` tags (kedro-mlflow); without a session, the ``pipeline`` tag and the
+    parameters the run recorded that differ from ``defaults``."""
+    session = _session(run, tracked)
+    recorded = None if session is None else session_command(session, corpus, seeds)
+    if recorded is not None:
+        return recorded
+    changed = changed_parameters(run, defaults)
+    if len(seeds) == 1 and seeds[0] != defaults.get("seed", seeds[0]):
+        changed["seed"] = seeds[0]  # one seed, not the configured one: part of the command
+    params = {"corpus": corpus, **dict(sorted(changed.items()))}
+    return command(f"--pipeline={_text_tag(run, 'pipeline') or NONE}", params, seeds)
 
 
 def _row(
@@ -84,18 +142,14 @@ def _row(
     found = tracked[tracked["run_id"].isin(runs["run_id"])]
     newest = found.sort_values("start_time", ascending=False).iloc[0]
     seeds = [s for s in _joined(runs["seed"]).split(",") if s != NONE]
-    changed = changed_parameters(newest, defaults)
-    if len(seeds) == 1 and seeds[0] != defaults.get("seed", seeds[0]):
-        changed["seed"] = seeds[0]  # one seed, not the configured one: part of the command
     shown = [f"{b}={newest[f'params.{b}']}" for b in budget if pd.notna(newest.get(f"params.{b}"))]
-    pipeline = _session_pipeline(newest, tracked, corpus)
     return {
         "configuration": str(runs["configuration"].iloc[0]),
         "date": _dates(found["start_time"]),
         "commit": _joined(_column(found, "tags.git_commit"), 7),
         "seeds": ",".join(seeds) or NONE,
         "budget": ", ".join(shown) or NONE,
-        "command": f"`{command(pipeline, corpus, seeds, changed)}`",
+        "command": f"`{reproduction(newest, tracked, defaults, corpus, seeds)}`",
     }
 
 
@@ -120,6 +174,14 @@ def provenance(
     return pd.DataFrame(rows, columns=list(PROVENANCE))
 
 
+def sweep_source(session: pd.Series, corpus: str) -> str:
+    """Where a sweep table comes from: its session's command, start date and commit."""
+    recorded = session_command(session, corpus) or f"the session run {session.get('run_id')}"
+    commit = _text_tag(session, "mlflow.source.git.commit")[:7]
+    when = _dates(pd.Series([session.get("start_time")]))
+    return f"`{recorded}` ({when}{', commit ' + commit if commit else ''})"
+
+
 def _formatted(table: pd.DataFrame) -> pd.DataFrame:
     """Floats with four decimals, as the comparison table shows them."""
     return table.apply(lambda c: c.map("{:.4f}".format) if c.dtype.kind == "f" else c)
@@ -131,6 +193,7 @@ def results_page(
     comparison_markdown: str,
     provenance_table: pd.DataFrame,
     n_phi_sweep: pd.DataFrame,
+    n_phi_source: str = "",
 ) -> str:
     """The generated sections: the comparison table and its provenance, then the tracked N_φ
     sweep when there is one."""
@@ -147,13 +210,11 @@ def results_page(
         "",
         comparison_markdown.rstrip("\n"),
         "",
-        "Provenance (the command lists the parameters a run recorded that differ from the "
-        "current configuration):",
+        "Provenance (the command: the `kedro run` recorded on the runs' kedro-mlflow session):",
         "",
         to_markdown_table(provenance_table, PROVENANCE).rstrip("\n"),
     ]
     if not n_phi_sweep.empty:
-        lines += ["", f"## HSCNN N_φ sweep ({corpus})", "", "From the newest tracked "
-                  f"`kedro run --pipelines=hscnn_n_phi --params corpus={corpus}`.", ""]  # fmt: skip
+        lines += ["", f"## HSCNN N_φ sweep ({corpus})", "", f"From {n_phi_source}.", ""]
         lines.append(to_markdown_table(_formatted(n_phi_sweep)).rstrip("\n"))
     return "\n".join(lines) + "\n"
