@@ -91,8 +91,8 @@ def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path, mon
     # the generated results page: the same table, each configuration with its command
     results = (project / REPORTS / "results.md").read_text()
     assert markdown.strip() in results and "## HSCNN N_φ sweep (reuters)" in results
-    # all four configurations were tracked by `kedro run --pipeline=hscnn --env=ci` sessions
-    assert results.count("`kedro run --pipeline=hscnn --env=ci --params corpus=reuters`") == 4
+    # all four configurations were tracked by `kedro run --pipelines=hscnn --env=ci` sessions
+    assert results.count("`kedro run --pipelines=hscnn --env=ci --params corpus=reuters`") == 4
     # the N_φ panel found the tracked sweep table (no "no tracked sweep" placeholder there)
     n_phi = mlflow.search_runs(
         experiment_names=["longtail_mltc"],

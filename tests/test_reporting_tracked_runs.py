@@ -166,7 +166,7 @@ def test_the_per_label_plot_reads_the_best_run_per_pipeline_through_the_handle()
 def _page_runs() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Two configurations: single with seeds 1 and 2 (the newest at a shorter budget than
     configured), tracked without a session run, and hscnn with seed 7, tracked by the session
-    ``kedro run --pipeline=hscnn_variants --env ci --params seed=7,hscnn.n_triplets=90``."""
+    ``kedro run --pipelines=hscnn_variants --env ci --params seed=7,hscnn.n_triplets=90``."""
     tracked = pd.DataFrame(
         {
             "run_id": ["s2", "s1", "h7", "session"],
@@ -211,7 +211,7 @@ def test_provenance_gives_dates_commits_seeds_budget_and_the_command():
             "commit": "abcdef0",
             "seeds": "7",
             "budget": "single.training.max_epochs=18",
-            "command": "`kedro run --pipeline=hscnn_variants --env=ci "
+            "command": "`kedro run --pipelines=hscnn_variants --env=ci "
             "--params corpus=reuters,seed=7,hscnn.n_triplets=90`",
         },
         {
@@ -228,7 +228,7 @@ def test_provenance_gives_dates_commits_seeds_budget_and_the_command():
     assert changed_parameters(tracked.iloc[1], DEFAULTS) == {}
     alone = tracked.drop(columns="tags.mlflow.parentRunId")  # seed 7 is not the default 42
     assert provenance(runs[:1], alone, DEFAULTS, [], "reuters").loc[0, "command"] == (
-        "`kedro run --pipeline=hscnn --params corpus=reuters,seed=7`"
+        "`kedro run --pipelines=hscnn --params corpus=reuters,seed=7`"
     )
 
 
@@ -257,7 +257,7 @@ def test_the_results_page_has_the_tables_and_their_provenance():
     )
     source = sweep_source(session, "reuters")
     assert source == (
-        '`kedro run --pipeline=hscnn_n_phi --params "corpus=reuters,hscnn.n_phi=[10, 20]"` '
+        '`kedro run --pipelines=hscnn_n_phi --params "corpus=reuters,hscnn.n_phi=[10, 20]"` '
         "(2026-12-05)"
     )
     page = results_page("reuters", "2026-12-07", comparison, table, sweep, source)

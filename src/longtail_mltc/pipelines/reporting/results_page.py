@@ -11,6 +11,7 @@ configuration; ``kedro run-seeds`` where a configuration has several seeds.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
@@ -95,6 +96,9 @@ def command(arguments: str, params: Mapping[str, str], seeds: Sequence[str]) -> 
     several = len(seeds) > 1
     shown = ",".join(f"{k}={v}" for k, v in params.items() if not (several and k == "seed"))
     head = f"kedro run-seeds --seeds {','.join(seeds)}" if several else "kedro run"
+    # kedro run's --pipeline is deprecated (kedro-mlflow still records it); run-seeds has --pipeline
+    option = "--pipeline=" if several else "--pipelines="
+    arguments = re.sub(r"(?<!\S)--pipelines?=", option, arguments)
     return f"{head} {arguments} --params {_shell_word(shown)}"
 
 
