@@ -20,6 +20,7 @@ from longtail_mltc.evaluation.metrics import evaluate
 from longtail_mltc.evaluation.reporting import evaluate_by_group
 from longtail_mltc.labels.stats import LabelStatistics
 from longtail_mltc.pipelines.reporting.nodes import collect_runs, render_comparison
+from longtail_mltc.pipelines.tracked_runs import TrackedRunsDataset
 from longtail_mltc.training.hscnn import HSCNNTrainConfig
 from longtail_mltc.training.hybrid_prediction import HybridPrediction, hybrid_micro_f1s
 
@@ -174,8 +175,8 @@ def test_reporting_reads_an_older_hscnn_run_tracked_in_mlflow(tmp_path):
             with mlflow.start_run(run_name=f"reuters/{name}"):
                 mlflow.set_tags(tags)
                 mlflow.log_metrics({k: v for k, v in metrics.items() if not np.isnan(v)})
-        reporting = {**_default_reporting(), "experiment": "unit"}
-        runs = collect_runs(reporting, "reuters").set_index("configuration")
+        tracked = TrackedRunsDataset("unit").load()
+        runs = collect_runs(tracked, _default_reporting(), "reuters").set_index("configuration")
         assert runs.loc["reuters/hscnn_old", "test/hybrid_tail/micro_f1"] == 0.4
         assert np.isnan(runs.loc["reuters/hscnn_old", "test/tail/micro_f1"])
         assert runs.loc["reuters/hscnn", "test/tail/micro_f1"] == 0.25

@@ -88,16 +88,23 @@ def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path, mon
 
     for figure in ("groups.png", "sweeps.png", "per_label_f1.png"):
         assert (project / REPORTS / figure).stat().st_size > 10_000
+    # the generated results page: the same table, each configuration with its command
+    results = (project / REPORTS / "results.md").read_text()
+    assert markdown.strip() in results and "## HSCNN N_φ sweep (reuters)" in results
+    # all four configurations were tracked by `kedro run --pipelines=hscnn --env=ci` sessions
+    assert results.count("`kedro run --pipelines=hscnn --env=ci --params corpus=reuters`") == 4
     # the N_φ panel found the tracked sweep table (no "no tracked sweep" placeholder there)
     n_phi = mlflow.search_runs(
         experiment_names=["longtail_mltc"],
         filter_string="tags.mlflow.runName = 'reuters/hscnn_n_phi'",
     )
     assert len(n_phi) == 1
-    from longtail_mltc.pipelines.reporting.nodes import _n_phi_table
+    from longtail_mltc.pipelines.reporting.nodes import N_PHI_ARTIFACT, find_n_phi_sweep
+    from longtail_mltc.pipelines.tracked_runs import RunArtifacts, TrackedRunsDataset
 
-    table_n_phi = _n_phi_table("reuters", "longtail_mltc")
-    assert table_n_phi is not None and table_n_phi["n_phi"].is_monotonic_increasing
+    tracked = TrackedRunsDataset("longtail_mltc").load()
+    table_n_phi = find_n_phi_sweep(tracked, RunArtifacts(N_PHI_ARTIFACT), "reuters")
+    assert not table_n_phi.empty and table_n_phi["n_phi"].is_monotonic_increasing
     # the comparison is also an artifact of the reporting session run
     (session,) = mlflow.search_runs(
         experiment_names=["longtail_mltc"],
@@ -106,7 +113,7 @@ def test_reporting_compares_the_tracked_single_and_hscnn_runs(project: Path, mon
     )
     client = mlflow.MlflowClient()
     artifacts = {a.path for a in client.list_artifacts(session.info.run_id, "reporting")}
-    expected = ("comparison.csv", "comparison.md", "comparison.html", "per_label_f1.png")
+    expected = ("comparison.csv", "comparison.md", "results.md", "per_label_f1.png")
     assert {f"reporting/{name}" for name in expected} <= artifacts
 
     # the notebook reproduces the table and the plots from the same tracked runs

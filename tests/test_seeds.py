@@ -27,13 +27,13 @@ from longtail_mltc.cli import (
 )
 from longtail_mltc.pipelines import tracking
 from longtail_mltc.pipelines.reporting.nodes import collect_runs, render_comparison
+from longtail_mltc.pipelines.tracked_runs import TrackedRunsDataset
 
 EXPERIMENT = "longtail_mltc"
 MICRO = "test/all/micro_f1"
 SINGLE = "reuters/single/single/bce"
 HSCNN = "reuters/hscnn/hscnn/bce"
 REPORTING = {
-    "experiment": EXPERIMENT,
     "filters": {"pipelines": ["single", "hscnn"], "tags": {}},
     "latest_only": True,
     "groups": ["all"],
@@ -96,7 +96,8 @@ def test_reporting_keeps_the_newest_run_per_seed_and_averages_the_seeds(store):
     track("hscnn", 0.50, seed=None)  # no seed tag (tracked before the tag existed): one seed
     newest_hscnn = track("hscnn", 0.85, seed=None)
 
-    runs = collect_runs(REPORTING, "reuters")
+    tracked = TrackedRunsDataset(EXPERIMENT).load()
+    runs = collect_runs(tracked, REPORTING, "reuters")
     assert runs["configuration"].tolist() == [HSCNN, SINGLE, SINGLE, SINGLE]
     assert runs["seed"].fillna("none").tolist() == ["none", "1", "2", "3"]
     assert runs["run_id"].tolist()[:2] == [newest_hscnn, newest_seed_1]
@@ -120,7 +121,7 @@ def test_reporting_keeps_the_newest_run_per_seed_and_averages_the_seeds(store):
     assert '<td class="num">0.8300 ± 0.0300</td>' in page
 
     # latest_only: false: every finished run, each its own row
-    every = collect_runs({**REPORTING, "latest_only": False}, "reuters")
+    every = collect_runs(tracked, {**REPORTING, "latest_only": False}, "reuters")
     assert len(every) == 6
     csv, _, _ = render_comparison(every, {**REPORTING, "latest_only": False})
     assert len(csv) == 6 and set(csv["n_seeds"]) == {1}

@@ -9,7 +9,8 @@ import mlflow
 import pandas as pd
 from kedro_project import reset_mlflow_process_state, run_pipeline
 
-from longtail_mltc.pipelines.reporting.nodes import N_PHI_ARTIFACT, _n_phi_table
+from longtail_mltc.pipelines.reporting.nodes import N_PHI_ARTIFACT, find_n_phi_sweep
+from longtail_mltc.pipelines.tracked_runs import RunArtifacts, TrackedRunsDataset
 from longtail_mltc.pipelines.tracking import session_run_name
 
 USER_CORPUS = {
@@ -64,18 +65,25 @@ def _sweep_session(name: str, corpus: str, n_phi: list[int], start: int, tmp_pat
     client.set_terminated(run_id, end_time=start + 1)
 
 
+def _n_phi(corpus: str) -> list[int]:
+    """The N_φ column of the sweep the reporting pipeline finds for ``corpus``."""
+    tracked = TrackedRunsDataset("unit").load()
+    table = find_n_phi_sweep(tracked, RunArtifacts(N_PHI_ARTIFACT), corpus)
+    return table["n_phi"].tolist() if not table.empty else []
+
+
 def test_reporting_finds_the_n_phi_sweep_under_the_new_and_the_old_session_name(tmp_path):
     reset_mlflow_process_state()
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
         mlflow.set_experiment("unit")
         _sweep_session("hscnn_n_phi", "reuters", [1, 2], 1_000, tmp_path)  # before the rename
-        assert _n_phi_table("reuters", "unit")["n_phi"].tolist() == [1, 2]
+        assert _n_phi("reuters") == [1, 2]
         _sweep_session("reuters/hscnn_n_phi", "reuters", [3], 2_000, tmp_path)
         _sweep_session("delicious/hscnn_n_phi", "delicious", [4], 3_000, tmp_path)
         _sweep_session("reuters/hscnn+hscnn_n_phi", "reuters", [5], 4_000, tmp_path)  # other run
-        assert _n_phi_table("reuters", "unit")["n_phi"].tolist() == [3]  # the newest
-        assert _n_phi_table("delicious", "unit")["n_phi"].tolist() == [4]
-        assert _n_phi_table("imcm", "unit") is None
+        assert _n_phi("reuters") == [3]  # the newest
+        assert _n_phi("delicious") == [4]
+        assert _n_phi("imcm") == []
     finally:
         reset_mlflow_process_state()

@@ -1,6 +1,7 @@
-"""Nodes of the fidelity pipeline: query the tracking store, tabulate the claims.
+"""Nodes of the fidelity pipeline: tabulate the claims against the tracked runs.
 
-Kedro glue: the MLflow query lives here; the table comes from
+Kedro glue: the tracking store is read by ``fidelity.tracked_runs`` (a
+:class:`~longtail_mltc.pipelines.tracked_runs.TrackedRunsDataset`); the table comes from
 :mod:`longtail_mltc.evaluation.fidelity`.
 """
 
@@ -11,12 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import mlflow
 import pandas as pd
 
 from longtail_mltc.evaluation.fidelity import Claim, fidelity_table, to_markdown_table
 from longtail_mltc.evaluation.legacy_runs import rename_legacy_hybrid_groups
-from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
 
 logger = logging.getLogger(__name__)
 
@@ -24,20 +23,12 @@ SHOWN = ("claim", "corpus", "metric", "ours", "compared_with", "published", "dif
 SHOWN += ("verdict", "seeds", "budget", "measured")
 
 
-def collect_tracked_runs(fidelity: Mapping[str, Any]) -> pd.DataFrame:
-    """Every finished configuration run of the experiment (tags, params, metrics)."""
-    experiment = mlflow.get_experiment_by_name(fidelity["experiment"])
-    if experiment is None:
-        raise ValueError(
-            f"no MLflow experiment {fidelity['experiment']!r} in {tracking_uri_for_logs()}: "
-            "run the training pipelines the claims name first"
-        )
-    runs = mlflow.search_runs(
-        experiment_ids=[experiment.experiment_id],
-        filter_string="attributes.status = 'FINISHED' and tags.pipeline != ''",
-    )
-    logger.info("fidelity: %d finished configuration runs", len(runs))
-    return rename_legacy_hybrid_groups(runs)  # older HSCNN runs: head/tail = the N_φ split
+def collect_tracked_runs(tracked_runs: pd.DataFrame) -> pd.DataFrame:
+    """Every finished configuration run of the experiment (tags, params, metrics), as
+    ``fidelity.tracked_runs`` loads them, HSCNN runs tracked before the ``N_φ`` split had its
+    own names read with ``hybrid_head`` / ``hybrid_tail`` figures."""
+    logger.info("fidelity: %d finished configuration runs", len(tracked_runs))
+    return rename_legacy_hybrid_groups(tracked_runs)  # older HSCNN runs: head/tail = N_φ split
 
 
 def build_fidelity_report(

@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 collect_tracked_runs,
-                inputs="params:fidelity",
+                inputs="fidelity.tracked_runs",
                 outputs="fidelity.runs",
                 name="collect_tracked_runs",
                 namespace="fidelity",

@@ -1,21 +1,21 @@
-"""Nodes of the reporting pipeline: query the tracking store, tabulate, plot.
+"""Nodes of the reporting pipeline: select tracked runs, tabulate, plot.
 
-Kedro glue: the MLflow queries live here; the tables and figures come from
-:mod:`longtail_mltc.evaluation.comparison` and :mod:`longtail_mltc.evaluation.plots`.
+Kedro glue. The tracking store is read by the datasets of
+:mod:`longtail_mltc.pipelines.tracked_runs` (the runs table, artifact handles); the nodes compute
+on what they load. The tables and figures come from :mod:`longtail_mltc.evaluation.comparison`
+and :mod:`longtail_mltc.evaluation.plots`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from longtail_mltc.evaluation.comparison import (
     N_SEEDS,
@@ -28,7 +28,14 @@ from longtail_mltc.evaluation.comparison import (
 )
 from longtail_mltc.evaluation.legacy_runs import rename_legacy_hybrid_groups
 from longtail_mltc.evaluation.plots import plot_group_bars
-from longtail_mltc.pipelines.tracking import session_run_name, tracking_uri_for_logs
+from longtail_mltc.pipelines.tracked_runs import ArtifactReader
+from longtail_mltc.pipelines.tracking import (
+    flatten_params,
+    session_run_name,
+    tracking_uri_for_logs,
+)
+
+from .results_page import provenance, results_page, sweep_source
 
 logger = logging.getLogger(__name__)
 
@@ -41,66 +48,77 @@ N_PHI_ARTIFACT = "hscnn_sweeps/n_phi.csv"
 PER_LABEL_ARTIFACT = "analysis/per_label_f1.csv"
 
 
-def _experiment_id(name: str) -> str:
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is None:
-        raise ValueError(
-            f"no MLflow experiment {name!r} in the tracking store {tracking_uri_for_logs()}: "
-            "run a training pipeline first (e.g. kedro run --pipeline=hscnn)"
-        )
-    return experiment.experiment_id
-
-
 def _quoted(value: object) -> str:
     return "'" + str(value).replace("'", "\\'") + "'"
 
 
 def _filter_string(filters: Mapping[str, Any], corpus: str) -> str:
+    """The filter as an MLflow search string (for messages: the runs are filtered here)."""
     clauses = ["attributes.status = 'FINISHED'", f"tags.corpus = {_quoted(corpus)}"]
     pipelines = filters.get("pipelines") or []
-    if len(pipelines) == 1:  # MLflow's tag filters have no IN: several are kept after the query
+    if len(pipelines) == 1:
         clauses.append(f"tags.pipeline = {_quoted(pipelines[0])}")
     for key, value in (filters.get("tags") or {}).items():
         clauses.append(f"tags.`{key}` = {_quoted(value)}")
-    return " and ".join(clauses)
+    query = " and ".join(clauses)
+    return query + (f" and tags.pipeline in {list(pipelines)}" if len(pipelines) > 1 else "")
 
 
-def collect_runs(reporting: Mapping[str, Any], corpus: str) -> pd.DataFrame:
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """``frame[name]``, or missing values where no run has that tag or parameter."""
+    return frame[name] if name in frame else pd.Series(None, index=frame.index, dtype=object)
+
+
+def _matching(tracked: pd.DataFrame, filters: Mapping[str, Any], corpus: str) -> pd.DataFrame:
+    """The finished runs of ``corpus`` whose tags pass ``filters``, newest first."""
+    keep = (_column(tracked, "status").fillna("FINISHED") == "FINISHED") & (
+        _column(tracked, "tags.corpus") == str(corpus)
+    )
+    if filters.get("pipelines"):
+        keep &= _column(tracked, "tags.pipeline").isin(filters["pipelines"])
+    for key, value in (filters.get("tags") or {}).items():
+        keep &= _column(tracked, f"tags.{key}") == str(value)
+    found = tracked[keep]
+    if "start_time" in found:
+        found = found.sort_values("start_time", ascending=False, kind="stable")
+    return found.reset_index(drop=True)
+
+
+def _described(found: pd.DataFrame) -> pd.DataFrame:
+    """Name, description, triplet count and test metrics of each run (legacy groups renamed)."""
+    runs = pd.DataFrame({LABEL: found["tags.mlflow.runName"]})
+    for name in DESCRIPTION:
+        column = name if name in ("run_id", "start_time") else f"tags.{name}"
+        runs[name] = found.get(column)
+    runs["n_triplets"] = pd.to_numeric(_column(found, SWEEP_PARAM), errors="coerce")
+    found = rename_legacy_hybrid_groups(found)  # older HSCNN runs: head/tail = the N_φ split
+    metrics = found[[c for c in found.columns if c.startswith("metrics.test/")]]
+    return pd.concat([runs, metrics.rename(columns=lambda c: c[len("metrics.") :])], axis=1)
+
+
+def collect_runs(
+    tracked_runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: str
+) -> pd.DataFrame:
     """One row per tracked configuration run that passes ``reporting.filters``: its name
     (``configuration``), id, tags (``seed`` among them), start time, test metrics and the
     triplet count, sorted by configuration, then seed. HSCNN runs tracked before the ``N_φ``
     split had its own names get their ``head`` / ``tail`` figures under ``hybrid_head`` /
     ``hybrid_tail`` (:mod:`~longtail_mltc.evaluation.legacy_runs`).
 
-    With ``latest_only`` a configuration run several times with the same seed keeps its newest
-    finished run (runs without a seed tag count as one seed), so each of its seeds keeps one.
-    Raises with the filter and the tracking URI when nothing matches.
+    ``tracked_runs``: the experiment's runs (``reporting.tracked_runs``, a
+    :class:`~longtail_mltc.pipelines.tracked_runs.TrackedRunsDataset`). With ``latest_only`` a
+    configuration run several times with the same seed keeps its newest finished run (runs
+    without a seed tag count as one seed). Raises with the filter when nothing matches.
     """
     filters = reporting.get("filters") or {}
     query = _filter_string(filters, corpus)
-    found = mlflow.search_runs(
-        experiment_ids=[_experiment_id(reporting["experiment"])],
-        filter_string=query,
-        order_by=["attributes.start_time DESC"],
-    )
-    pipelines = filters.get("pipelines")
-    if pipelines and not found.empty:
-        found = found[found["tags.pipeline"].isin(pipelines)].reset_index(drop=True)
-        query += f" and tags.pipeline in {list(pipelines)}"
+    found = _matching(tracked_runs, filters, corpus)
     if found.empty:
         raise ValueError(
             f"no finished runs match {query!r} in {tracking_uri_for_logs()}: train "
             f"something on corpus {corpus!r} first, or widen reporting.filters"
         )
-    runs = pd.DataFrame({LABEL: found["tags.mlflow.runName"]})
-    for name in DESCRIPTION:
-        column = name if name in ("run_id", "start_time") else f"tags.{name}"
-        runs[name] = found.get(column)
-    triplets = found[SWEEP_PARAM] if SWEEP_PARAM in found else pd.Series(np.nan, found.index)
-    runs["n_triplets"] = pd.to_numeric(triplets, errors="coerce")
-    found = rename_legacy_hybrid_groups(found)  # older HSCNN runs: head/tail = the N_φ split
-    metrics = found[[c for c in found.columns if c.startswith("metrics.test/")]]
-    runs = pd.concat([runs, metrics.rename(columns=lambda c: c[len("metrics.") :])], axis=1)
+    runs = _described(found)
     if reporting.get("latest_only", True):
         before = len(runs)
         runs = runs.drop_duplicates(subset=[LABEL, SEED], keep="first")  # newest first
@@ -171,32 +189,33 @@ def plot_group_comparison(
     )
 
 
-def _n_phi_table(corpus: str, experiment: str) -> pd.DataFrame | None:
-    """The newest tracked N_φ sweep table of this corpus (an artifact of the session run,
-    named ``<corpus>/hscnn_n_phi``; runs tracked before that name: ``hscnn_n_phi``)."""
+def _n_phi_session(tracked_runs: pd.DataFrame, corpus: str) -> pd.Series | None:
+    """The newest finished ``hscnn_n_phi`` session run of this corpus (named
+    ``<corpus>/hscnn_n_phi``; runs tracked before that name: ``hscnn_n_phi``)."""
     names = (session_run_name(corpus, N_PHI_PIPELINE), N_PHI_PIPELINE)
-    sessions = mlflow.search_runs(  # MLflow's tag filters have no IN: the names are kept after
-        experiment_ids=[_experiment_id(experiment)],
-        filter_string=(
-            f"attributes.status = 'FINISHED' and tags.mlflow.runName LIKE '%{N_PHI_PIPELINE}' "
-            f"and params.corpus = {_quoted(corpus)}"
-        ),
-        order_by=["attributes.start_time DESC"],
-    )
-    if not sessions.empty:
-        sessions = sessions[sessions["tags.mlflow.runName"].isin(names)]
-    if sessions.empty:
-        return None
-    try:
-        path = mlflow.artifacts.download_artifacts(
-            run_id=sessions["run_id"].iloc[0], artifact_path=N_PHI_ARTIFACT
-        )
-    except (MlflowException, OSError):
-        return None
-    return pd.read_csv(path)
+    sessions = tracked_runs[
+        (_column(tracked_runs, "status").fillna("FINISHED") == "FINISHED")
+        & _column(tracked_runs, "tags.mlflow.runName").isin(names)
+        & (_column(tracked_runs, "params.corpus") == str(corpus))
+    ]
+    if "start_time" in sessions:
+        sessions = sessions.sort_values("start_time", ascending=False, kind="stable")
+    return None if sessions.empty else sessions.iloc[0]
 
 
-def plot_sweep_curves(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: str) -> Figure:
+def find_n_phi_sweep(
+    tracked_runs: pd.DataFrame, n_phi_tables: ArtifactReader, corpus: str
+) -> pd.DataFrame:
+    """The N_φ sweep table of the newest tracked ``hscnn_n_phi`` session of this corpus (its
+    ``hscnn_sweeps/n_phi.csv`` artifact), empty when none is tracked or it cannot be read."""
+    session = _n_phi_session(tracked_runs, corpus)
+    table = None if session is None else n_phi_tables.read_csv(session["run_id"])
+    return pd.DataFrame() if table is None else table
+
+
+def plot_sweep_curves(
+    runs: pd.DataFrame, n_phi_sweep: pd.DataFrame, reporting: Mapping[str, Any], corpus: str
+) -> Figure:
     """Left: test F1 against N_φ (the tracked ``hscnn_n_phi`` table); right: against the
     number of training triplets (HSCNN runs with different ``hscnn.n_triplets``; a
     configuration's seeds averaged). A panel without tracked data says which pipeline
@@ -204,8 +223,7 @@ def plot_sweep_curves(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: 
     metric_names = [f"test/all/{m}" for m in reporting["metrics"]]
     figure = Figure(figsize=(11.0, 4.2), layout="constrained")
     left, right = figure.subplots(1, 2)
-    n_phi = _n_phi_table(corpus, reporting["experiment"])
-    _curves(left, n_phi, "n_phi", metric_names, "N_φ", "kedro run --pipeline=hscnn_n_phi")
+    _curves(left, n_phi_sweep, "n_phi", metric_names, "N_φ", "kedro run --pipeline=hscnn_n_phi")
     hscnn = runs[(runs["pipeline"] == "hscnn") & (runs["variant"] == "hscnn")]
     hscnn = (
         hscnn.dropna(subset=["n_triplets"])
@@ -232,7 +250,7 @@ def _curves(
 ) -> None:
     axes.set_xlabel(label)
     axes.set_ylabel("test score")
-    if table is None or table.empty:
+    if table is None or table.empty or x not in table:
         axes.text(0.5, 0.5, f"no tracked sweep:\n{hint}", ha="center", va="center")
         axes.set_axis_off()
         return
@@ -244,36 +262,38 @@ def _curves(
     axes.legend(fontsize="small")
 
 
-def _has_per_label_report(run_id: str) -> bool:
-    artifacts = MlflowClient().list_artifacts(run_id, PER_LABEL_ARTIFACT.rsplit("/", 1)[0])
-    return any(a.path == PER_LABEL_ARTIFACT for a in artifacts)
+def _named_runs(runs: pd.DataFrame, names: Sequence[str], reports: ArtifactReader) -> pd.DataFrame:
+    """The runs ``reporting.per_label_runs`` names (of several seeds, the best by test
+    micro-F1); raises for a name not collected or a run without a per-label report."""
+    missing = [n for n in names if n not in set(runs[LABEL])]
+    if missing:
+        raise ValueError(
+            f"reporting.per_label_runs names {missing}, not among the collected runs "
+            f"{sorted(set(runs[LABEL]))}"
+        )
+    best_seed = runs.sort_values("test/all/micro_f1", ascending=False, na_position="last")
+    best_seed = best_seed.drop_duplicates(subset=LABEL)
+    chosen = best_seed.set_index(LABEL).loc[list(names)].reset_index()
+    without = [r[LABEL] for _, r in chosen.iterrows() if not reports.has(r.run_id)]
+    if without:
+        raise ValueError(
+            f"runs {without} have no {PER_LABEL_ARTIFACT} (tracked before per-label "
+            "reports existed): re-run their pipelines or choose other runs"
+        )
+    return chosen
 
 
-def _chosen_runs(runs: pd.DataFrame, reporting: Mapping[str, Any]) -> pd.DataFrame:
-    """``reporting.per_label_runs`` (configuration names; of one run with several seeds, the
-    seed with the best test micro-F1) or, by default, the best run by test micro-F1 of each of
-    the first two pipelines among the runs with a per-label report (runs tracked before those
-    reports existed have none)."""
+def _chosen_runs(
+    runs: pd.DataFrame, reporting: Mapping[str, Any], reports: ArtifactReader
+) -> pd.DataFrame:
+    """``reporting.per_label_runs`` (configuration names) or, by default, the best run by test
+    micro-F1 of each of the first two pipelines among the runs with a per-label report (runs
+    tracked before those reports existed have none)."""
     names = reporting.get("per_label_runs")
     if names:
-        missing = [n for n in names if n not in set(runs[LABEL])]
-        if missing:
-            raise ValueError(
-                f"reporting.per_label_runs names {missing}, not among the collected runs "
-                f"{sorted(set(runs[LABEL]))}"
-            )
-        best_seed = runs.sort_values("test/all/micro_f1", ascending=False, na_position="last")
-        best_seed = best_seed.drop_duplicates(subset=LABEL)
-        chosen = best_seed.set_index(LABEL).loc[list(names)].reset_index()
-        without = [r[LABEL] for _, r in chosen.iterrows() if not _has_per_label_report(r.run_id)]
-        if without:
-            raise ValueError(
-                f"runs {without} have no {PER_LABEL_ARTIFACT} (tracked before per-label "
-                "reports existed): re-run their pipelines or choose other runs"
-            )
-        return chosen
+        return _named_runs(runs, names, reports)
     ranked = runs.sort_values("test/all/micro_f1", ascending=False, na_position="last")
-    with_report = ranked[[_has_per_label_report(r) for r in ranked["run_id"]]]
+    with_report = ranked[[reports.has(r) for r in ranked["run_id"]]]
     return with_report.drop_duplicates(subset="pipeline").head(2)
 
 
@@ -285,10 +305,32 @@ def _legend(run: pd.Series, runs: pd.DataFrame) -> str:
     return str(run[LABEL])
 
 
-def plot_per_label_f1(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: str) -> Figure:
+def _per_label_f1(
+    chosen: pd.DataFrame, runs: pd.DataFrame, reports: ArtifactReader
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Training counts and each chosen run's per-label F1 (one legend entry per run)."""
+    f1_by_run: dict[str, np.ndarray] = {}
+    counts = None
+    for _, run in chosen.iterrows():
+        table = reports.read_csv(run["run_id"])
+        if table is None:
+            raise ValueError(f"run {run[LABEL]}: its {PER_LABEL_ARTIFACT} cannot be read")
+        if counts is not None and not np.array_equal(counts, table["train_count"]):
+            raise ValueError(f"run {run[LABEL]} was trained on other label counts")
+        counts = table["train_count"].to_numpy()
+        f1_by_run[_legend(run, runs)] = table["f1"].to_numpy()
+    return counts, f1_by_run
+
+
+def plot_per_label_f1(
+    runs: pd.DataFrame,
+    per_label_reports: ArtifactReader,
+    reporting: Mapping[str, Any],
+    corpus: str,
+) -> Figure:
     """Per-label test F1 against training count (log scale) for two runs, from their
     ``analysis/per_label_f1.csv`` artifacts: where on the tail one method gains."""
-    chosen = _chosen_runs(runs, reporting)
+    chosen = _chosen_runs(runs, reporting, per_label_reports)
     if chosen.empty:
         figure = Figure(figsize=(7.0, 4.2), layout="constrained")
         figure.text(
@@ -296,17 +338,28 @@ def plot_per_label_f1(runs: pd.DataFrame, reporting: Mapping[str, Any], corpus: 
             ha="center", va="center",
         )  # fmt: skip
         return figure
-    f1_by_run: dict[str, np.ndarray] = {}
-    counts = None
-    for _, run in chosen.iterrows():
-        path = mlflow.artifacts.download_artifacts(
-            run_id=run["run_id"], artifact_path=PER_LABEL_ARTIFACT
-        )
-        table = pd.read_csv(path)
-        if counts is not None and not np.array_equal(counts, table["train_count"]):
-            raise ValueError(f"run {run[LABEL]} was trained on other label counts")
-        counts = table["train_count"].to_numpy()
-        f1_by_run[_legend(run, runs)] = table["f1"].to_numpy()
+    counts, f1_by_run = _per_label_f1(chosen, runs, per_label_reports)
     return plot_f1_against_count(
         counts, f1_by_run, title=f"{corpus}: per-label test F1 against training count"
     )
+
+
+def render_results_page(
+    runs: pd.DataFrame,
+    tracked_runs: pd.DataFrame,
+    comparison_markdown: str,
+    n_phi_sweep: pd.DataFrame,
+    parameters: Mapping[str, Any],
+    reporting: Mapping[str, Any],
+    corpus: str,
+) -> str:
+    """The sections of docs/results.md generated from tracked runs, dated today: the comparison
+    table with each configuration's dates, commits, seeds, budget (``reporting.budget``) and
+    command (:func:`~.results_page.reproduction`; ``parameters`` are the defaults a run
+    without a session is compared with), then the N_φ sweep if tracked."""
+    defaults = flatten_params(parameters)
+    table = provenance(runs, tracked_runs, defaults, reporting.get("budget") or (), corpus)
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    session = _n_phi_session(tracked_runs, corpus)
+    source = "" if session is None else sweep_source(session, corpus)
+    return results_page(corpus, today, comparison_markdown, table, n_phi_sweep, source)
