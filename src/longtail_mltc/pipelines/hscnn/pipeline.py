@@ -111,22 +111,54 @@ def sampling_pipeline(with_pairs: bool, settings: str = SETTINGS) -> Pipeline:
 def single_variant_pipeline() -> Pipeline:
     """The Single variant (§1.9): the single network ``single_*`` under the §1.10 groups, its
     own run, as ``hscnn_metrics``."""
-    return Pipeline(
-        [
-            Node(
-                evaluate_single_variant,
-                inputs={
-                    "single_scores": "single_scores",
-                    "single_training_summary": "single_training_summary",
-                    **_DATA,
-                    **_PARAMS,
-                    "hscnn": SETTINGS,
-                    "loss": "params:loss",
-                },
-                outputs="hscnn_metrics",
-                name="evaluate_single_variant",
-            )
-        ]
+    inputs = {
+        **_own("single_scores", "single_training_summary"),
+        **_DATA,
+        **_PARAMS,
+        "hscnn": SETTINGS,
+        "loss": "params:loss",
+    }
+    node = Node(evaluate_single_variant, inputs, "hscnn_metrics", name="evaluate_single_variant")
+    return Pipeline([node])
+
+
+def _own(*names: str) -> dict[str, str]:
+    """Inputs read from the datasets of the same name."""
+    return {name: name for name in names}
+
+
+def _training_node(examples: str, settings: str) -> Node:
+    return Node(
+        train_hscnn_variant,
+        inputs={
+            "examples": examples,
+            **_own("single_model_state", "single_scores", "encoded_documents"),
+            **_DATA,
+            **_PARAMS,
+            "hscnn": settings,
+            "loss_params": "params:loss_params",
+            "variant": "params:variant",
+            "loss": "params:loss",
+            "checkpoints": "params:checkpoints",
+        },
+        outputs=["hscnn_model_state", "hscnn_training_summary"],
+        name="train_hscnn",
+    )
+
+
+def _prediction_node(settings: str) -> Node:
+    return Node(
+        predict_hscnn_variant,
+        inputs={
+            **_own("hscnn_model_state", "single_scores", "encoded_documents"),
+            **_DATA,
+            "single": "params:single",
+            "hscnn": settings,
+            "seed": "params:seed",
+            "variant": "params:variant",
+        },
+        outputs="hscnn_predictions",
+        name="predict_hscnn",
     )
 
 
@@ -139,57 +171,26 @@ def variant_pipeline(
     ``examples``: the sampled dataset it trains on (``hscnn_pairs`` for /CSS and Naive);
     ``settings``: where the HSCNN settings come from.
     """
-    shared = {**_DATA, "single": "params:single", "hscnn": settings}
     trained = {
-        "hscnn_predictions": "hscnn_predictions",
-        "hscnn_model_state": "hscnn_model_state",
-        "hscnn_training_summary": "hscnn_training_summary",
-        "single_scores": "single_scores",
-        "single_model_state": "single_model_state",
-        **shared,
-        "vocabulary": "vocabulary",
+        **_own("hscnn_predictions", "hscnn_model_state", "hscnn_training_summary"),
+        **_own("single_scores", "single_model_state", "vocabulary"),
+        **_DATA,
+        "single": "params:single",
+        "hscnn": settings,
         "features": "params:features",
     }
     nodes = [
-        Node(
-            train_hscnn_variant,
-            inputs={
-                "examples": examples,
-                "single_model_state": "single_model_state",
-                "single_scores": "single_scores",
-                "encoded_documents": "encoded_documents",
-                **shared,
-                "corpus": "params:corpus",
-                "seed": "params:seed",
-                "loss_params": "params:loss_params",
-                "variant": "params:variant",
-                "loss": "params:loss",
-                "checkpoints": "params:checkpoints",
-            },
-            outputs=["hscnn_model_state", "hscnn_training_summary"],
-            name="train_hscnn",
-        ),
-        Node(
-            predict_hscnn_variant,
-            inputs={
-                "hscnn_model_state": "hscnn_model_state",
-                "single_scores": "single_scores",
-                "encoded_documents": "encoded_documents",
-                **shared,
-                "seed": "params:seed",
-                "variant": "params:variant",
-            },
-            outputs="hscnn_predictions",
-            name="predict_hscnn",
-        ),
+        _training_node(examples, settings),
+        _prediction_node(settings),
         Node(evaluate_hscnn_variant, trained, "hscnn_metrics", name="evaluate_hscnn"),
     ]
     if calibrated:
+        calibrated_inputs = {**trained, "corpus": "params:corpus", "seed": "params:seed"}
         nodes.append(
             Node(
                 evaluate_calibrated_variant,
-                inputs={**trained, "corpus": "params:corpus", "seed": "params:seed"},
-                outputs="hscnn_calibrated_metrics",
+                calibrated_inputs,
+                "hscnn_calibrated_metrics",
                 name="evaluate_calibrated_hscnn",
             )
         )
