@@ -104,11 +104,18 @@ def test_hscnn_chain_sweeps_and_variant_table(project):
     )
     assert (project / REPORTS / "hscnn_sweeps/n_phi.png").stat().st_size > 10_000
 
+    # Triplet sweep: three namespaced points, each an ordinary HSCNN run tagged with its count;
+    # the point at the headline chain's own count (1,000) retrains the main HSCNN exactly.
     run_pipeline(project, "hscnn_triplets")
     counts = pd.read_csv(project / REPORTS / "hscnn_sweeps/n_triplets.csv")
-    assert counts["n_triplets"].tolist() == [900, 1200]
+    assert counts["n_triplets"].tolist() == [900, 1000, 1200]
     for count, run_id in zip(counts["n_triplets"], counts["mlflow_run_id"], strict=True):
-        assert MlflowClient().get_run(run_id).data.tags["n_examples"] == str(count)
+        run = MlflowClient().get_run(run_id)
+        assert run.data.tags["n_examples"] == str(count) and run.info.status == "FINISHED"
+        assert run.data.tags["mlflow.runName"] == "reuters/hscnn/hscnn/bce"
+    at_1000 = counts.set_index("n_triplets").loc[1000]
+    for key in ("test/all/micro_f1", "test/all/macro_f1", "test/hybrid_tail/macro_f1"):
+        assert at_1000[key] == pytest.approx(metrics[key], abs=1e-12)
 
     # Variant × loss: 27 runs tagged with exactly the §1.9 names (each Siamese variant also
     # calibrated); the bce single network is trained with the same seed and settings as the main
@@ -124,8 +131,8 @@ def test_hscnn_chain_sweeps_and_variant_table(project):
         variants = sorted(r.data.tags["variant"] for r in runs if r.info.status == "FINISHED")
         expected = {"single": 1, **{v: 1 for v in siamese}}
         expected.update({f"{v}_calibrated": 1 for v in siamese})
-        if loss == "bce":  # the main chain's three runs and the two sweep runs
-            expected.update(single=2, hscnn=4, hscnn_calibrated=2)
+        if loss == "bce":  # the main chain's three runs and the three sweep runs
+            expected.update(single=2, hscnn=5, hscnn_calibrated=2)
         assert variants == sorted(v for v, n in expected.items() for _ in range(n))
     bce_hscnn = table.set_index(["loss", "variant"]).loc[("bce", "hscnn")]
     assert bce_hscnn["test/all/micro_f1"] == metrics["test/all/micro_f1"]

@@ -49,12 +49,35 @@ def _base_variant_nodes() -> set[str]:
     return names
 
 
+def _variant_table_nodes() -> set[str]:
+    """Issue 22 (namespaced studies): compare_variants no longer takes the 27 metrics at once;
+    each variant namespace makes its rows and each loss namespace concatenates them (18)."""
+    names = set()
+    for loss in ("bce", "wce", "focal"):
+        names.add(f"hscnn_variants.{loss}.rows")
+        for variant in ("single", "naive", "no_css", "no_mt", "hscnn"):
+            names.add(f"hscnn_variants.{loss}.{variant}.rows")
+    return names
+
+
+def _triplet_sweep_nodes() -> set[str]:
+    """Issue 22: the triplet sweep was one node (``sweep_triplet_counts``) that sampled, trained,
+    predicted and evaluated in a loop; it is now the namespace ``hscnn_triplets`` with one
+    namespace per fixed sweep point (the ordinary HSCNN nodes), the node that gives each point
+    its settings and the table node (kept its name, now inside the namespace)."""
+    names = {"hscnn_triplets.point_settings", "hscnn_triplets.sweep_triplet_counts"}
+    for point in ("low", "mid", "high"):
+        for step in ("sample_triplets", "train_hscnn", "predict_hscnn", "evaluate_hscnn"):
+            names.add(f"hscnn_triplets.{point}.{step}")
+    return names
+
+
 # Pinned from the base commit's registry (computed from `git archive 274d0cc` with the shim
-# folders still present). A deliberate change to these pipelines updates this pin.
+# folders still present), with the deliberate changes of issue 22's namespaced studies.
 BASE_NODES: dict[str, set[str]] = {
-    "hscnn_variants": _base_variant_nodes(),
+    "hscnn_variants": _base_variant_nodes() | _variant_table_nodes(),
     "hscnn_n_phi": {"sweep_n_phi"},
-    "hscnn_triplets": {"sweep_triplet_counts"},
+    "hscnn_triplets": _triplet_sweep_nodes(),
 }
 
 
@@ -73,7 +96,7 @@ def test_the_hscnn_studies_have_no_shim_folder(name):
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_the_hscnn_studies_keep_their_names_and_nodes(registry, name):
-    assert len(BASE_NODES["hscnn_variants"]) == 78
+    assert len(_base_variant_nodes()) == 78 and len(BASE_NODES["hscnn_variants"]) == 96
     assert {node.name for node in registry[name].nodes} == BASE_NODES[name]
 
 
@@ -165,3 +188,162 @@ def test_the_loss_table_reports_ranking_columns_as_the_loss_sweep_did():
     assert rows.loc["bce", "all/p_at_1"] == pytest.approx(0.6, abs=1e-9)
     assert rows.loc["db", "all/ndcg_at_5"] == pytest.approx(0.45, abs=1e-9)
     assert table.iloc[0]["all/p_at_1"] == 3  # the first row: labels in the group "all"
+
+
+# ---- the namespaced HSCNN studies (issue 22) -----------------------------------------------
+
+
+def _declared(params: dict, name: str):
+    """The value of ``params:<dotted name>`` as Kedro's catalog gives it to a node."""
+    value = params
+    for part in name.removeprefix("params:").split("."):
+        value = value[part]
+    return value
+
+
+@pytest.mark.parametrize("env", ["base", "ci"])
+def test_each_study_namespace_reads_its_own_loss_and_variant(registry, env):
+    """``loss`` and ``variant`` of ``hscnn_variants.<loss>(.<variant>)`` name the namespace;
+    every parameter the studies read is declared."""
+    params = _parameters(env)
+    for name in ("hscnn", "hscnn_variants", "hscnn_triplets", "hscnn_n_phi"):
+        for param in (i for i in registry[name].inputs() if i.startswith("params:")):
+            _declared(params, param)  # a KeyError names an undeclared parameter
+    read = {i for i in registry["hscnn_variants"].inputs() if i.startswith("params:")}
+    for loss in ("bce", "wce", "focal"):
+        assert _declared(params, f"hscnn_variants.{loss}.loss") == loss
+        for variant in ("naive", "no_css", "no_mt", "hscnn"):
+            param = f"params:hscnn_variants.{loss}.{variant}.variant"
+            assert param in read and _declared(params, param) == variant
+    assert params["variant"] == "hscnn"  # the headline chain and the triplet sweep
+
+
+def _node(registry, pipeline: str, name: str):
+    (node,) = [n for n in registry[pipeline].nodes if n.name == name]
+    return node
+
+
+def test_the_variant_nodes_read_their_namespace_s_parameters(registry):
+    train = _node(registry, "hscnn_variants", "hscnn_variants.wce.no_css.train_hscnn")
+    assert "params:hscnn_variants.wce.no_css.variant" in train.inputs
+    assert "params:hscnn_variants.wce.loss" in train.inputs
+    assert "hscnn_pairs" in train.inputs  # /CSS trains on plain pairs (§1.9)
+    assert "hscnn_variants.wce.single_model_state" in train.inputs
+    single = _node(registry, "hscnn_variants", "hscnn_variants.focal.select_loss")
+    assert "params:hscnn_variants.focal.loss" in single.inputs
+    headline = _node(registry, "hscnn", "train_hscnn")
+    assert {"params:variant", "params:loss", "hscnn_triplets"} <= set(headline.inputs)
+
+
+def test_each_triplet_sweep_point_is_the_ordinary_hscnn_nodes(registry):
+    """No node runs a pipeline: each point of hscnn_triplets is sample → train → predict →
+    evaluate of the HSCNN, chained through datasets of its own namespace."""
+    from longtail_mltc.pipelines.hscnn import nodes
+
+    functions = {
+        "sample_triplets": nodes.sample_training_triplets,
+        "train_hscnn": nodes.train_hscnn_variant,
+        "predict_hscnn": nodes.predict_hscnn_variant,
+        "evaluate_hscnn": nodes.evaluate_hscnn_variant,
+    }
+    for point in ("low", "mid", "high"):
+        for step, function in functions.items():
+            node = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.{step}")
+            assert node.func is function
+            assert "params:hscnn" not in node.inputs  # the point's settings instead
+            assert f"hscnn_triplets.{point}_settings" in node.inputs
+        predict = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.predict_hscnn")
+        assert f"hscnn_triplets.{point}.hscnn_model_state" in predict.inputs
+
+
+def test_the_study_nodes_of_pipelines_hscnn_take_at_most_eight_inputs(registry):
+    """The nodes the studies add (sweeps.py) stay small; hscnn/nodes.py's are not counted."""
+    from longtail_mltc.pipelines.hscnn import sweeps
+
+    for name in ("hscnn_variants", "hscnn_triplets", "hscnn_n_phi"):
+        for node in registry[name].nodes:
+            if node.func.__module__ == sweeps.__name__:
+                assert len(node.inputs) <= 8, (node.name, node.inputs)
+
+
+@pytest.mark.parametrize(
+    ("env", "corpus", "expected"),
+    [
+        ("base", "reuters", {"low": 3000, "mid": 6000, "high": 12000}),
+        ("base", "delicious", {"low": 50000, "mid": 100000, "high": 200000}),
+        ("ci", "reuters", {"low": 900, "mid": 1000, "high": 1200}),
+    ],
+)
+def test_the_triplet_sweep_points_counts(env, corpus, expected):
+    from longtail_mltc.pipelines.hscnn.sweeps import triplet_counts, triplet_sweep_settings
+
+    params = _parameters(env, corpus=corpus)
+    assert triplet_counts(params["hscnn_sweeps"]) == expected
+    settings = triplet_sweep_settings(params["hscnn"], params["hscnn_sweeps"])
+    for point, count in expected.items():
+        assert settings[point] == {**params["hscnn"], "n_triplets": count}
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"n_triplets": [900, 1200]}, "hscnn_sweeps.n_triplets"),  # the retired list
+        ({"triplet_counts": {"huge": 24000}}, "hscnn_sweeps.triplet_counts"),  # no such point
+        ({"triplet_counts": {"low": None}}, "hscnn_sweeps.triplet_counts.low"),
+        ({"triplet_counts": {"high": "many"}}, "hscnn_sweeps.triplet_counts.high"),
+        ({"triplet_counts": {"low": 900, "mid": 900}}, "hscnn_sweeps.triplet_counts"),
+    ],
+)
+def test_a_triplet_sweep_override_the_fixed_graph_cannot_honour_fails(override, named):
+    from longtail_mltc.config_errors import ConfigurationError
+    from longtail_mltc.pipelines.hscnn.sweeps import triplet_sweep_settings
+
+    params = _parameters("ci", hscnn_sweeps=override)  # as --params hscnn_sweeps.<...>=...
+    with pytest.raises(ConfigurationError, match=named.replace(".", r"\.")):
+        triplet_sweep_settings(params["hscnn"], params["hscnn_sweeps"])
+
+
+def _metrics(x: float) -> dict[str, float]:
+    return {"test/all/micro_f1": x, "test/all/macro_f1": x / 2, "other": 1.0}
+
+
+def test_the_triplet_table_is_sorted_by_count_with_the_old_columns():
+    from longtail_mltc.pipelines.hscnn.sweeps import SWEEP_COLUMNS, sweep_triplet_counts
+
+    sweeps = {"triplet_counts": {"low": 500, "mid": 2000, "high": 1000}}
+    runs = []
+    for epoch, x in ((1, 0.1), (2, 0.3), (3, 0.2)):  # low, mid, high
+        runs += [{"best_epoch": epoch, "mlflow_run_id": f"run{epoch}"}, _metrics(x)]
+    table, figure = sweep_triplet_counts(_metrics(0.05), sweeps, *runs)
+    assert table.columns.tolist() == ["n_triplets", "best_epoch", "mlflow_run_id", *SWEEP_COLUMNS]
+    assert table["n_triplets"].tolist() == [500, 1000, 2000]
+    assert table["mlflow_run_id"].tolist() == ["run1", "run3", "run2"]
+    assert table["test/all/micro_f1"].tolist() == pytest.approx([0.1, 0.2, 0.3], abs=1e-12)
+    assert np.isnan(table["test/all/p_at_1"]).all()
+    assert figure.axes
+
+
+def test_the_variant_table_rows_come_from_the_namespaces_in_order():
+    from longtail_mltc.pipelines.hscnn.sweeps import (
+        TABLE_COLUMNS,
+        compare_variants,
+        concat_rows,
+        single_variant_rows,
+        variant_rows,
+    )
+
+    summary = {"loss": "wce", "variant": "no_mt"}
+    wce = concat_rows(
+        single_variant_rows("wce", _metrics(0.4)),
+        variant_rows(summary, _metrics(0.5), _metrics(0.6)),
+    )
+    bce = concat_rows(single_variant_rows("bce", _metrics(0.1)))
+    table = compare_variants(bce, wce)
+    assert table.columns.tolist() == ["loss", "variant", *TABLE_COLUMNS]
+    assert list(zip(table["loss"], table["variant"], strict=True)) == [
+        ("bce", "single"),
+        ("wce", "single"),
+        ("wce", "no_mt"),
+        ("wce", "no_mt_calibrated"),
+    ]
+    assert table["test/all/micro_f1"].tolist() == pytest.approx([0.1, 0.4, 0.5, 0.6], abs=1e-12)

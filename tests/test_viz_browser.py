@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -185,3 +186,49 @@ def test_viz_previews_the_reporting_table_and_the_per_label_plot(served_viz):
         image.wait_for(timeout=10_000)
         assert image.get_attribute("src").startswith("data:image/png;base64,")
         assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) > 300
+
+
+def _named(page, kind: str, name: str):
+    """The flowchart nodes of ``kind`` (kedro-viz 12.5's ``pipeline-node--<kind>`` class:
+    task, data, modularPipeline) labelled exactly ``name``."""
+    exact = re.compile(rf"^\s*{re.escape(name)}\s*$")
+    return page.locator(f".pipeline-node--{kind}").filter(has_text=exact)
+
+
+def _expand(page, name: str) -> None:
+    """Click the collapsed namespace ``name`` (kedro-viz expands it in place)."""
+    namespace = _named(page, "modularPipeline", name).first
+    namespace.wait_for(timeout=30_000)
+    namespace.dispatch_event("click")  # see _open_node: hints may cover the node
+
+
+def test_viz_shows_the_namespaced_studies_collapsed_and_expands_them_on_click(served_viz):
+    """hscnn_triplets and hscnn_variants are Kedro namespaces (issue 22): their flowcharts need
+    no data, show one node per namespace, and a click opens it down to the HSCNN's nodes."""
+    with _browser_page() as page:
+        page.goto(f"{served_viz}?pid=hscnn_triplets", wait_until="networkidle")
+        _named(page, "data", "hscnn_triplets_table").first.wait_for(timeout=30_000)
+        assert _named(page, "modularPipeline", "hscnn_triplets").count() == 1
+        assert page.locator(".pipeline-node--task").count() == 0  # all inside the namespace
+
+        _expand(page, "hscnn_triplets")
+        for point in ("low", "mid", "high"):
+            _named(page, "modularPipeline", f"hscnn_triplets.{point}").first.wait_for(
+                timeout=10_000
+            )
+        _named(page, "task", "sweep_triplet_counts").first.wait_for(timeout=10_000)
+        assert _named(page, "task", "train_hscnn").count() == 0  # the points still collapsed
+
+        _expand(page, "hscnn_triplets.mid")
+        for step in ("sample_triplets", "train_hscnn", "predict_hscnn", "evaluate_hscnn"):
+            _named(page, "task", step).first.wait_for(timeout=10_000)
+        assert _named(page, "modularPipeline", "hscnn_triplets.low").count() == 1
+
+        page.goto(f"{served_viz}?pid=hscnn_variants", wait_until="networkidle")
+        _named(page, "task", "sample_pairs").first.wait_for(timeout=30_000)  # shared samples
+        assert _named(page, "modularPipeline", "hscnn_variants").count() == 1
+        assert _named(page, "task", "train_single_network").count() == 0
+        _expand(page, "hscnn_variants")
+        for loss in ("bce", "wce", "focal"):
+            _named(page, "modularPipeline", f"hscnn_variants.{loss}").first.wait_for(timeout=10_000)
+        _named(page, "task", "compare_variants").first.wait_for(timeout=10_000)
