@@ -67,3 +67,12 @@ def reset_mlflow_process_state() -> None:
     if uri is not None:
         os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.tracking.fluent._active_experiment_id = None  # no public API unsets it
+
+
+def end_running_runs(client: Any, experiment_id: str, status: str = "FAILED") -> list[str]:
+    """End every RUNNING run of the experiment (runs a test left open), so no later test meets
+    them; return their ids."""
+    running = client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'")
+    for run in running:
+        client.set_terminated(run.info.run_id, status)
+    return [run.info.run_id for run in running]

@@ -73,34 +73,38 @@ def test_grouped_metrics_equal_evaluate_on_the_group_columns():
 def test_configuration_runs_are_tagged_and_failed_when_left_open(tmp_path, monkeypatch):
     import mlflow
     from kedro.io import DataCatalog
-    from kedro.pipeline import Pipeline
-    from kedro_project import reset_mlflow_process_state
+    from kedro.pipeline import Node, Pipeline
+    from kedro_project import end_running_runs, reset_mlflow_process_state
     from mlflow.tracking import MlflowClient
 
     from longtail_mltc.hooks import CloseConfigurationRunsOnError
-    from longtail_mltc.pipelines import tracking
+    from longtail_mltc.pipelines.configuration_runs import ConfigurationRunDataset, RunSpec
 
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     try:
-        mlflow.set_experiment("unit")
-        run_id = tracking.start_configuration_run(
-            corpus="reuters",
-            pipeline="single",
-            variant="single",
-            loss="bce",
-            encoder="kim_cnn",
-            params={"single": {"training": {"max_epochs": 3}}},
+        experiment_id = mlflow.set_experiment("unit").experiment_id
+        dataset = ConfigurationRunDataset()
+        dataset.save(
+            RunSpec(
+                corpus="reuters",
+                pipeline="single",
+                variant="single",
+                loss="bce",
+                encoder="kim_cnn",
+                params={"single": {"training": {"max_epochs": 3}}},
+            )
         )
-        tracking.metric_logger(run_id)({"valid/all/micro_f1": 0.5}, 1)
+        dataset.load().log_metrics({"valid/all/micro_f1": 0.5}, 1)
+        pipeline = Pipeline([Node(lambda: None, None, "single_run", name="plan")])
         CloseConfigurationRunsOnError().on_pipeline_error(
-            RuntimeError("boom"), Pipeline([]), DataCatalog()
+            RuntimeError("boom"), pipeline, DataCatalog({"single_run": dataset})
         )
-        run = MlflowClient().get_run(run_id)
+        run = MlflowClient().get_run(dataset.load().run_id)
         assert run.info.status == "FAILED"
         assert run.info.run_name == "reuters/single/single/bce"
         assert run.data.tags["encoder"] == "kim_cnn" and run.data.tags["loss"] == "bce"
         assert run.data.params["single.training.max_epochs"] == "3"
         assert run.data.metrics["valid/all/micro_f1"] == 0.5
-        assert tracking.fail_open_runs() == []  # nothing left open
+        assert end_running_runs(MlflowClient(), experiment_id) == []  # nothing left open
     finally:
         reset_mlflow_process_state()

@@ -32,20 +32,41 @@ SINGLE_NETWORK_STEPS = (
 )
 
 
+# The HSCNN steps of one trained variant since its MLflow runs became catalog I/O (issue 22):
+# configure and plan (the run) before training, then the paper's merge evaluated, packaged and
+# recorded, and the calibrated merge with its own run the same way.
+TRAINED_STEPS = ("configure_hscnn", "plan_hscnn", "train_hscnn", "predict_hscnn")
+PAPER_MERGE_STEPS = (
+    "merge_hscnn",
+    "evaluate_hscnn",
+    "build_hscnn_predictor",
+    "analyse_hscnn",
+    "record_hscnn",
+)
+CALIBRATED_STEPS = (
+    "calibrate_hscnn",
+    "plan_calibrated_hscnn",
+    "evaluate_calibrated_hscnn",
+    "build_calibrated_hscnn_predictor",
+    "analyse_calibrated_hscnn",
+    "record_calibrated_hscnn",
+)
+SINGLE_VARIANT_STEPS = ("plan_single_variant", "evaluate_single_variant", "record_single_variant")
+
+
 def _base_variant_nodes() -> set[str]:
     """The node names of ``hscnn_variants`` at commit 274d0cc (the registry with the shim
-    folders), written out, with the single network's nodes since its MLflow run became catalog
-    I/O (plan, predictor and record nodes): 3 shared nodes + 3 losses x (8 single-network
-    nodes, the single variant's evaluation, 4 Siamese variants x 4 nodes) = 78."""
+    folders: 3 shared nodes + 3 losses x (3 single-network nodes, the single variant's
+    evaluation, 4 Siamese variants x 4 nodes) = 63), written out with the steps that came
+    with the MLflow runs as catalog I/O: 3 + 3 x (8 + 3 + 4 x 15) = 216."""
     names = {"sample_pairs", "sample_triplets", "hscnn_variants.compare_variants"}
     for loss in ("bce", "wce", "focal"):
         ns = f"hscnn_variants.{loss}"
         names |= {f"{ns}.{step}" for step in SINGLE_NETWORK_STEPS}
-        names.add(f"{ns}.single.evaluate_single_variant")
+        names |= {f"{ns}.single.{step}" for step in SINGLE_VARIANT_STEPS}
         for variant in ("naive", "no_css", "no_mt", "hscnn"):
-            for step in ("train_hscnn", "predict_hscnn", "evaluate_hscnn"):
-                names.add(f"{ns}.{variant}.{step}")
-            names.add(f"{ns}.{variant}.evaluate_calibrated_hscnn")
+            steps = TRAINED_STEPS + PAPER_MERGE_STEPS + CALIBRATED_STEPS
+            names |= {f"{ns}.{variant}.{step}" for step in steps}
     return names
 
 
@@ -66,8 +87,9 @@ def _triplet_sweep_nodes() -> set[str]:
     namespace per fixed sweep point (the ordinary HSCNN nodes), the node that gives each point
     its settings and the table node (kept its name, now inside the namespace)."""
     names = {"hscnn_triplets.point_settings", "hscnn_triplets.sweep_triplet_counts"}
+    names.add("hscnn_triplets.select_loss")  # the main chain's loss, for the points' plans
     for point in ("low", "mid", "high"):
-        for step in ("sample_triplets", "train_hscnn", "predict_hscnn", "evaluate_hscnn"):
+        for step in ("sample_triplets", *TRAINED_STEPS, *PAPER_MERGE_STEPS):
             names.add(f"hscnn_triplets.{point}.{step}")
     return names
 
@@ -96,7 +118,7 @@ def test_the_hscnn_studies_have_no_shim_folder(name):
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_the_hscnn_studies_keep_their_names_and_nodes(registry, name):
-    assert len(_base_variant_nodes()) == 78 and len(BASE_NODES["hscnn_variants"]) == 96
+    assert len(_base_variant_nodes()) == 216 and len(BASE_NODES["hscnn_variants"]) == 234
     assert {node.name for node in registry[name].nodes} == BASE_NODES[name]
 
 
@@ -224,33 +246,39 @@ def _node(registry, pipeline: str, name: str):
 
 
 def test_the_variant_nodes_read_their_namespace_s_parameters(registry):
+    configure = _node(registry, "hscnn_variants", "hscnn_variants.wce.no_css.configure_hscnn")
+    assert "params:hscnn_variants.wce.no_css.variant" in configure.inputs
+    assert "hscnn_variants.wce.single_loss" in configure.inputs  # the wce single network's
     train = _node(registry, "hscnn_variants", "hscnn_variants.wce.no_css.train_hscnn")
-    assert "params:hscnn_variants.wce.no_css.variant" in train.inputs
-    assert "params:hscnn_variants.wce.loss" in train.inputs
     assert "hscnn_pairs" in train.inputs  # /CSS trains on plain pairs (§1.9)
     assert "hscnn_variants.wce.single_model_state" in train.inputs
     single = _node(registry, "hscnn_variants", "hscnn_variants.focal.select_loss")
     assert "params:hscnn_variants.focal.loss" in single.inputs
-    headline = _node(registry, "hscnn", "train_hscnn")
-    assert {"params:variant", "params:loss", "hscnn_triplets"} <= set(headline.inputs)
+    headline = _node(registry, "hscnn", "configure_hscnn")
+    assert {"params:variant", "single_loss"} <= set(headline.inputs)
+    assert "hscnn_triplets" in _node(registry, "hscnn", "train_hscnn").inputs
 
 
 def test_each_triplet_sweep_point_is_the_ordinary_hscnn_nodes(registry):
-    """No node runs a pipeline: each point of hscnn_triplets is sample → train → predict →
-    evaluate of the HSCNN, chained through datasets of its own namespace."""
-    from longtail_mltc.pipelines.hscnn import nodes
+    """No node runs a pipeline: each point of hscnn_triplets is sample → configure → plan →
+    train → predict → merge → evaluate of the HSCNN, chained through datasets of its own
+    namespace."""
+    from longtail_mltc.pipelines.hscnn import merge_nodes, nodes
 
     functions = {
         "sample_triplets": nodes.sample_training_triplets,
+        "configure_hscnn": nodes.configure_hscnn_variant,
         "train_hscnn": nodes.train_hscnn_variant,
         "predict_hscnn": nodes.predict_hscnn_variant,
-        "evaluate_hscnn": nodes.evaluate_hscnn_variant,
+        "evaluate_hscnn": merge_nodes.evaluate_merge,
     }
     for point in ("low", "mid", "high"):
         for step, function in functions.items():
             node = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.{step}")
             assert node.func is function
             assert "params:hscnn" not in node.inputs  # the point's settings instead
+        for step in ("sample_triplets", "configure_hscnn", "evaluate_hscnn"):
+            node = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.{step}")
             assert f"hscnn_triplets.{point}_settings" in node.inputs
         predict = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.predict_hscnn")
         assert f"hscnn_triplets.{point}.hscnn_model_state" in predict.inputs

@@ -29,6 +29,7 @@ from longtail_mltc.linear import (
 )
 from longtail_mltc.models import build_classifier
 from longtail_mltc.pipelines.predict.nodes import label_texts, read_texts
+from longtail_mltc.pipelines.tracked_runs import TrackedPredictors
 from longtail_mltc.serving import PREDICTOR_PATH, load_labeler, save_predictor
 from longtail_mltc.text import build_vocabulary, tokenize_texts
 
@@ -253,7 +254,7 @@ def test_the_predict_pipeline_refuses_a_tampered_predictor(predictor, store, tmp
     source = tmp_path / "texts.csv"
     source.write_text("text\noil prices rose\n")
     with pytest.raises(ValueError, match="pickle file"):
-        label_texts({"run_id": run_id, "input": str(source)})
+        label_texts({"run_id": run_id, "input": str(source)}, TrackedPredictors())
     assert not marker.exists()
 
 
@@ -408,7 +409,9 @@ def test_a_text_over_the_limit_is_skipped_and_counted(labeler, predictor, store,
     source = tmp_path / "texts.jsonl"
     source.write_text(_jsonl([{"doc": f"d{i}", "text": t} for i, t in enumerate(texts)]))
     with caplog.at_level(logging.INFO, logger="longtail_mltc.pipelines.predict.nodes"):
-        out = label_texts({"run_id": run_id, "input": str(source), "id_column": "doc"})
+        out = label_texts(
+            {"run_id": run_id, "input": str(source), "id_column": "doc"}, TrackedPredictors()
+        )
     assert out["id"].tolist() == ["d0", "d1", "d2", "d3"]
     assert out["skipped"].tolist() == [
         "",

@@ -14,7 +14,7 @@ import mlflow
 import pytest
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
-from kedro_project import reset_mlflow_process_state
+from kedro_project import end_running_runs, reset_mlflow_process_state
 from mlflow.tracking import MlflowClient
 
 from longtail_mltc.hooks import CloseConfigurationRunsOnError, FailRunsOnSignal
@@ -30,7 +30,7 @@ def store(tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment_id = mlflow.set_experiment("unit").experiment_id
     yield MlflowClient(), experiment_id
-    tracking.fail_open_runs()
+    end_running_runs(MlflowClient(), experiment_id)
     reset_mlflow_process_state()
 
 
@@ -110,25 +110,19 @@ def test_a_zombie_counts_as_gone_and_a_live_process_does_not():
 def test_open_configuration_runs_end_killed_when_interrupted_and_failed_on_errors(
     store, error, status
 ):
-    """Both kinds of open run end: one opened by a ``*_run`` dataset of the failed pipeline's
-    catalog, and one started by a node that still tracks by itself."""
+    """The run a ``*_run`` dataset of the failed pipeline opened ends; a run of another
+    pipeline's catalog, and one already finished, are left as they are."""
     client, _ = store
-    run_id = _start()
-    dataset = ConfigurationRunDataset()
-    dataset.save(RunSpec("reuters", "single", "single", "bce", "kim_cnn", params={"seed": 1}))
-    catalog = DataCatalog({"single_run": dataset})
-    pipeline = Pipeline([Node(lambda: None, None, "single_run", name="plan")])
+    opened, finished, elsewhere = (ConfigurationRunDataset() for _ in range(3))
+    for dataset in (opened, finished, elsewhere):
+        dataset.save(RunSpec("reuters", "single", "single", "bce", "kim_cnn", params={"seed": 1}))
+    tracking.end_configuration_run(finished.load().run_id)
+    catalog = DataCatalog({"a_run": opened, "b_run": finished, "c_run": elsewhere})
+    pipeline = Pipeline([Node(lambda: None, None, ["a_run", "b_run"], name="plan")])
     CloseConfigurationRunsOnError().on_pipeline_error(error, pipeline, catalog)
-    assert client.get_run(run_id).info.status == status
-    assert client.get_run(dataset.load().run_id).info.status == status
-
-
-def test_the_training_context_marks_an_interrupted_run_killed(store):
-    client, _ = store
-    run_id = _start()
-    with pytest.raises(tracking.RunInterrupted), tracking.failed_on_error(run_id):
-        raise tracking.RunInterrupted("interrupted by SIGINT")
-    assert client.get_run(run_id).info.status == "KILLED"
+    assert client.get_run(opened.load().run_id).info.status == status
+    assert client.get_run(finished.load().run_id).info.status == "FINISHED"
+    assert client.get_run(elsewhere.load().run_id).info.status == "RUNNING"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

@@ -84,7 +84,7 @@ class CloseConfigurationRunsOnError:
         status = tracking.status_after(error)
         names = sorted(n for n in pipeline.datasets() if n.endswith("_run") and n in catalog)
         ended = configuration_runs.end_open_runs([catalog[name] for name in names], status)
-        for run_id in ended + tracking.fail_open_runs(status):
+        for run_id in ended:
             logger.warning("MLflow run %s marked %s: %s", run_id, status, error)
 
 

@@ -18,6 +18,8 @@ from kedro.io import AbstractDataset, DatasetError
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from longtail_mltc.serving import PREDICTOR_PATH, load_labeler
+
 from .tracking import tracking_uri_for_logs
 
 FINISHED = "attributes.status = 'FINISHED'"
@@ -110,3 +112,48 @@ class RunArtifactsDataset(AbstractDataset[None, RunArtifacts]):
 
     def _describe(self) -> dict[str, Any]:
         return {"artifact_path": self._artifact_path}
+
+
+class TrackedPredictors:
+    """Read-only access to the raw-text predictor (``predictor/``) of any tracked run by id."""
+
+    def uri(self, run_id: str) -> str:
+        """``runs:/<run_id>/predictor``, after checking the run exists and carries one."""
+        if not run_id:
+            raise ValueError("predict.run_id is empty: give the id of a tracked training run")
+        try:
+            run = MlflowClient().get_run(run_id)
+        except MlflowException as err:
+            raise ValueError(
+                f"unknown run id {run_id!r} in the tracking store {tracking_uri_for_logs()}"
+            ) from err
+        artifacts = {a.path for a in MlflowClient().list_artifacts(run_id)}
+        if PREDICTOR_PATH not in artifacts:
+            raise ValueError(
+                f"run {run_id} ({run.info.run_name}) has no {PREDICTOR_PATH}/ model: only "
+                "single-network and HSCNN runs tracked by this version carry one (the hscnn "
+                "pipeline's Single-variant run names its single run in the tag single_run_id)"
+            )
+        return f"runs:/{run_id}/{PREDICTOR_PATH}"
+
+    def load(self, uri: str) -> Any:
+        """The predictor at ``uri`` loaded with :func:`~longtail_mltc.serving.load_labeler`,
+        which refuses a pickled or foreign model."""
+        return load_labeler(uri)
+
+
+class TrackedPredictorsDataset(AbstractDataset[None, TrackedPredictors]):
+    """A :class:`TrackedPredictors` handle: the run to label with is a parameter
+    (``predict.run_id``), so the node asks for it. Load only."""
+
+    def __init__(self, metadata: dict[str, Any] | None = None) -> None:
+        self.metadata = metadata
+
+    def load(self) -> TrackedPredictors:
+        return TrackedPredictors()
+
+    def save(self, data: TrackedPredictors) -> None:
+        raise DatasetError("TrackedPredictorsDataset is read-only: predictors are logged by runs")
+
+    def _describe(self) -> dict[str, Any]:
+        return {}

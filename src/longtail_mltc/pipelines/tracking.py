@@ -2,8 +2,9 @@
 
 kedro-mlflow opens one run per ``kedro run`` (all parameters, flattened). Each trained
 configuration gets its own run nested under it, named ``<corpus>/<pipeline>/<variant>/<loss>``
-and tagged with corpus, pipeline, variant, encoder, loss and git commit. Nodes after training
-write into that run by id, so training and evaluation can be separate nodes.
+and tagged with corpus, pipeline, variant, encoder, loss and git commit. The catalog's
+``*_run`` / ``*_run_record`` datasets (:mod:`.configuration_runs`) open and end those runs with
+the helpers here; node functions never call them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,6 @@ from mlflow.tracking import MlflowClient
 logger = logging.getLogger(__name__)
 
 _MAX_PARAM_LENGTH = 6000  # MLflow ≥ 2.x accepts up to 6,000 characters per parameter value
-_open_runs: set[str] = set()  # configuration runs started in this process and not yet ended
 HOST_TAG, PID_TAG = "host", "pid"  # the process that owns a RUNNING run (abandoned-run cleanup)
 
 
@@ -155,13 +154,12 @@ def start_configuration_run(
             for key, value in owner.items():
                 client.set_tag(parent.info.run_id, key, value)
     else:  # outside kedro-mlflow (notebook, tracking disabled): the current experiment
-        experiment_id = mlflow.tracking.fluent._get_experiment_id()
+        experiment_id = current_experiment_id()
     fail_abandoned_runs(client, experiment_id, name)
     # Created through the client so it stays RUNNING across nodes without becoming the active
     # fluent run; ``end_configuration_run`` closes it (FAILED when a node raised).
     run = client.create_run(experiment_id, run_name=name, tags=tags)
     run_id = run.info.run_id
-    _open_runs.add(run_id)
     client.log_batch(run_id, params=[Param(k, v) for k, v in flatten_params(params).items()])
     logger.info("MLflow run %s (%s) at %s", name, run_id, tracking_uri_for_logs())
     return run_id
@@ -233,32 +231,24 @@ def log_predictor(run_id: str, labeler: Any) -> None:
 
 def end_configuration_run(run_id: str, status: str = "FINISHED") -> None:
     MlflowClient().set_terminated(run_id, status)
-    _open_runs.discard(run_id)
 
 
-@contextmanager
-def failed_on_error(run_id: str) -> Iterator[None]:
-    """Mark the run FAILED (KILLED when interrupted) and re-raise when the block raises; leave
-    it open otherwise."""
-    try:
-        yield
-    except BaseException as error:
-        end_configuration_run(run_id, status_after(error))
-        raise
+def current_experiment_id() -> str:
+    """The experiment new runs go to outside a kedro-mlflow session, by MLflow's public rules:
+    ``MLFLOW_EXPERIMENT_ID``, else ``MLFLOW_EXPERIMENT_NAME`` (created when missing), else the
+    default experiment "0". (``mlflow.set_experiment`` in the same process sets the first.)"""
+    if os.environ.get("MLFLOW_EXPERIMENT_ID"):
+        return os.environ["MLFLOW_EXPERIMENT_ID"]
+    name = os.environ.get("MLFLOW_EXPERIMENT_NAME")
+    if not name:
+        return "0"
+    experiment = MlflowClient().get_experiment_by_name(name)
+    return experiment.experiment_id if experiment else MlflowClient().create_experiment(name)
 
 
 def status_after(error: BaseException) -> str:
     """The status a run ends with when ``error`` stopped it: KILLED when interrupted."""
     return "KILLED" if isinstance(error, RunInterrupted | KeyboardInterrupt) else "FAILED"
-
-
-def fail_open_runs(status: str = "FAILED") -> list[str]:
-    """End every configuration run still open (a node after training raised, or the run was
-    interrupted: ``status="KILLED"``)."""
-    failed = sorted(_open_runs)
-    for run_id in failed:
-        end_configuration_run(run_id, status)
-    return failed
 
 
 def _process_tags() -> dict[str, str]:

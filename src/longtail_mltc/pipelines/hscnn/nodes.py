@@ -9,7 +9,6 @@ training/variants.py, evaluation/hybrid.py.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -19,7 +18,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from longtail_mltc.evaluation.analysis import prediction_table
 from longtail_mltc.evaluation.calibration import (
     CalibrationSettings,
     HybridRule,
@@ -27,7 +25,6 @@ from longtail_mltc.evaluation.calibration import (
     paper_rule,
     single_rule,
 )
-from longtail_mltc.evaluation.comparison import per_label_report
 from longtail_mltc.evaluation.hybrid import HYBRID_TAIL, evaluate_hybrid_splits, head_threshold
 from longtail_mltc.evaluation.merge import tail_label_mask
 from longtail_mltc.inference import HybridTextLabeler, Preprocessing
@@ -48,8 +45,8 @@ from longtail_mltc.training.budget import hscnn_budget_warnings
 from longtail_mltc.training.hybrid_prediction import encode_tail_support, predict_hybrid
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
-from .. import tracking
 from ..checkpoints import plan, run_options
+from ..configuration_runs import RunSpec, TrackedRun
 from ..model_input import (
     configured_loss,
     encoded_split,
@@ -139,50 +136,49 @@ def _train_config(hscnn: Mapping[str, Any], seed: int) -> HSCNNTrainConfig:
 # ---- training ----------------------------------------------------------------------------------
 
 
-def train_hscnn_variant(
-    examples: pd.DataFrame,
-    single_model_state: dict[str, torch.Tensor],
-    single_scores: dict[str, np.ndarray],
-    corpus_split: pd.DataFrame,
-    encoded_documents: dict[str, np.ndarray],
-    label_index: list[str],
-    label_statistics: dict[str, Any],
-    single: dict[str, Any],
+def configure_hscnn_variant(
     hscnn: dict[str, Any],
-    corpus: str,
-    seed: int,
-    loss_params: Mapping[str, Mapping[str, Any]] | None,
     variant: str,
-    loss: str,
-    checkpoints: Mapping[str, Any] | None = None,
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """§1.6 step 2 for one §1.9 variant: initialise from the single network, train, keep the best.
-
-    ``examples``: the sampled triplets (gated variants) or pairs (/CSS, Naive) as saved.
-    ``loss``: the single network's objective, reused for L_m1/L_m2 (§1.4).
-    """
+    seed: int,
+    chosen_loss: Mapping[str, Any],
+    label_statistics: dict[str, Any],
+) -> dict[str, Any]:
+    """How one §1.9 variant trains: its configuration, and the single network's objective
+    (``chosen_loss``, ``single.nodes.select_loss``) reused for L_m1/L_m2 (§1.4)."""
     spec = get_variant(variant)
     if not spec.siamese:
         raise ValueError("the single variant trains nothing: use evaluate_single_variant")
-    seed_everything(seed)
-    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
-    valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
-    records = (Triplets if spec.triplets else Pairs).from_frame(examples)
-    classifier = trained_classifier(single, single_model_state, len(label_index))
-    model = HybridSiameseNetwork(classifier, gated=spec.gated, bound=_comparison_bound(hscnn))
+    loss = chosen_loss["name"]
     stats = LabelStatistics.from_dict(label_statistics)
-    loss_fn, effective = configured_loss(loss, loss_params, stats)
-    config = spec.configure(_train_config(hscnn, seed))
-    warnings = hscnn_budget_warnings(len(records), config.max_epochs)
+    loss_fn, effective = configured_loss(loss, chosen_loss["params"], stats)
+    return {
+        "variant": variant,
+        "hscnn": hscnn,
+        "seed": seed,
+        "config": spec.configure(_train_config(hscnn, seed)),
+        "loss": loss,
+        "loss_params": effective,
+        "loss_fn": loss_fn,
+        "counts": np.asarray(stats.counts),
+    }
+
+
+def plan_hscnn_variant(
+    hscnn_config: Mapping[str, Any],
+    examples: pd.DataFrame,
+    single: dict[str, Any],
+    corpus: str,
+    checkpoints: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any], RunSpec]:
+    """The variant's training plan and its MLflow run ``<corpus>/hscnn/<variant>/<loss>``.
+
+    ``examples``: the sampled triplets (gated variants) or pairs (/CSS, Naive) as saved."""
+    variant, loss, seed = hscnn_config["variant"], hscnn_config["loss"], hscnn_config["seed"]
+    config = hscnn_config["config"]
+    warnings = hscnn_budget_warnings(len(examples), config.max_epochs)
     for message in warnings:
         logger.warning(message)
-    checkpointing = plan(
-        checkpoints,
-        run_name=tracking.run_name(corpus, PIPELINE, variant, loss),
-        seed=seed,
-        resume=run_options(hscnn["training"])[1],
-    )
-    run_id = tracking.start_configuration_run(
+    run = RunSpec(
         corpus=corpus,
         pipeline=PIPELINE,
         variant=variant,
@@ -192,42 +188,61 @@ def train_hscnn_variant(
             "corpus": corpus,
             "seed": seed,
             "single": single,
-            "hscnn": hscnn,
-            "variant": _variant_params(spec, config),
-            "loss": {"name": loss, **effective},
+            "hscnn": hscnn_config["hscnn"],
+            "variant": _variant_params(get_variant(variant), config),
+            "loss": {"name": loss, **hscnn_config["loss_params"]},
         },
-        extra_tags={
+        tags={
             "n_phi": str(config.n_phi),
-            "n_examples": str(len(records)),
+            "n_examples": str(len(examples)),
             **({"budget_warning": " | ".join(warnings)} if warnings else {}),
-            **checkpointing.tags(),
         },
     )
-    head_probs = single_scores["valid_scores"] if spec.head_from_single else None
-    with tracking.failed_on_error(run_id):
-        checkpointing.begin(run_id)
-        result = fit_hscnn(
-            model,
-            records,
-            train,
-            valid,
-            loss_fn,
-            stats.counts,
-            config,
-            [MetricLogger(tracking.metric_logger(run_id))],
-            valid_single_probs=head_probs,
-            checkpoint_dir=checkpointing.directory,
-            resume=checkpointing.resume,
-        )
+    resume = run_options(hscnn_config["hscnn"]["training"])[1]
+    checkpointing = plan(checkpoints, run_name=run.name, seed=seed, resume=resume)
+    run = replace(run, tags={**run.tags, **checkpointing.tags()})
+    return {**hscnn_config, "single": single, "checkpointing": checkpointing}, run
+
+
+def train_hscnn_variant(
+    examples: pd.DataFrame,
+    single_model_state: dict[str, torch.Tensor],
+    single_scores: dict[str, np.ndarray],
+    corpus_split: pd.DataFrame,
+    encoded_documents: dict[str, np.ndarray],
+    label_index: list[str],
+    hscnn_plan: Mapping[str, Any],
+    hscnn_run: TrackedRun,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """§1.6 step 2 for one §1.9 variant: initialise from the single network, train (epochs
+    logged into the run), keep the best."""
+    spec = get_variant(hscnn_plan["variant"])
+    seed_everything(hscnn_plan["seed"])
+    train = encoded_split(corpus_split, encoded_documents, label_index, "train")
+    valid = encoded_split(corpus_split, encoded_documents, label_index, "valid")
+    records = (Triplets if spec.triplets else Pairs).from_frame(examples)
+    classifier = trained_classifier(hscnn_plan["single"], single_model_state, len(label_index))
+    bound = _comparison_bound(hscnn_plan["hscnn"])
+    model = HybridSiameseNetwork(classifier, gated=spec.gated, bound=bound)
+    config, checkpointing = hscnn_plan["config"], hscnn_plan["checkpointing"]
+    checkpointing.begin(hscnn_run.run_id)
+    result = fit_hscnn(
+        model,
+        records,
+        train,
+        valid,
+        hscnn_plan["loss_fn"],
+        hscnn_plan["counts"],
+        config,
+        [MetricLogger(hscnn_run.log_metrics)],
+        valid_single_probs=single_scores["valid_scores"] if spec.head_from_single else None,
+        checkpoint_dir=checkpointing.directory,
+        resume=checkpointing.resume,
+    )
     checkpointing.finish()
-    summary = {
-        "mlflow_run_id": run_id,
-        "variant": variant,
-        "loss": loss,
-        "n_examples": len(records),
-        "monitor": config.monitor,
-        **result.summary(),
-    }
+    summary = {"mlflow_run_id": hscnn_run.run_id, "variant": hscnn_plan["variant"]}
+    summary |= {"loss": hscnn_plan["loss"]}
+    summary |= {"n_examples": len(records), "monitor": config.monitor, **result.summary()}
     return result.best_state, summary
 
 
@@ -253,11 +268,7 @@ def predict_hscnn_variant(
     corpus_split: pd.DataFrame,
     encoded_documents: dict[str, np.ndarray],
     label_index: list[str],
-    label_statistics: dict[str, Any],
-    single: dict[str, Any],
-    hscnn: dict[str, Any],
-    seed: int,
-    variant: str,
+    hscnn_plan: Mapping[str, Any],
 ) -> dict[str, np.ndarray]:
     """Head probabilities and Siamese similarities of **every** label for valid and test.
 
@@ -267,16 +278,15 @@ def predict_hscnn_variant(
     set every label was scored against (``support_representations`` ``[U, width]``,
     ``support_index`` ``[C, K]``), which the run's predictor packages.
     """
-    spec = get_variant(variant)
-    model = _trained_hscnn(
-        single, hscnn_model_state, len(label_index), spec.gated, _comparison_bound(hscnn)
-    )
-    stats = LabelStatistics.from_dict(label_statistics)
-    config = _train_config(hscnn, seed)
-    every_label = replace(config, n_phi=int(stats.counts.max()) + 1)
+    spec = get_variant(hscnn_plan["variant"])
+    single, hscnn, counts = hscnn_plan["single"], hscnn_plan["hscnn"], hscnn_plan["counts"]
+    bound = _comparison_bound(hscnn)
+    model = _trained_hscnn(single, hscnn_model_state, len(label_index), spec.gated, bound)
+    config = _train_config(hscnn, hscnn_plan["seed"])
+    every_label = replace(config, n_phi=int(counts.max()) + 1)
     train = encoded_split(corpus_split, encoded_documents, label_index, "train")
     model.to(inference_device(config.accelerator))
-    support = encode_tail_support(model, train, stats.counts, every_label)
+    support = encode_tail_support(model, train, counts, every_label)
     out: dict[str, np.ndarray] = {
         SUPPORT_REPRESENTATIONS: support[1].representations.cpu().numpy(),
         SUPPORT_INDEX: support[1].index.numpy(),
@@ -284,7 +294,7 @@ def predict_hscnn_variant(
     for split in SPLITS:
         data = encoded_split(corpus_split, encoded_documents, label_index, split)
         prediction = predict_hybrid(
-            model, train, data, stats.counts, every_label, encoded_support=support
+            model, train, data, counts, every_label, encoded_support=support
         )
         probs = single_scores[f"{split}_scores"] if spec.head_from_single else None
         out[f"{split}_single_probs"] = np.asarray(
@@ -379,7 +389,7 @@ def hybrid_counts(
     return label_counts(both["train"]) + label_counts(both["valid"])
 
 
-def _split_scores(
+def split_scores(
     predictions: Mapping[str, np.ndarray] | None, single_scores: Mapping[str, np.ndarray]
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]:
     """Head probabilities and full-width Siamese similarities per split (``None``: single)."""
@@ -409,7 +419,7 @@ def hybrid_metrics(
 ) -> dict[str, float]:
     """Metrics of the paper's merge at ``n_phi`` (default the evaluation's);
     ``predictions=None``: the single network alone at its own threshold."""
-    probs, siamese = _split_scores(predictions, single_scores)
+    probs, siamese = split_scores(predictions, single_scores)
     if siamese is None:
         every = np.arange(evaluation.counts.size)
         rule = single_rule(head_threshold(evaluation.labels["valid"], probs["valid"], every))
@@ -420,7 +430,7 @@ def hybrid_metrics(
     return metrics
 
 
-def _log_summary(name: str, metrics: Mapping[str, float]) -> None:
+def log_merge_summary(name: str, metrics: Mapping[str, float]) -> None:
     logger.info(
         "%s: test micro-F1 %.4f, macro-F1 %.4f, P@1 %.4f, PSP@5 %.4f | tail (N_c < %d) "
         "micro-F1 %.4f, macro-F1 %.4f, false-positive rate %.4f | frequency tail macro-F1 %.4f",
@@ -435,53 +445,6 @@ def _log_summary(name: str, metrics: Mapping[str, float]) -> None:
         metrics.get(f"test/{HYBRID_TAIL}/false_positive_rate", float("nan")),
         metrics.get("test/tail/macro_f1", float("nan")),
     )
-
-
-def evaluate_hscnn_variant(
-    hscnn_predictions: dict[str, np.ndarray],
-    hscnn_model_state: dict[str, torch.Tensor],
-    hscnn_training_summary: dict[str, Any],
-    single_scores: dict[str, np.ndarray],
-    single_model_state: dict[str, torch.Tensor],
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    label_statistics: dict[str, Any],
-    single: dict[str, Any],
-    hscnn: dict[str, Any],
-    vocabulary: dict[str, Any],
-    features: dict[str, Any],
-) -> dict[str, float]:
-    """The paper's merge (§1.8: ``N_c < N_φ`` at ``s > 0.5``), evaluated and logged into the
-    variant's run: metrics, weights, the merged test predictions, per-label F1 and the
-    raw-text predictor (``predictor/``, with the merge); then the run is closed."""
-    run_id = hscnn_training_summary["mlflow_run_id"]
-    variant = hscnn_training_summary["variant"]
-    with tracking.failed_on_error(run_id):
-        evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
-        probs, siamese = _split_scores(hscnn_predictions, single_scores)
-        rule = paper_hybrid_rule(evaluation, probs["valid"])
-        trained = TrainedVariant(
-            variant,
-            hscnn_model_state,
-            single_model_state,
-            hscnn_predictions,
-            single,
-            hscnn,
-            vocabulary,
-            features,
-        )
-        metrics = _log_hybrid_run(
-            run_id,
-            f"{variant}/{hscnn_training_summary['loss']}",
-            evaluation,
-            rule,
-            HybridScores(probs, siamese),
-            trained,
-            corpus_split,
-            label_index,
-        )
-    tracking.end_configuration_run(run_id)
-    return metrics
 
 
 @dataclass(frozen=True)
@@ -557,107 +520,6 @@ class TrainedVariant:
         )
 
 
-def _log_hybrid_run(
-    run_id: str,
-    name: str,
-    evaluation: HybridEvaluation,
-    rule: HybridRule,
-    scores: HybridScores,
-    trained: TrainedVariant,
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    head_from_single: bool | None = None,
-) -> dict[str, float]:
-    """Evaluate ``rule`` on ``scores`` and log metrics, the rule, the weights, the merged test
-    decisions, the per-label report and the predictor into ``run_id``; ``head_from_single``:
-    the predictor decides head labels with the single network (default: as the variant does,
-    §1.9)."""
-    if head_from_single is None:
-        head_from_single = get_variant(trained.variant).head_from_single
-    metrics = evaluation.evaluate(rule, scores.probs, scores.siamese, joint_probs=scores.joint)
-    _log_summary(name, metrics)
-    tracking.log_final_metrics(run_id, metrics)
-    tracking.log_artifacts(
-        run_id, {"hybrid_rule.json": json.dumps(rule.to_dict(), indent=1)}, "model"
-    )
-    config = {
-        "variant": trained.variant,
-        "n_phi": evaluation.n_phi,
-        "single_threshold": rule.single_threshold,
-        "rule": rule.name,
-        "num_labels": len(label_index),
-    }
-    tracking.log_model(run_id, trained.hscnn_model_state, config, label_index)
-    test_scores, decisions = scores.merge(rule, "test")
-    _log_test_decisions(
-        run_id, test_scores, decisions, corpus_split, label_index, evaluation.counts
-    )
-    labeler = trained.labeler(label_index, evaluation.counts, rule, head_from_single)
-    tracking.log_predictor(run_id, labeler)
-    return metrics
-
-
-def _log_test_decisions(
-    run_id: str,
-    scores: np.ndarray,
-    decisions: np.ndarray,
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    counts: np.ndarray,
-) -> None:
-    """``predictions/test_predictions.csv`` and ``analysis/per_label_f1.csv`` (the reporting
-    plots) of the merged test decisions."""
-    test = corpus_split.loc[corpus_split["split"] == "test"]
-    y_test = split_label_matrices(corpus_split, label_index, ("test",))["test"]
-    table = prediction_table(
-        test["doc_id"].to_numpy(), test["labels"].tolist(), scores, decisions, label_index
-    )
-    tracking.log_artifacts(
-        run_id, {"test_predictions.csv": table.to_csv(index=False)}, "predictions"
-    )
-    per_label = per_label_report(y_test, decisions, label_index, counts)
-    tracking.log_artifacts(run_id, {"per_label_f1.csv": per_label.to_csv(index=False)}, "analysis")
-
-
-def evaluate_single_variant(
-    single_scores: dict[str, np.ndarray],
-    single_training_summary: dict[str, Any],
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    label_statistics: dict[str, Any],
-    single: dict[str, Any],
-    hscnn: dict[str, Any],
-    corpus: str,
-    seed: int,
-    loss: str,
-) -> dict[str, float]:
-    """The Single variant's run: the trained single network under the §1.10 protocol."""
-    n_phi = int(hscnn["training"]["n_phi"])
-    run_id = tracking.start_configuration_run(
-        corpus=corpus,
-        pipeline=PIPELINE,
-        variant="single",
-        loss=loss,
-        encoder=single["encoder"],
-        params={"corpus": corpus, "seed": seed, "single": single, "n_phi": n_phi},
-        extra_tags={
-            "n_phi": str(n_phi),
-            "single_run_id": str(single_training_summary.get("mlflow_run_id")),
-        },
-    )
-    with tracking.failed_on_error(run_id):
-        evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
-        metrics = hybrid_metrics(None, single_scores, evaluation)
-        # the same network at the untuned 0.5 (the paper's single network decided there)
-        probs, _ = _split_scores(None, single_scores)
-        at_half = evaluation.evaluate(single_rule(0.5), probs, None, prefixes=FIXED_PREFIXES)
-        metrics.update({k: v for k, v in at_half.items() if k.startswith(FIXED_SPLITS)})
-        _log_summary(f"single/{loss}", metrics)
-        tracking.log_final_metrics(run_id, metrics)
-    tracking.end_configuration_run(run_id)
-    return metrics
-
-
 CALIBRATED_SUFFIX = "_calibrated"
 
 
@@ -675,8 +537,8 @@ def calibrate_variant(
     from the single network's), the joint head. Returns the rule and, per split, the single
     network's probabilities, the Siamese similarities and the joint head's probabilities.
     """
-    single_probs, _ = _split_scores(None, single_scores)
-    joint, siamese = _split_scores(hscnn_predictions, single_scores)
+    single_probs, _ = split_scores(None, single_scores)
+    joint, siamese = split_scores(hscnn_predictions, single_scores)
     has_joint = not np.array_equal(joint["valid"], single_probs["valid"])
     every = np.arange(evaluation.counts.size)
     threshold = head_threshold(evaluation.labels["valid"], single_probs["valid"], every)
@@ -690,87 +552,3 @@ def calibrate_variant(
         joint_probs=joint["valid"] if has_joint else None,
     )
     return rule, single_probs, siamese, joint
-
-
-def evaluate_calibrated_variant(
-    hscnn_predictions: dict[str, np.ndarray],
-    hscnn_model_state: dict[str, torch.Tensor],
-    hscnn_training_summary: dict[str, Any],
-    single_scores: dict[str, np.ndarray],
-    single_model_state: dict[str, torch.Tensor],
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    label_statistics: dict[str, Any],
-    single: dict[str, Any],
-    hscnn: dict[str, Any],
-    corpus: str,
-    seed: int,
-    vocabulary: dict[str, Any],
-    features: dict[str, Any],
-) -> dict[str, float]:
-    """The trained variant with the calibrated merge (:func:`calibrate_variant`), as its own
-    MLflow run ``<corpus>/hscnn/<variant>_calibrated/<loss>``, evaluated under the same §1.10
-    groups (``N_φ`` of ``hscnn.training.n_phi``) as the paper's rule and the single network, so
-    the three compare on equal terms. No retraining: the same weights and similarities."""
-    variant = hscnn_training_summary["variant"]
-    loss = hscnn_training_summary["loss"]
-    name = f"{variant}{CALIBRATED_SUFFIX}"
-    evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
-    rule, probs, siamese, joint = calibrate_variant(
-        hscnn_predictions, single_scores, evaluation, hscnn.get("calibration")
-    )
-    run_id = tracking.start_configuration_run(
-        corpus=corpus,
-        pipeline=PIPELINE,
-        variant=name,
-        loss=loss,
-        encoder=single["encoder"],
-        params={
-            "corpus": corpus,
-            "seed": seed,
-            "single": single,
-            "hscnn": hscnn,
-            "calibration": dict(hscnn.get("calibration") or {}),
-        },
-        extra_tags={
-            "n_phi": str(evaluation.n_phi),
-            "n_examples": str(hscnn_training_summary.get("n_examples", "")),
-            "trained_run_id": str(hscnn_training_summary["mlflow_run_id"]),
-            "calibrated_n_phi": str(rule.n_phi),
-            "calibrated_source": str(rule.details.get("source", "single")),
-        },
-    )
-    with tracking.failed_on_error(run_id):
-        trained = TrainedVariant(
-            variant,
-            hscnn_model_state,
-            single_model_state,
-            hscnn_predictions,
-            single,
-            hscnn,
-            vocabulary,
-            features,
-        )
-        metrics = _log_hybrid_run(
-            run_id,
-            f"{name}/{loss}",
-            evaluation,
-            rule,
-            HybridScores(probs, siamese, joint),
-            trained,
-            corpus_split,
-            label_index,
-            head_from_single=True,  # the calibrated merge's base is the single network
-        )
-        details = {
-            f"calibration/{key}": float(value)
-            for key, value in rule.details.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
-        }
-        details["calibration/n_phi"] = float(rule.n_phi)
-        details["calibration/siamese_labels"] = float(rule.siamese_labels.size)
-        details["calibration/joint_labels"] = float(rule.joint_labels.size)
-        tracking.log_final_metrics(run_id, details)
-        metrics.update(details)
-    tracking.end_configuration_run(run_id)
-    return metrics

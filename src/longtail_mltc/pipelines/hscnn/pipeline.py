@@ -37,10 +37,23 @@ from ..features import create_pipeline as features
 from ..ingestion import create_pipeline as ingestion
 from ..label_stats import create_pipeline as label_stats
 from ..single import create_pipeline as single
-from .nodes import (
-    evaluate_calibrated_variant,
-    evaluate_hscnn_variant,
+from ..single.nodes import select_loss
+from .merge_nodes import (
+    analyse_merge,
+    build_hscnn_predictor,
+    evaluate_merge,
     evaluate_single_variant,
+    merge_calibrated_rule,
+    merge_paper_rule,
+    plan_calibrated_run,
+    plan_single_variant_run,
+    record_merge,
+    record_metrics,
+)
+from .nodes import (
+    CALIBRATED_SUFFIX,
+    configure_hscnn_variant,
+    plan_hscnn_variant,
     predict_hscnn_variant,
     sample_training_pairs,
     sample_training_triplets,
@@ -63,12 +76,7 @@ VARIANTS_NAMESPACE = "hscnn_variants"
 TRIPLETS_NAMESPACE = "hscnn_triplets"
 SETTINGS = "params:hscnn"  # the HSCNN settings (a sweep point reads its own dataset instead)
 
-_DATA = {
-    "corpus_split": "corpus_split",
-    "label_index": "label_index",
-    "label_statistics": "label_statistics",
-}
-_PARAMS = {"single": "params:single", "corpus": "params:corpus", "seed": "params:seed"}
+_DATA = ("corpus_split", "label_index", "label_statistics")
 
 
 def namespaced(
@@ -108,92 +116,113 @@ def sampling_pipeline(with_pairs: bool, settings: str = SETTINGS) -> Pipeline:
     return Pipeline(nodes)
 
 
-def single_variant_pipeline() -> Pipeline:
+def single_variant_pipeline(out: str = "hscnn") -> Pipeline:
     """The Single variant (§1.9): the single network ``single_*`` under the §1.10 groups, its
-    own run, as ``hscnn_metrics``."""
-    inputs = {
-        **_own("single_scores", "single_training_summary"),
-        **_DATA,
-        **_PARAMS,
-        "hscnn": SETTINGS,
-        "loss": "params:loss",
-    }
-    node = Node(evaluate_single_variant, inputs, "hscnn_metrics", name="evaluate_single_variant")
-    return Pipeline([node])
-
-
-def _own(*names: str) -> dict[str, str]:
-    """Inputs read from the datasets of the same name."""
-    return {name: name for name in names}
-
-
-def _training_node(examples: str, settings: str) -> Node:
-    return Node(
-        train_hscnn_variant,
-        inputs={
-            "examples": examples,
-            **_own("single_model_state", "single_scores", "encoded_documents"),
-            **_DATA,
-            **_PARAMS,
-            "hscnn": settings,
-            "loss_params": "params:loss_params",
-            "variant": "params:variant",
-            "loss": "params:loss",
-            "checkpoints": "params:checkpoints",
-        },
-        outputs=["hscnn_model_state", "hscnn_training_summary"],
-        name="train_hscnn",
+    own run (opened by ``<out>_run``, recorded by ``<out>_run_record``), as ``<out>_metrics``."""
+    plan_inputs = ["single_training_summary", "single_loss", "params:single", SETTINGS]
+    return Pipeline(
+        [
+            Node(
+                plan_single_variant_run,
+                [*plan_inputs, "params:corpus", "params:seed"],
+                f"{out}_run",
+                name="plan_single_variant",
+            ),
+            Node(
+                evaluate_single_variant,
+                ["single_scores", *_DATA, SETTINGS, "single_loss"],
+                f"{out}_metrics",
+                name="evaluate_single_variant",
+            ),
+            Node(
+                record_metrics,
+                [f"{out}_metrics", f"{out}_run"],
+                f"{out}_run_record",
+                name="record_single_variant",
+            ),
+        ]
     )
 
 
-def _prediction_node(settings: str) -> Node:
-    return Node(
-        predict_hscnn_variant,
-        inputs={
-            **_own("hscnn_model_state", "single_scores", "encoded_documents"),
-            **_DATA,
-            "single": "params:single",
-            "hscnn": settings,
-            "seed": "params:seed",
-            "variant": "params:variant",
-        },
-        outputs="hscnn_predictions",
-        name="predict_hscnn",
-    )
+def _training_nodes(examples: str, settings: str) -> list[Node]:
+    """Configure → plan (the run) → train → predict ``params:variant`` on the single network
+    ``single_*`` with its loss ``single_loss``."""
+    configure = [settings, "params:variant", "params:seed", "single_loss", "label_statistics"]
+    plan = ["hscnn_config", examples, "params:single", "params:corpus", "params:checkpoints"]
+    single_network = ["single_model_state", "single_scores", "corpus_split", "encoded_documents"]
+    return [
+        Node(configure_hscnn_variant, configure, "hscnn_config", name="configure_hscnn"),
+        Node(plan_hscnn_variant, plan, ["hscnn_plan", "hscnn_run"], name="plan_hscnn"),
+        Node(
+            train_hscnn_variant,
+            [examples, *single_network, "label_index", "hscnn_plan", "hscnn_run"],
+            ["hscnn_model_state", "hscnn_training_summary"],
+            name="train_hscnn",
+        ),
+        Node(
+            predict_hscnn_variant,
+            ["hscnn_model_state", *single_network[1:], "label_index", "hscnn_plan"],
+            "hscnn_predictions",
+            name="predict_hscnn",
+        ),
+    ]
+
+
+def _merge_nodes(out: str, settings: str, step: str) -> list[Node]:
+    """Evaluate the merge ``<out>_merge``, build its predictor and test files, and record them
+    into the run ``<out>_run`` (``<out>_metrics``, ``<out>_run_record``)."""
+    trained = ["hscnn_model_state", "single_model_state", "hscnn_predictions", "label_index"]
+    return [
+        Node(
+            evaluate_merge,
+            [f"{out}_merge", *_DATA, "hscnn_training_summary", settings],
+            f"{out}_metrics",
+            name=f"evaluate_{step}",
+        ),
+        Node(
+            build_hscnn_predictor,
+            [f"{out}_merge", *trained, "hscnn_plan", "vocabulary", "params:features"],
+            f"{out}_predictor",
+            name=f"build_{step}_predictor",
+        ),
+        Node(
+            analyse_merge,
+            [f"{out}_merge", "corpus_split", "label_index"],
+            f"{out}_test_files",
+            name=f"analyse_{step}",
+        ),
+        Node(
+            record_merge,
+            [f"{out}_metrics", f"{out}_merge", "hscnn_model_state", f"{out}_predictor"]
+            + [f"{out}_test_files", "label_index", f"{out}_run"],
+            f"{out}_run_record",
+            name=f"record_{step}",
+        ),
+    ]
 
 
 def variant_pipeline(
     examples: str = "hscnn_triplets", calibrated: bool = True, settings: str = SETTINGS
 ) -> Pipeline:
-    """Train → predict → evaluate ``params:variant`` with ``params:loss`` on the single network
+    """Train → predict → merge → evaluate → record ``params:variant`` on the single network
     ``single_*``; ``calibrated``: the calibrated merge too (§1.8, its own run and metrics).
 
     ``examples``: the sampled dataset it trains on (``hscnn_pairs`` for /CSS and Naive);
-    ``settings``: where the HSCNN settings come from.
+    ``settings``: where the HSCNN settings come from. Each run is opened by its ``*_run``
+    dataset and ended by its ``*_run_record`` dataset (docs/tracking.md).
     """
-    trained = {
-        **_own("hscnn_predictions", "hscnn_model_state", "hscnn_training_summary"),
-        **_own("single_scores", "single_model_state", "vocabulary"),
-        **_DATA,
-        "single": "params:single",
-        "hscnn": settings,
-        "features": "params:features",
-    }
-    nodes = [
-        _training_node(examples, settings),
-        _prediction_node(settings),
-        Node(evaluate_hscnn_variant, trained, "hscnn_metrics", name="evaluate_hscnn"),
-    ]
+    scored = ["hscnn_predictions", "single_scores", *_DATA, "hscnn_plan"]
+    nodes = _training_nodes(examples, settings)
+    nodes.append(Node(merge_paper_rule, scored, "hscnn_merge", name="merge_hscnn"))
+    nodes += _merge_nodes("hscnn", settings, "hscnn")
     if calibrated:
-        calibrated_inputs = {**trained, "corpus": "params:corpus", "seed": "params:seed"}
-        nodes.append(
-            Node(
-                evaluate_calibrated_variant,
-                calibrated_inputs,
-                "hscnn_calibrated_metrics",
-                name="evaluate_calibrated_hscnn",
-            )
-        )
+        out = f"hscnn{CALIBRATED_SUFFIX}"
+        run_inputs = [f"{out}_merge", "hscnn_training_summary", "hscnn_plan", "params:corpus"]
+        nodes += [
+            Node(merge_calibrated_rule, scored, f"{out}_merge", name="calibrate_hscnn"),
+            Node(plan_calibrated_run, run_inputs, f"{out}_run", name="plan_calibrated_hscnn"),
+            *_merge_nodes(out, settings, "calibrated_hscnn"),
+        ]
     return Pipeline(nodes)
 
 
@@ -201,9 +230,7 @@ def hscnn_nodes() -> Pipeline:
     """The HSCNN part of the headline chain (after ``single``): the single network, the
     paper's merge and the calibrated merge of ``params:variant``, each evaluated under the same
     §1.10 groups."""
-    single_variant = Pipeline(
-        single_variant_pipeline(), outputs={"hscnn_metrics": "hscnn_single_metrics"}
-    )
+    single_variant = single_variant_pipeline("hscnn_single")
     return sampling_pipeline(with_pairs=False) + single_variant + variant_pipeline()
 
 
@@ -303,5 +330,11 @@ def create_triplets_pipeline() -> Pipeline:
         ["hscnn_triplets_table", "hscnn_triplets_plot"],
         name="sweep_triplet_counts",
     )
-    sweep = Pipeline([settings, *(_triplet_point(p) for p in TRIPLET_POINTS), table])
+    loss = Node(
+        select_loss,
+        ["params:loss", "params:loss_params", "params:loss_recipes"],
+        "single_loss",
+        name="select_loss",
+    )  # the main chain's single network is read from data/, its loss chosen again
+    sweep = Pipeline([settings, loss, *(_triplet_point(p) for p in TRIPLET_POINTS), table])
     return namespaced(sweep, TRIPLETS_NAMESPACE, connect={name: name for name in table.outputs})

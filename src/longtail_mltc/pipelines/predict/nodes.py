@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.tracking import MlflowClient
 
 from longtail_mltc.corpora.errors import CorruptRawFileError
 from longtail_mltc.corpora.table_io import lifted_field_limit, text_lines
 from longtail_mltc.corpora.validation import first_surrogate, json_record
-from longtail_mltc.pipelines.tracking import tracking_uri_for_logs
-from longtail_mltc.serving import PREDICTOR_PATH, label_table, load_labeler
+from longtail_mltc.serving import label_table
+
+from ..tracked_runs import TrackedPredictors
 
 logger = logging.getLogger(__name__)
 
@@ -184,26 +183,7 @@ def _header(file: Path, header: list[str], columns: list[str]) -> list[str]:
     return header
 
 
-def _predictor_uri(run_id: str) -> str:
-    if not run_id:
-        raise ValueError("predict.run_id is empty: give the id of a tracked training run")
-    try:
-        run = MlflowClient().get_run(run_id)
-    except MlflowException as err:
-        raise ValueError(
-            f"unknown run id {run_id!r} in the tracking store {tracking_uri_for_logs()}"
-        ) from err
-    artifacts = {a.path for a in MlflowClient().list_artifacts(run_id)}
-    if PREDICTOR_PATH not in artifacts:
-        raise ValueError(
-            f"run {run_id} ({run.info.run_name}) has no {PREDICTOR_PATH}/ model: only "
-            "single-network and HSCNN runs tracked by this version carry one (the hscnn "
-            "pipeline's Single-variant run names its single run in the tag single_run_id)"
-        )
-    return f"runs:/{run_id}/{PREDICTOR_PATH}"
-
-
-def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
+def label_texts(predict: Mapping[str, Any], predictors: TrackedPredictors) -> pd.DataFrame:
     """Label every text of ``predict.input`` with run ``predict.run_id``'s predictor: one row
     per text, in input order, with its id, the predicted labels and their scores
     (``;``-separated), the top-5 as JSON and ``skipped``.
@@ -211,17 +191,17 @@ def label_texts(predict: Mapping[str, Any]) -> pd.DataFrame:
     A text the labeler refuses on its own (blank, or over its 100,000-character limit) does not
     fail the run: its row keeps its id, gets empty labels and scores, ``top_k`` ``[]`` and the
     reason in ``skipped`` (empty for labelled texts; :func:`~longtail_mltc.serving.label_table`);
-    the skipped records (1-based) are counted and logged. The predictor is loaded with
-    :func:`~longtail_mltc.serving.load_labeler`, which refuses a pickled or foreign model.
+    the skipped records (1-based) are counted and logged. ``predictors`` (a catalog dataset)
+    loads the run's predictor, refusing a pickled or foreign model.
     """
-    uri = _predictor_uri(str(predict.get("run_id") or ""))
+    uri = predictors.uri(str(predict.get("run_id") or ""))
     texts = read_texts(
         predict["input"],
         predict.get("text_column", "text"),
         predict.get("id_column"),
         int(predict.get("max_input_bytes") or MAX_INPUT_BYTES),
     )
-    labeler = load_labeler(uri)
+    labeler = predictors.load(uri)
     table, skipped = label_table(labeler, texts["id"], texts["text"])
     if skipped:
         logger.warning(

@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 label_texts,
-                inputs="params:predict",
+                inputs=["params:predict", "predict.predictors"],
                 outputs="predict.predictions",
                 name="label_texts",
                 namespace="predict",
