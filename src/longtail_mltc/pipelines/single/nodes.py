@@ -151,7 +151,6 @@ def plan_single_network(
     output_bias, training = network_settings(single, loss, chosen_loss["recipes"])
     training, resume = run_options(training)
     warnings = _budget_warnings(single, TrainConfig(seed=seed, **training))
-    vocab_size = int(word_vectors["vectors"].shape[0])
     spec = RunSpec(
         corpus=corpus,
         pipeline=pipeline,
@@ -162,20 +161,22 @@ def plan_single_network(
             "corpus": corpus,
             "seed": seed,
             "single": {**single, "training": {**training, "resume": resume}},
-            "vocab_size": vocab_size,
+            "vocab_size": int(word_vectors["vectors"].shape[0]),
             "loss": {"name": loss, **effective},
             "output_bias": output_bias,
         },
-        tags={
-            "loss_params": json.dumps(effective, sort_keys=True),
-            "output_bias": output_bias,
-            **({"budget_warning": " | ".join(warnings)} if warnings else {}),
-        },
+        tags=_run_tags(effective, output_bias, warnings),
     )
     checkpointing = plan(checkpoints, run_name=spec.name, seed=seed, resume=resume)
     spec = replace(spec, tags={**spec.tags, **checkpointing.tags()})
     settings = {"single": single, "loss": chosen_loss, "seed": seed, "training": training}
     return {**settings, "resume": resume, "checkpointing": checkpointing}, spec
+
+
+def _run_tags(effective: Mapping[str, Any], output_bias: str, warnings: list[str]) -> dict:
+    """The single network's run tags: its loss parameters, output-bias start, budget warnings."""
+    tags = {"loss_params": json.dumps(effective, sort_keys=True), "output_bias": output_bias}
+    return {**tags, **({"budget_warning": " | ".join(warnings)} if warnings else {})}
 
 
 def _budget_warnings(single: Mapping[str, Any], config: TrainConfig) -> list[str]:
