@@ -25,6 +25,16 @@ DATA_LAYERS = (
 )
 
 
+# A CSV user corpus ``docs.csv`` (text, labels), declared as `user_corpora.<name>` in a test.
+USER_CORPUS = {
+    "files": "docs.csv",
+    "text_columns": "text",
+    "label_column": "labels",
+    "test_fraction": 0.25,
+    "seed": 1,
+}
+
+
 def copy_project(dest: Path) -> Path:
     """conf/ (without local secrets), pyproject.toml and an empty data/ skeleton."""
     dest.mkdir(parents=True, exist_ok=True)

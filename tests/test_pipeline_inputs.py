@@ -11,7 +11,7 @@ import mlflow
 import pandas as pd
 import pytest
 from kedro.framework.startup import bootstrap_project
-from kedro_project import data_files, run_pipeline
+from kedro_project import USER_CORPUS, data_files, run_pipeline
 
 from longtail_mltc.config_errors import ConfigurationError
 from longtail_mltc.corpora.schema import corpus_frame
@@ -121,15 +121,6 @@ def test_baselines_start_from_a_corpus_written_to_data_for_an_unregistered_name(
     assert (project / "data/04_feature/from_python/tfidf_features.skops").is_file()
     assert (project / "data/04_feature/from_python/label_statistics.json").is_file()
     assert not (project / "data/02_intermediate/from_python").exists()  # no ingestion ran
-
-
-USER_CORPUS = {
-    "files": "docs.csv",
-    "text_columns": "text",
-    "label_column": "labels",
-    "test_fraction": 0.25,
-    "seed": 1,
-}
 
 
 def test_a_failed_reingestion_removes_the_stale_corpus_and_the_next_stage_refuses(

@@ -7,19 +7,11 @@ from pathlib import Path
 
 import mlflow
 import pandas as pd
-from kedro_project import reset_mlflow_process_state, run_pipeline
+from kedro_project import USER_CORPUS, reset_mlflow_process_state, run_pipeline
 
 from longtail_mltc.pipelines.reporting.nodes import N_PHI_ARTIFACT, find_n_phi_sweep
 from longtail_mltc.pipelines.tracked_runs import RunArtifacts, TrackedRunsDataset
 from longtail_mltc.pipelines.tracking import session_run_name
-
-USER_CORPUS = {
-    "files": "docs.csv",
-    "text_columns": "text",
-    "label_column": "labels",
-    "test_fraction": 0.25,
-    "seed": 1,
-}
 
 
 def _write_tiny_corpus(project: Path) -> None:
