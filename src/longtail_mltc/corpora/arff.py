@@ -1,31 +1,14 @@
 """ARFF files (Weka's Attribute-Relation File Format, as Mulan and MEKA ship them) -> rows.
 
-DESIGN "The canonical Corpus". :func:`read_arff` reads one file into its attributes and, per
-``@data`` row, the indices of its *present* attributes; :mod:`~longtail_mltc.corpora.mulan`
-turns those into documents. The rules:
+:func:`read_arff` reads one file into its attributes and, per ``@data`` row, the indices of its
+*present* (non-zero) attributes; :mod:`~longtail_mltc.corpora.mulan` turns those into documents.
+Sparse and dense rows mix freely; :func:`meka_label_count` reads MEKA's ``-C n`` from
+``@relation``. Strict UTF-8 (gzip read transparently); errors are
+:class:`CorruptRawFileError` naming the file, the 1-based physical line and what was expected.
+Nothing is skipped. The row parser is :mod:`~longtail_mltc.corpora.arff_rows`.
 
-* Rows may be sparse (``{index value, ...}``, omitted attributes hold their zero value) or dense
-  (one comma-separated value per attribute), mixed freely, as the ARFF format allows.
-* An attribute is *present* in a row when its value is non-zero: for a numeric attribute a
-  number other than 0, for a nominal attribute any value other than its first declared one (the
-  value an omitted sparse attribute takes), so ``{0,1}`` words are present when 1. ``?``
-  (missing) counts as absent and is counted per attribute.
-* Names: a quoted attribute name (``'a b'`` / ``"a b"``) is unquoted and its backslash escapes
-  resolved; an unquoted name is taken literally up to the first whitespace or ``{``, so the
-  Delicious attribute ``TAG_m\\'usica`` keeps its backslash, exactly as its XML writes it.
-* ``@relation`` is kept (unquoted): MEKA writes its label count there, ``'Enron: -C 53'``
-  (:func:`meka_label_count`).
-* Encoding: read through :func:`~longtail_mltc.corpora.lines.utf8_lines` (strict UTF-8, a
-  leading BOM ignored, gzip bytes read transparently); a bad byte is an error naming the file,
-  line and byte.
-* Errors are :class:`CorruptRawFileError` naming the file, the 1-based physical line and what was
-  expected. Nothing is skipped.
-
-The header parser and the row parser (:mod:`~longtail_mltc.corpora.arff_rows`) are hand-written
-rather than liac-arff's; the figures and the error comparison that decided it are in
-:mod:`~longtail_mltc.corpora.arff_rows` and ``benchmarks/bench_arff.py``. The header parser is
-kept too: liac-arff keeps no per-attribute line, which every attribute error here names, and it
-accepts ``string`` / ``date`` attributes a bag-of-words corpus cannot use.
+Presence, name quoting, encoding and why the parser is hand-written rather than liac-arff:
+docs/corpora.md#how-arff-files-are-read.
 """
 
 from __future__ import annotations

@@ -1,39 +1,15 @@
 """Mulan and MEKA multi-label datasets (ARFF files) -> the canonical Corpus table.
 
-DESIGN "The canonical Corpus" (bag-of-words corpora: the present words joined by spaces) and
-"Raw data acquisition". Registered as corpus ``delicious`` (Tsoumakas, Katakis, Vlahavas 2008);
-any other Mulan or MEKA dataset is declared in YAML (``format: arff`` under ``user_corpora``,
-:mod:`~longtail_mltc.corpora.user`), which reads through :func:`read_arff_corpus`.
+Registered as corpus ``delicious``; any other Mulan or MEKA dataset is declared in YAML
+(``format: arff`` under ``user_corpora``, :mod:`~longtail_mltc.corpora.user`), which reads
+through :func:`read_arff_corpus`. A dataset is one ARFF file (a seeded ``test_fraction`` held
+out) or one per split; labels are chosen by a Mulan XML label file, MEKA's ``-C n``, or
+``label_count`` / ``label_position``, in that order. A document's ``text`` is the names of its
+present features joined by one space, its ``labels`` the present label attributes, its
+``doc_id`` ``"<split>-<row>"`` (or ``"<corpus>-<row>"`` for one file).
 
-A dataset is one ARFF file (then a seeded ``test_fraction`` is held out) or one per split
-(``train``, optional ``valid``, ``test``) with the same attributes; parsing rules in
-:mod:`~longtail_mltc.corpora.arff`. Which attributes are labels, in this order:
-
-1. a Mulan XML label file (:mod:`~longtail_mltc.corpora.mulan_labels`: names, position fallback);
-2. MEKA's ``-C n`` in ``@relation`` (n > 0: the first n attributes; n < 0: the last |n|);
-3. an explicit count: ``label_count`` at ``label_position`` ``first`` or ``last``;
-4. otherwise a :class:`~longtail_mltc.config_errors.ConfigurationError` naming the
-   ``label_file`` key.
-
-Every other attribute is a feature. The documents:
-
-* ``text`` is the names of the present features, in attribute order, joined by one space.
-  Feature names are therefore required to hold no whitespace.
-* ``labels`` is the names of the present label attributes, in attribute order. Label attributes
-  must be declared ``{0,1}``. Names are kept exactly as the ARFF declares them (the ``TAG_``
-  prefix of Delicious is kept): the ARFF attribute is authoritative, the XML only says which
-  attributes are labels. Documents without any label are kept (the contract allows empty label
-  lists) and counted in the log.
-* ``doc_id`` is ``"<split>-<row>"`` with the 1-based data row within its file (the n-th row
-  after ``@data``, not the physical line), zero-padded to six digits (``train-000001``) and
-  ``split`` the file's split. For one file, ``doc_id`` is ``"<corpus>-<row>"`` and the test rows
-  are drawn by :func:`~longtail_mltc.corpora.splits.seeded_test_mask` over each row's content
-  (its present attributes, identical rows numbered in turn): an ARFF row has no identifier, so
-  the draw depends on the rows and the seed, never on the row order.
-
-Errors: structural problems raise :class:`CorruptRawFileError` naming the file, the line and
-what was expected; missing files raise :class:`RawDataNotFoundError`. Nothing is skipped: every
-row becomes a document. The Delicious files (16,105 rows x 1,483 attributes) take about a second.
+Declaration, label selection and ids: docs/corpora.md#your-own-corpus; names, errors and
+the draw of one file's test rows: docs/corpora.md#how-arff-files-are-read.
 """
 
 from __future__ import annotations

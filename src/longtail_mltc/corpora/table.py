@@ -1,44 +1,16 @@
 """Any user corpus from a table: CSV / TSV / JSON lines / parquet -> the canonical Corpus.
 
-DESIGN "The canonical Corpus" ("A generic reader takes CSV/TSV/JSON-lines/parquet with
-configurable text and label columns"). A user corpus is declared in configuration only
-(``user_corpora`` in ``conf/base/parameters_ingestion.yml``, docs/corpora.md "Your own corpus"): the
-ingestion node turns each entry into a :class:`TableCorpusSpec` and registers it with
-:func:`register_table_corpus`; no code is needed.
+A user corpus is declared in configuration only (``user_corpora`` in
+``conf/base/parameters_ingestion.yml``): the ingestion node turns each entry into a
+:class:`TableCorpusSpec` and registers it with :func:`register_table_corpus`; no code is needed.
+``files`` is one file (splits from ``split_column`` or a seeded ``test_fraction``) or
+``{train, valid, test}``; labels are a list cell or a delimited string of names or integer ids
+(``label_ids``, mapped through an optional names file). CSV/TSV/parquet are read with pandas,
+JSON lines line by line; every error names the file and ``line N`` / ``row N``.
 
-Choices (written down because the issue leaves them open):
-
-- ``files`` is one file (splits come from ``split_column``, or a seeded ``test_fraction``) or a
-  mapping ``{"train": ..., "valid": ..., "test": ...}``; a ``valid`` file is the declared
-  validation split, kept by the features node instead of drawing one. ``dev`` / ``validation``
-  keys are refused with a message naming ``valid`` (one spelling, the split's own name), e.g.
-  ``valid: dev.tsv`` for GoEmotions.
-- ``columns: [text, labels, id]``: a CSV/TSV file without a header line, its columns named in
-  order. ``quoting``: ``none`` (a ``"`` is text) or ``minimal`` (RFC 4180 quotes); TSV defaults
-  to ``none`` (TSV has no quoting; Reddit comments hold bare quotes), CSV to ``minimal``.
-- Labels are a list cell (JSON lines / parquet), or a delimited string of names, or of integer
-  ids (``label_ids=True``) mapped through an optional id -> name file (``<id><TAB or comma>
-  <name>`` lines, or names only, one per line, id = 0-based line index). An id missing from that
-  file is an error naming file and line.
-- A record whose text is empty or missing is skipped and counted (it carries nothing to learn
-  from). A record with an empty label is kept with an empty label list (like the 14 Delicious
-  documents without tags) and counted; ``unlabeled="skip"`` drops them instead (counted) and
-  ``"error"`` refuses them. A JSON-lines record without the label *field* is skipped as
-  "no label field" (a WARNING naming the first line and the count; an error under
-  ``unlabeled="error"``): a missing key is more likely a wrong ``label_column`` than a record
-  without labels.
-- CSV, TSV and parquet rows are read with pandas (a well-kept parser); the text and label
-  checks run column-wise. JSON lines are parsed here, one ``json.loads`` per line: pandas'
-  JSON parser silently drops an escaped lone surrogate (``"a\\ud800b"`` becomes ``"ab"``), so
-  the text could not be checked after it, and a line number could not be named.
-- Places in messages follow docs/corpora.md "Record numbers"
-  (:mod:`~longtail_mltc.corpora.table_io`):
-  ``line N`` (1-based physical line, header counted) in CSV/TSV/JSON lines, ``row N`` in parquet.
-- Text, id and split cells must be scalars (a string, or a number taken as its text), labels a
-  string or a list of scalars: a JSON list or object, or a parquet list or struct, where text is
-  expected is an error naming file, line and field, never turned into its ``str()``. Text
-  fields must be valid Unicode (no lone surrogate, :mod:`~longtail_mltc.corpora.validation`).
-- ``doc_id`` values must be unique: a repeat is an error naming the file and line of both.
+The declaration, its keys and the reader's choices (quoting, headerless files, unlabeled and
+textless records, why JSON lines are not read by pandas): docs/corpora.md#your-own-corpus and
+docs/corpora.md#how-the-table-reader-works.
 """
 
 from __future__ import annotations

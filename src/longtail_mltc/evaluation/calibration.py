@@ -1,45 +1,18 @@
 """Hybrid decision rules, and the calibrated merge chosen on validation (METHODS §1.8).
 
-A :class:`HybridRule` says who decides each label: the single network at its threshold (the
-default for every label), the Siamese part at similarity thresholds (``siamese_labels``), or
-the HSCNN's *joint head* - the classifier head trained together with the Siamese part by the
-multi-task objective (§1.4) - at its own threshold (``joint_labels``). Two rules exist:
+* :class:`HybridRule` - who decides each label: the single network at its threshold (default),
+  the Siamese part at similarity thresholds (``siamese_labels``) or the HSCNN's joint head at
+  its own threshold (``joint_labels``).
+* :func:`paper_rule` - the paper's rule: labels with ``N_c < N_φ`` go to the Siamese part at
+  ``s > 0.5``, the others to the network's head at its head threshold.
+* :func:`calibrate_hybrid` - the calibrated rule, chosen on the validation split only: for each
+  ``N_φ`` of a grid the tail labels may go, as one group, to the Siamese part or the joint head;
+  the best validation macro-F1 wins among merges whose micro-F1 is within ``micro_tolerance`` of
+  the single network's (optional per-label routing, ``route=True``). The test split is never
+  read.
 
-* the paper's (:func:`paper_rule`): every label with ``N_c < N_φ`` (default 100) is decided by
-  the Siamese part at ``s > 0.5``, the others by the network's head at its head threshold;
-* the **calibrated** one (:func:`calibrate_hybrid`, an extension reported beside the paper's
-  rule), chosen on the validation split only. The base is the untouched single network at its
-  own validation-chosen threshold ``t``; for each ``N_φ`` of a grid, the *candidate* labels
-  (``N_c < N_φ`` with a training document) may be handed, as one group, to one of the HSCNN's
-  two tail experts:
-
-  - ``siamese``: the Siamese similarity at one global threshold ``τ``, the best micro-F1
-    threshold over the candidate cells (per-label ``τ_c`` for labels with at least
-    ``per_label_min_positives`` validation positives, when set);
-  - ``joint``: the joint head at its own global threshold (best validation micro-F1 over all
-    labels), when the variant has one (multi-task variants: HSCNN, /CSS).
-
-  A candidate merge counts only when its validation micro-F1 is at least the single network's
-  minus ``micro_tolerance`` (the *guard*; default 0.005, ``0`` for a strict guard); among
-  those, the one with the best validation macro-F1 wins (ties: the earlier - smaller ``N_φ``,
-  ``siamese`` before ``joint``), and the single network itself wins when nothing beats its
-  macro-F1. So the merged model is never worse than its single network on validation macro-F1,
-  and at most ``micro_tolerance`` worse on validation micro-F1. The tolerance is there because
-  one validation cell moves Reuters' micro-F1 by ~0.0004: a strict guard refused merges that
-  lost two such cells while gaining 1.1 points of macro-F1 (docs/hscnn.md).
-
-  ``route=True`` (an option, off by default) decides the Siamese source label by label
-  instead: a candidate goes to the Siamese part only where its validation F1 beats the single
-  network's, and the guard then returns routed labels, the most harmful first, until micro-F1
-  is back within the tolerance. Measured on Reuters, per-label choices made on 1,000
-  validation documents (0-14 positives per tail label) did not carry over to the test split
-  (docs/hscnn.md), while the group choices did: one decision pooled over many labels is far
-  less noisy.
-
-Decision rules: the Siamese part assigns ``c`` when ``s > τ_c`` (strict, §1.7); thresholds found
-by the search rule ``s ≥ τ`` (:func:`~longtail_mltc.evaluation.thresholds.search_global_threshold`)
-are stored as the next float32 below ``τ``, so that the strict rule keeps exactly the same cells
-(similarities are float32). Heads assign ``c`` when ``p ≥ t``. The test split is never read.
+Why the guard, the tolerance and group choices: docs/hscnn.md#what-the-pipeline-does (the
+calibrated merge); ties and threshold rules: docs/hscnn.md#decision-rules-of-the-merges.
 """
 
 from __future__ import annotations

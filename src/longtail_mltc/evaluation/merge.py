@@ -1,30 +1,12 @@
 """Hybrid merge of the single network and the Siamese part (METHODS §1.8). NumPy only.
 
-Labels are split on their training counts at ``N_φ`` (the split of
-:func:`longtail_mltc.labels.hybrid_split`): **tail** ``N_c < N_φ`` takes the Siamese similarity
-and decision, **head** ``N_c ≥ N_φ`` the single network's probability and decision. The merged
-score matrix holds probabilities (head columns) and similarities (tail columns) side by side,
-unchanged, for the ranking metrics (§1.8: "ranked together as they are").
+Labels split on their training counts at ``N_φ``: **tail** ``N_c < N_φ`` takes the Siamese
+similarity and decision (``s > siamese_threshold``, strict), **head** ``N_c ≥ N_φ`` the single
+network's probability and decision (``p >= single_threshold``). The merged score matrix holds
+both side by side, unchanged, for the ranking metrics. ``siamese_scores`` is ``[D, C]`` (tail
+columns read) or ``[D, T]`` (tail columns only, ordered by ``tail_labels``).
 
-Decision rules:
-
-* head: ``p >= single_threshold`` - the prediction rule of :mod:`longtail_mltc.evaluation.metrics`
-  (``score >= threshold``), so a threshold from
-  :func:`~longtail_mltc.evaluation.thresholds.search_global_threshold` (the score of a positive
-  cell) keeps that cell positive. Scalar or one threshold per label (``[C]``; tail entries
-  ignored).
-* tail: ``s > siamese_threshold`` (strict, §1.7 "assign c when s > 0.5"); with majority-vote
-  scores (vote shares) this is a strict majority.
-
-Shape contract for ``siamese_scores`` (``D`` documents, ``C`` labels, ``T`` tail labels):
-
-* ``[D, C]`` full width: only the tail columns are read (head columns may hold anything,
-  e.g. NaN);
-* ``[D, T]`` tail columns only: column ``j`` belongs to label ``tail_labels[j]``; without
-  ``tail_labels`` the columns are the tail labels in ascending label order
-  (``np.flatnonzero(is_tail)``). ``tail_labels`` must be exactly the tail set (any order, no
-  repeats), so a Siamese score matrix computed for a different ``N_φ`` is rejected.
-  When ``T == C`` (every label is tail) both readings coincide.
+Decision rules and the shape contract: docs/hscnn.md#decision-rules-of-the-merges.
 """
 
 from __future__ import annotations

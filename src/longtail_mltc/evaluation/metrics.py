@@ -2,41 +2,13 @@
 
 Inputs are a binary label matrix ``y_true`` (dense array or any ``scipy.sparse`` matrix/array,
 ``[documents, labels]``) and a dense score matrix of the same shape (probabilities or logits).
+:func:`evaluate` gives micro/macro P/R/F1 at ``score >= threshold``, P@k, nDCG@k and the
+propensity-scored PSP@k / PSnDCG@k (weights from :func:`inverse_propensities`), computed in
+bounded-memory row chunks; :func:`precision_at_k`, :func:`ndcg_at_k` and
+:func:`label_confusion_counts` are its parts.
 
-Conventions (METHODS §4, decided here where the specification leaves a choice):
-
-* **Prediction rule** - a label is predicted positive when ``score >= threshold``. The comparison
-  is exact even when ``threshold`` is not representable in the scores' dtype (a float64 threshold
-  against float32 scores behaves as the mathematical comparison, not as ``float32(threshold)``).
-* **Zero division** - every precision / recall / F1 whose denominator is 0 is 0.0 (micro and
-  per label), as ``sklearn.metrics.precision_recall_fscore_support(..., zero_division=0)``.
-* **Labels without positives** - ``macro_*`` averages over *all* labels of the subset, so a
-  label with no positive in ``y_true`` contributes recall 0, F1 0 and precision 0 (it has no
-  TP; 0/0 → 0 when it is never predicted either); ``macro_f1_present`` averages F1 over the
-  labels with at least one positive in ``y_true`` only (0.0 if there is none).
-* **Ranking** - labels are ranked by descending score, ties broken by the lower column index
-  (within ``label_subset`` order), i.e. as ``np.argsort(-scores, kind="stable")``.
-  ``P@k = (1/k) sum_{top k} y`` and ``nDCG@k = DCG@k / IDCG@k`` with
-  ``IDCG@k = sum_{r=1..min(k,|y|)} 1/log2(r+1)``. Documents with no positive label in the
-  subset are skipped for **both** P@k and nDCG@k (``n_docs`` counts the documents kept; if none
-  is kept both metrics are 0.0). If ``k`` exceeds the number of labels ``L`` the top
-  ``min(k, L)`` labels are used but P@k keeps the ``1/k`` divisor.
-* **Propensity-scored ranking** (Jain, Prabhu & Varma 2016) - with inverse propensities
-  ``w_l = 1/p_l`` (:func:`inverse_propensities`) and the same ranking and tie rule,
-  ``PSP@k = sum_d sum_{l in top-k} y_l w_l / sum_d (sum of the k largest y_l w_l of d)`` and
-  ``PSnDCG@k = sum_d DCG_w(d)/IDCG_d@k / sum_d DCG_w*(d)/IDCG_d@k``, where ``DCG_w`` discounts
-  ``y w`` at ranks ``1..k`` by ``1/log2(r+1)``, ``DCG_w*`` is the same for the best ordering of
-  ``y w`` and ``IDCG_d@k`` is the plain nDCG normaliser above: ratios of sums over the documents,
-  as ``xclib.evaluation.xc_metrics.psprecision`` / ``psndcg`` of pyxclib (the reference toolkit).
-  Documents without positives in the subset add nothing; 0.0 if no document is kept;
-  ``k > L`` uses the top ``min(k, L)`` (the ``1/k`` factors of pyxclib cancel in the ratio).
-* **Bounded memory** - documents are processed in row chunks (at most 2**24 cells each by
-  default: ~115 MB peak of temporaries with float32 scores); a sparse ``y_true`` is densified one
-  chunk at a time (as ``bool``); top-k uses ``np.partition`` per chunk (O(labels) per row).
-  Per-label TP/FP/FN and the ranking hit counts accumulate as int64, so results are
-  bit-identical whatever the chunk size. The propensity-scored sums are float sums (float64)
-  instead: equal across chunk sizes up to rounding only. They reuse the chunk's top-k indices;
-  the best ordering comes from the chunk's positive cells (O(nnz log nnz), no dense ``y w``).
+Conventions (zero division, labels without positives, ranking ties, documents without
+positives, ``k > L``, the propensity-scored ratios, chunking): docs/models.md#metric-conventions.
 """
 
 from __future__ import annotations

@@ -1,33 +1,15 @@
 """The loss family, built by name from label statistics (METHODS.md §1.2, §3).
 
 ``build_loss(name, label_counts, n_train, **params)`` returns an ``nn.Module`` called as
-``loss(logits, targets, reduction="mean")`` (``"mean"``: mean over documents of the sum over
-labels; ``"sum"``; ``"none"``: per element). Every loss is a base loss on logits times an
-optional weight derived once from ``N_c`` and ``N`` (never recounted in the training loop).
-The weights are registered buffers: move a loss with ``loss.to(device)`` alongside its model.
+``loss(logits, targets, reduction="mean")``. Every loss is a base loss on logits times an
+optional weight derived once from ``N_c`` and ``N``; the weights are registered buffers (move a
+loss with ``loss.to(device)`` alongside its model).
 
-* ``bce``: BCE (§1.2); no parameters.
-* ``wce``: ``α_c`` · BCE (§1.2); ``wce_floor=0.01``.
-* ``focal``: FL (§1.2, §3); ``gamma=1.0`` (§1.2's value; §3 experiments pass ``gamma=2``).
-* ``cb``: ``r_CB`` · FL (§3 CB); ``gamma=2``, ``cb_beta=0.9``, ``cb_mode="label"``.
-* ``r_focal``: ``r̂`` · FL (§3 R-FL); ``gamma=2``, ``map_alpha=0.1``, ``map_beta=10``,
-  ``map_mu=0.9``.
-* ``ntr_focal``: NTR-FL (§3); ``gamma=2``, ``ntr_kappa=0.05``, ``ntr_lambda=2``.
-* ``db``: ``r̂`` · NTR-FL (§3 DB); ``gamma``, ``map_*``, ``ntr_*`` as above.
-* ``db_no_focal``: DB with ``γ = 0`` fixed (§3 DB-0FL); ``map_*``, ``ntr_*``.
-* ``cb_ntr``: ``r_CB`` · NTR-FL (§3 CB-NTR); ``gamma``, ``cb_beta``, ``cb_mode``, ``ntr_*``.
+Names: ``bce``, ``wce``, ``focal``, ``cb``, ``r_focal``, ``ntr_focal``, ``db``,
+``db_no_focal``, ``cb_ntr``.
 
-Choices where METHODS leaves room (each is documented where it is implemented):
-
-* ``focal`` defaults to ``γ = 1`` (§1.2, the single network's objective); §3 says ``γ = 2`` for
-  the balancing family, which is the default of every §3 loss built on FL / NTR-FL.
-* ``map_mu`` defaults to 0.9 (Reuters-like); pass 0.05 for corpora with very many labels.
-* ``cb_mode="label"`` (default) uses ``r_CB,i`` per label; ``"document"`` is §3's per-instance
-  option, the mean of ``r_CB`` over the document's positive labels.
-* Extreme counts: inverted counts are clamped to ``≥ 1``; NTR's prior is clamped into
-  ``[1/N, (N−1)/N]``; WCE's ``α_c`` is floored (:mod:`longtail_mltc.losses.weights`).
-* A document without positive labels: R-FL/DB weight ``r̂ = α + 1`` (the formula's limit);
-  per-instance CB falls back to the per-label weights (:mod:`longtail_mltc.losses.functional`).
+Each loss's formula, parameters and defaults, and the choices where METHODS leaves room:
+docs/losses.md#the-loss-family.
 """
 
 from __future__ import annotations

@@ -1,28 +1,13 @@
 """Per-loss training recipes: the output-bias start and training overrides that suit each loss.
 
-METHODS §3 "Output bias": the reference implementation starts the classifier bias at zero.
-Starting it at each label's training log-odds (the prior start of Lin et al., "Focal Loss",
-§4.1) helps BCE and WCE, which otherwise spend their first epochs learning that most labels are
-rare. It starves the focal / negative-tolerant family of gradient from negatives, though: with
-every logit at its prior, the focal term ``p^γ`` of a negative cell is tiny, and the NTR-FL / DB
-negatives see ``q^γ`` with ``q ≈ prior``. Measured on Reuters (Kim CNN, 6 epochs): about 0.5% of
-the logit gradient then comes from negative cells, against 50% for BCE, so the network learns to
-raise every score; with the bias at zero DB went from 0.628 / 0.044 to 0.708 / 0.085 test
-micro / macro-F1, while BCE lost macro-F1 without the prior start (0.171 → 0.123).
+:data:`DEFAULT_RECIPES` gives ``prior`` (each label's bias at its training log-odds) for
+``bce`` and ``wce``, and ``zero`` with ``weight_decay: 0`` for the focal / CB / R-FL / NTR-FL /
+DB family. A model configured with ``output_bias: auto`` follows its loss's recipe (start and
+overrides); an explicit ``prior``, ``zero`` or ``fitted`` (:mod:`longtail_mltc.losses.bias_start`)
+opts out of it.
 
-The family's gradients are also an order of magnitude smaller than BCE's (Reuters training loss
-after one epoch: DB 0.37, BCE 3.4), so Adam's *coupled* L2 weight decay (added to the gradient
-before Adam normalises it) regularises them about ten times harder. Measured on Reuters
-validation micro-F1 (Kim CNN, 5 epochs, zero bias, weight decay 3e-4 → 0): DB 0.673 → 0.744,
-NTR-FL 0.721 → 0.762, CB 0.640 → 0.720, R-FL 0.682 → 0.734. A larger learning rate did not help
-(DB at 5e-3 instead of 2e-3: 0.622 after 3 epochs against 0.660): Adam normalises the step.
-
-So the defaults (:data:`DEFAULT_RECIPES`) are ``prior`` for ``bce`` and ``wce``, and ``zero``
-with ``weight_decay: 0`` for the focal / CB / R-FL / NTR-FL / DB family. A model configured
-with ``output_bias: auto`` follows its loss's recipe (start and overrides); an explicit
-``prior``, ``zero`` or ``fitted`` (:mod:`longtail_mltc.losses.bias_start`) opts out of the
-recipe (the transformer backbone: ``zero``, and AdamW's decoupled decay, whose strength does
-not depend on the loss's scale).
+Why each loss gets its recipe, with the Reuters measurements (METHODS §3 "Output bias"):
+docs/losses.md#loss-aware-recipes.
 """
 
 from __future__ import annotations

@@ -1,50 +1,17 @@
 """SGM: sequence generation model for multi-label classification (METHODS §2.3 baselines).
 
-Yang et al. (2018), "SGM: Sequence Generation Model for Multi-label Classification", COLING:
-a document's label set is generated as a sequence, one label per step, by an LSTM decoder that
-attends over a BiLSTM encoding of the text (paper §2.2), with the *global embedding* of paper
-§2.3 as decoder input and previously emitted labels masked out of each step's softmax.
+Yang et al. (2018), COLING: an LSTM decoder with attention over a BiLSTM encoding generates a
+document's label set one label per step, with the paper's global embedding as decoder input and
+already-emitted labels masked.
 
-* :func:`label_sequence_targets` - teacher-forcing targets: each document's labels sorted by
-  descending training frequency (ties by label index), then END, padded with
-  :data:`TARGET_PAD` (paper §2.1: frequent labels first).
+* :func:`label_sequence_targets` - teacher-forcing targets: labels by descending training
+  frequency, then END, padded with :data:`TARGET_PAD`.
 * :class:`SGM` - ``model(token_ids, target_sequences)`` → teacher-forced logits
-  ``[B, S, |C| + 1]`` (labels ``0..|C|-1``, END ``= |C|``); :meth:`SGM.decode` (greedy or beam
-  search) → :class:`SGMDecoding` (a binary label matrix and per-label ranking scores).
+  ``[B, S, |C| + 1]`` (END ``= |C|``); :meth:`SGM.decode` (greedy or beam search) →
+  :class:`SGMDecoding` (a binary label matrix and per-label ranking scores).
 * :func:`sequence_loss` - cross-entropy over the teacher-forced steps, padding ignored.
 
-Choices where the paper and METHODS leave room (all parameters unless said otherwise):
-
-* Token ids are right-padded with ``padding_idx``; a document's length is its number of
-  non-padding tokens (as in :class:`~longtail_mltc.models.KimCNNEncoder`). The encoder runs on
-  packed sequences and attention ignores padding, so decoding does not depend on how much
-  padding a batch carries. An empty document is encoded as one padding token.
-* Decoder (paper §2.2): ``s_t = LSTM(s_{t-1}, [g(y_{t-1}); c_{t-1}])``; additive attention
-  ``α_ti ∝ exp(vᵀ tanh(W_a s_t + U_a h_i))``, ``c_t = Σ_i α_ti h_i``;
-  ``o_t = W_o dropout(tanh(W_d s_t + V_d c_t))``; ``y_t = softmax(o_t + I_t)`` where ``I_t`` is
-  −∞ for the labels already emitted (never for END). ``s_0 = tanh(W_b [→h_T; ←h_1])`` from the
-  encoder's final states (for every decoder layer), memory cell 0, ``c_0 = 0``.
-* Output vocabulary = ``|C|`` labels + END, so PAD and BOS can never be emitted; the label
-  embedding table has ``|C| + 2`` rows (labels, END, BOS = ``|C| + 1``, the first input).
-* Global embedding (paper §2.3): ``ē = Σ_i y_{t-1,i} e_i`` over the output vocabulary,
-  ``H = sigmoid(W_1 e + W_2 ē + b)``, ``g(y_{t-1}) = (1 − H) ∘ e + H ∘ ē``. ``e`` is the
-  embedding of the previous label: the argmax label at greedy decoding, the hypothesis' own
-  label in beam search, the gold label under teacher forcing (as in the authors' code); the
-  first step (BOS) is not mixed. One bias ``b`` (in ``W_1``) lets the gate learn a default
-  proportion. ``global_embedding=False`` feeds ``e`` alone (the paper's "SGM" without "+GE").
-* The emitted-label mask ``I_t`` is also applied under teacher forcing (to the gold prefix), so
-  training sees the same distributions as decoding; a target sequence must not repeat a label.
-* Decoding stops at END or after ``max_labels`` labels (default ``|C|``). Beam search keeps
-  ``beam_size`` hypotheses per document (capped at ``|C| + 1``), batched as documents × beams;
-  a finished hypothesis is carried unchanged; the final choice is the highest total
-  log-probability, without length normalisation.
-* Ranking scores (for P@k, nDCG@k, METHODS §4): ``scores[b, c]`` = the highest probability label
-  ``c`` received at any step of the chosen sequence, up to and including the step that emitted
-  END. An emitted label thus scores at least its emission probability (> 0); a label never
-  emitted still gets a score, and may outrank an emitted one when it was a close runner-up.
-* Defaults are small, CPU-friendly sizes (the paper's models are larger, two-layer LSTMs):
-  word embedding 256, encoder 128 per direction, decoder 256, label embedding 128, attention
-  128, one layer each, dropout 0.2.
+Equations and the choices where the paper leaves room: docs/altxml.md#sgm.
 """
 
 from __future__ import annotations

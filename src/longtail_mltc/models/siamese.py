@@ -2,31 +2,15 @@
 
 * :class:`ComparisonHead` - category-specific similarity (§1.3): gate
   ``h_c = ReLU((W q_c + b) / sqrt(|C|))``, ``h = |x_i − x_j| ∘ h_c``, similarity logit
-  ``w·h + b'`` (``s = sigmoid``). ``gated=False`` is the vanilla Siamese comparator of the
-  ablations (§1.9): ``h = |x_i − x_j|``, the label is ignored.
+  ``w·h + b'``; ``gated=False`` is the vanilla Siamese comparator of the ablations (§1.9).
 * :class:`HybridSiameseNetwork` - any :class:`~longtail_mltc.models.MultiLabelClassifier`
-  (anything with ``.represent(token_ids)`` and a linear ``.head``) plus a comparison head that
-  shares its encoder (§1.4). :meth:`HybridSiameseNetwork.from_classifier` initialises it from a
-  trained single network (§1.6 step 2).
+  plus a comparison head that shares its encoder (§1.4);
+  :meth:`HybridSiameseNetwork.from_classifier` initialises it from a trained single network.
 * :func:`multitask_loss` - ``λ_s L_s + λ_m1 L_m1 + λ_m2 L_m2`` (§1.4); ``λ_m1 = λ_m2 = 0`` is
   the /MT ablation (§1.9).
 
-Choices where METHODS leaves room:
-
-* ``W q_c`` is an embedding lookup of ``W``'s column ``c`` (never a one-hot matmul).
-* Gate initialisation: ``b = sqrt(|C|)`` and ``W ~ N(0, 1)``, so that initially
-  ``h_c = ReLU(1 + N(0, 1)/sqrt(|C|)) ≈ 1``: a freshly built HSCNN starts as the vanilla
-  comparator and learns per-label feature selections from there (the default ``nn.Linear``
-  initialisation would give ``h_c ≈ 1/|C|`` and an all-but-constant similarity).
-* ``L_s`` is computed from the similarity logit with ``binary_cross_entropy_with_logits``
-  (numerically stable), averaged over triplets.
-* The compared space (``bound``): ``"none"`` compares the representations ``x`` themselves
-  (the ReLU output of §1.1); ``"sigmoid"`` compares ``σ(x)``, bounded in (0, 1) as the
-  reference implementation does. Prototypes (§1.7) live in the compared space: the mean of the
-  support documents' ``σ(x)``, not ``σ`` of their mean.
-* ``L_m1`` and ``L_m2`` are averaged over labels by default (``classification_reduction=
-  "label_mean"``, METHODS §1.4, the reference's ``BCEWithLogitsLoss``); ``"label_sum"`` keeps the
-  per-document sum over labels, which outweighs the one-per-triplet ``L_s`` about ``|C|`` to 1.
+Gate initialisation, compared space, loss reductions and the other choices where METHODS leaves
+room: docs/hscnn.md#the-hybrid-siamese-model.
 """
 
 from __future__ import annotations

@@ -1,44 +1,17 @@
 """Training of the Hybrid-Siamese network (METHODS §1.4, §1.6-§1.9).
 
-* :func:`fit_hscnn` - §1.6 step 2: the model is already initialised from the trained single
-  network (:meth:`~longtail_mltc.models.HybridSiameseNetwork.from_classifier`); it is trained
-  on sampled triplets (or plain pairs for /CSS and Naive, §1.9) with the multi-task loss of
-  §1.4, Adam, ReduceLROnPlateau and early stopping on the validation signal below.
-* prediction (:func:`~longtail_mltc.training.hybrid_prediction.predict_hybrid`, public in
-  ``inference/``) lives in :mod:`~longtail_mltc.training.hybrid_prediction`; the validation
-  signal below is scored with it.
-
-**Validation signal** (early stopping, learning-rate schedule, best-state selection): the
-micro-F1 of the *hybrid merged decisions* on the validation split, ``valid/hybrid_micro_f1``.
-Head labels (``N_c ≥ N_φ``) are decided by the single-network head at ``p ≥ 0.5``, tail labels
-(``N_c < N_φ``) by the Siamese part at ``s > 0.5`` (§1.7), with prototypes built by the
-*current* encoder from ``K`` support documents per label drawn once from the **training**
-split (:func:`tail_support`, seeded by ``config.seed``, so every epoch is scored against the same
-support documents). Fixed thresholds rather than a tuned one: the signal then measures the very
-decisions §1.7/§1.8 prescribe, and is comparable across epochs. ``valid/hybrid_head_micro_f1``
-and ``valid/hybrid_tail_micro_f1`` (micro-F1 over the ``N_c ≥ N_φ`` / ``N_c < N_φ`` columns
-alone) are logged beside it.
-
-**Epoch 0**: before any HSCNN step the model is evaluated (history row and callback with
-``epoch = 0``), so a user sees whether HSCNN training helped. Its training losses are the mean
-multi-task loss under the initial weights (eval mode, no update) over all training triplets, or
-over a seeded sample of ``config.epoch0_loss_triplets`` of them when there are more (default
-2,000: a forward pass over Delicious' 300,000 triplets alone took ~5 minutes and over
-Reuters' 6,000 ~8 s of the main job, for a number that is only a reference point); later
-epochs report the running mean during the epoch (train mode). An epoch counts as a gain
-only when it beats the best so far (epoch 0 included) by more than ``min_delta``; if none beats
-epoch 0, the initial weights are restored and ``best_epoch`` is 0.
-
-**Head probabilities under /MT and Naive**: with ``λ_m1 = λ_m2 = 0`` the classifier head is not
-trained while the shared encoder moves. Pass the untouched single network's validation
-probabilities as ``valid_single_probs`` (and ``single_probs`` to :func:`predict_hybrid`) to take
-the head labels from it; by default the HSCNN's own head is used.
-
-**Reproducibility**: call :func:`~longtail_mltc.training.seed_everything` before building the
-model, as the single pipeline does; the triplet order and the support sets are seeded by
-``config.seed``. Same seed → identical weights and metrics on CPU.
+* :func:`fit_hscnn` - §1.6 step 2: trains a model initialised from the single network
+  (:meth:`~longtail_mltc.models.HybridSiameseNetwork.from_classifier`) on sampled triplets (or
+  plain pairs for /CSS and Naive, §1.9) with the multi-task loss of §1.4, Adam,
+  ReduceLROnPlateau and early stopping on ``config.monitor`` (:data:`MONITORS`), evaluating
+  epoch 0 (the initial weights) first.
+* :class:`HSCNNTrainConfig` - its settings.
+* prediction (:func:`~longtail_mltc.training.hybrid_prediction.predict_hybrid`) lives in
+  :mod:`~longtail_mltc.training.hybrid_prediction`; the validation signals are scored with it.
 
 No kedro or mlflow here: per-epoch metrics go to callbacks (``on_epoch_end(epoch, metrics)``).
+Validation signals, epoch 0, head probabilities under /MT and Naive, reproducibility:
+docs/hscnn.md#training-the-hybrid-siamese-network.
 """
 
 from __future__ import annotations
