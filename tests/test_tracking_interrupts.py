@@ -12,9 +12,11 @@ import threading
 
 import mlflow
 import pytest
+import sqlalchemy
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
 from kedro_project import end_running_runs, reset_mlflow_process_state
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from longtail_mltc.hooks import CloseConfigurationRunsOnError, FailRunsOnSignal
@@ -123,6 +125,45 @@ def test_open_configuration_runs_end_killed_when_interrupted_and_failed_on_error
     assert client.get_run(opened.load().run_id).info.status == status
     assert client.get_run(finished.load().run_id).info.status == "FINISHED"
     assert client.get_run(elsewhere.load().run_id).info.status == "RUNNING"
+
+
+def test_an_interruption_wrapped_by_mlflows_store_still_ends_the_run_killed(store):
+    """A signal that lands inside an MLflow write comes back as ``MlflowException`` raised
+    from it (MLflow's SQL store wraps every exception of a write): still an interruption."""
+    client, _ = store
+    opened = ConfigurationRunDataset()
+    opened.save(RunSpec("reuters", "single", "single", "bce", "kim_cnn", params={"seed": 1}))
+    run_id = opened.load().run_id
+
+    def interrupt(*_):  # the signal handler's exception, raised mid-write
+        raise tracking.RunInterrupted("interrupted by SIGINT")
+
+    sqlalchemy.event.listen(sqlalchemy.engine.Engine, "before_cursor_execute", interrupt)
+    try:
+        with pytest.raises(MlflowException) as info:
+            client.log_metric(run_id, "valid/epoch_micro_f1", 0.5, step=1)
+    finally:
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, "before_cursor_execute", interrupt)
+    assert not isinstance(info.value, tracking.RunInterrupted)  # wrapped, as in the CI failure
+
+    catalog = DataCatalog({"a_run": opened})
+    pipeline = Pipeline([Node(lambda: None, None, "a_run", name="plan")])
+    CloseConfigurationRunsOnError().on_pipeline_error(info.value, pipeline, catalog)
+    assert client.get_run(run_id).info.status == "KILLED"
+
+
+def test_a_chain_without_an_interruption_is_a_failure_and_cycles_end():
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError as inner:
+            raise RuntimeError("outer") from inner
+    except RuntimeError as outer:
+        error = outer
+    assert tracking.status_after(error) == "FAILED"
+    error.__cause__.__context__ = error  # a cycle, as frameworks sometimes leave
+    assert tracking.status_after(error) == "FAILED"
+    assert tracking.status_after(KeyboardInterrupt()) == "KILLED"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])

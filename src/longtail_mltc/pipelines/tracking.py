@@ -247,8 +247,20 @@ def current_experiment_id() -> str:
 
 
 def status_after(error: BaseException) -> str:
-    """The status a run ends with when ``error`` stopped it: KILLED when interrupted."""
-    return "KILLED" if isinstance(error, RunInterrupted | KeyboardInterrupt) else "FAILED"
+    """The status a run ends with when ``error`` stopped it: KILLED when interrupted.
+
+    The interruption counts wherever it sits in the exception chain: a signal that arrives
+    inside a library call comes back wrapped (MLflow's SQL store re-raises any exception
+    during a write as ``MlflowException ... from`` it; Kedro's datasets as ``DatasetError``).
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, RunInterrupted | KeyboardInterrupt):
+            return "KILLED"
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return "FAILED"
 
 
 def _process_tags() -> dict[str, str]:
