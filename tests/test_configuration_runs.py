@@ -222,3 +222,26 @@ def test_the_check_follows_helpers_of_pipeline_modules():
     module = {"__name__": "longtail_mltc.pipelines.example", "tracking": tracking}
     exec(compile(source, "example", "exec"), module)
     assert _tracking_reached(module["node"], set()) == {"helper uses tracking"}
+
+
+@pytest.mark.parametrize("resume", [True, False])
+def test_a_spec_with_checkpoints_keeps_its_tags_and_names_the_run_it_continues(tmp_path, resume):
+    spec = RunSpec(**SPEC, params={"seed": 7}, tags={"n_phi": "35"})
+    folder = tmp_path / "reuters/single/single/bce/seed-7"  # <dir>/<run name>/seed-<seed>
+    folder.mkdir(parents=True)
+    (folder / "last.ckpt").write_bytes(b"")  # what an interrupted training leaves
+    (folder / "run.json").write_text(json.dumps({"mlflow_run_id": "abc123"}))
+
+    tagged, checkpointing = spec.with_checkpoints({"dir": str(tmp_path)}, seed=7, resume=resume)
+    assert checkpointing.directory == folder and checkpointing.resume is resume
+    expected = {"n_phi": "35", **({"resumed_from": "abc123"} if resume else {})}
+    assert dict(tagged.tags) == expected
+    assert (tagged.name, tagged.params, tagged.key) == (spec.name, spec.params, spec.key)
+    assert dict(spec.tags) == {"n_phi": "35"}  # the spec itself is unchanged
+
+
+def test_a_spec_without_a_checkpoint_folder_plans_none():
+    spec = RunSpec(**SPEC, params={})
+    tagged, checkpointing = spec.with_checkpoints(None, seed=1, resume=True)
+    assert checkpointing.directory is None and checkpointing.resumed_from is None
+    assert tagged == spec

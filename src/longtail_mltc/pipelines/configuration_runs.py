@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 from mlflow.tracking import MlflowClient
 
 from . import tracking
+from .checkpoints import Checkpointing, plan
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class RunSpec:
     @property
     def name(self) -> str:
         return tracking.run_name(self.corpus, self.pipeline, self.variant, self.loss)
+
+    def with_checkpoints(
+        self, checkpoints: Mapping[str, Any] | None, *, seed: int, resume: bool
+    ) -> tuple[RunSpec, Checkpointing]:
+        """The training's checkpoint plan (:func:`~.checkpoints.plan`, one folder per run name
+        and seed), and this spec tagged with the interrupted run it continues, if any."""
+        checkpointing = plan(checkpoints, run_name=self.name, seed=seed, resume=resume)
+        return replace(self, tags={**self.tags, **checkpointing.tags()}), checkpointing
 
 
 @dataclass(frozen=True)

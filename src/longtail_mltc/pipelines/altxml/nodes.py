@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,7 @@ from longtail_mltc.training import (
     seed_everything,
 )
 
-from ..checkpoints import plan, run_options
+from ..checkpoints import run_options
 from ..configuration_runs import ModelArtifact, RunRecord, RunSpec, TrackedRun
 from ..model_input import encoded_split, split_label_matrices, stored_inverse_propensities
 
@@ -73,8 +72,7 @@ def plan_sgm(
         encoder="sgm",
         params={"corpus": corpus, "seed": seed, "sgm": sgm, "vocab_size": vocab_size},
     )
-    checkpointing = plan(checkpoints, run_name=spec.name, seed=seed, resume=resume)
-    spec = replace(spec, tags=checkpointing.tags())
+    spec, checkpointing = spec.with_checkpoints(checkpoints, seed=seed, resume=resume)
     settings = {"sgm": sgm, "seed": seed, "vocab_size": vocab_size, "training": training}
     return {**settings, "resume": resume, "checkpointing": checkpointing}, spec
 

@@ -45,7 +45,7 @@ from longtail_mltc.training.budget import hscnn_budget_warnings
 from longtail_mltc.training.hybrid_prediction import encode_tail_support, predict_hybrid
 from longtail_mltc.training.variants import HSCNNVariant, get_variant
 
-from ..checkpoints import plan, run_options
+from ..checkpoints import run_options
 from ..configuration_runs import RunSpec, TrackedRun
 from ..model_input import (
     configured_loss,
@@ -199,8 +199,7 @@ def plan_hscnn_variant(
         },
     )
     resume = run_options(hscnn_config["hscnn"]["training"])[1]
-    checkpointing = plan(checkpoints, run_name=run.name, seed=seed, resume=resume)
-    run = replace(run, tags={**run.tags, **checkpointing.tags()})
+    run, checkpointing = run.with_checkpoints(checkpoints, seed=seed, resume=resume)
     return {**hscnn_config, "single": single, "checkpointing": checkpointing}, run
 
 

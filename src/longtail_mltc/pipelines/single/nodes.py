@@ -6,7 +6,6 @@ import io
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +37,7 @@ from longtail_mltc.training import (
 )
 from longtail_mltc.training.budget import transformer_budget_warnings
 
-from ..checkpoints import plan, run_options
+from ..checkpoints import run_options
 from ..configuration_runs import ModelArtifact, RunRecord, RunSpec, TrackedRun
 from ..model_input import (
     configured_loss,
@@ -167,8 +166,7 @@ def plan_single_network(
         },
         tags=_run_tags(effective, output_bias, warnings),
     )
-    checkpointing = plan(checkpoints, run_name=spec.name, seed=seed, resume=resume)
-    spec = replace(spec, tags={**spec.tags, **checkpointing.tags()})
+    spec, checkpointing = spec.with_checkpoints(checkpoints, seed=seed, resume=resume)
     settings = {"single": single, "loss": chosen_loss, "seed": seed, "training": training}
     return {**settings, "resume": resume, "checkpointing": checkpointing}, spec
 
