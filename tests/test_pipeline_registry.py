@@ -277,9 +277,14 @@ def test_each_triplet_sweep_point_is_the_ordinary_hscnn_nodes(registry):
             node = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.{step}")
             assert node.func is function
             assert "params:hscnn" not in node.inputs  # the point's settings instead
-        for step in ("sample_triplets", "configure_hscnn", "evaluate_hscnn"):
+        for step in ("sample_triplets", "configure_hscnn"):
             node = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.{step}")
             assert f"hscnn_triplets.{point}_settings" in node.inputs
+        # the merge is chosen and evaluated under the point's plan (its settings)
+        merge = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.merge_hscnn")
+        assert f"hscnn_triplets.{point}.hscnn_plan" in merge.inputs
+        evaluate = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.evaluate_hscnn")
+        assert f"hscnn_triplets.{point}.hscnn_merge" in evaluate.inputs
         predict = _node(registry, "hscnn_triplets", f"hscnn_triplets.{point}.predict_hscnn")
         assert f"hscnn_triplets.{point}.hscnn_model_state" in predict.inputs
 

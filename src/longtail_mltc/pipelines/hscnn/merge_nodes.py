@@ -47,17 +47,26 @@ from .nodes import (
 class Merge:
     """One decision rule over a trained variant's scores, and what its run is named after.
 
-    ``name``: the run's variant (``<variant>`` or ``<variant>_calibrated``); ``counts``: the
-    ``N_c`` of the ``N_φ`` split; ``head_from_single``: the predictor decides head labels with
-    the untouched single network (Naive and /MT, §1.9, and every calibrated merge)."""
+    ``name``: the run's variant (``<variant>`` or ``<variant>_calibrated``); ``evaluation``:
+    the labels, ``N_φ`` split and groups the rule was chosen under and is evaluated under;
+    ``head_from_single``: the predictor decides head labels with the untouched single network
+    (Naive and /MT, §1.9, and every calibrated merge)."""
 
     name: str
     variant: str
     rule: HybridRule
-    counts: np.ndarray
-    n_phi: int
+    evaluation: HybridEvaluation
     scores: HybridScores
     head_from_single: bool
+
+    @property
+    def counts(self) -> np.ndarray:
+        """The ``N_c`` of the ``N_φ`` split."""
+        return self.evaluation.counts
+
+    @property
+    def n_phi(self) -> int:
+        return self.evaluation.n_phi
 
 
 def merge_paper_rule(
@@ -77,9 +86,7 @@ def merge_paper_rule(
     rule = paper_hybrid_rule(evaluation, probs["valid"])
     head_from_single = get_variant(variant).head_from_single
     scores = HybridScores(probs, siamese)
-    return Merge(
-        variant, variant, rule, evaluation.counts, evaluation.n_phi, scores, head_from_single
-    )
+    return Merge(variant, variant, rule, evaluation, scores, head_from_single)
 
 
 def merge_calibrated_rule(
@@ -100,7 +107,7 @@ def merge_calibrated_rule(
     )
     scores = HybridScores(probs, siamese, joint)
     name = f"{variant}{CALIBRATED_SUFFIX}"
-    return Merge(name, variant, rule, evaluation.counts, evaluation.n_phi, scores, True)
+    return Merge(name, variant, rule, evaluation, scores, True)
 
 
 def plan_calibrated_run(
@@ -134,19 +141,12 @@ def plan_calibrated_run(
     )
 
 
-def evaluate_merge(
-    hybrid_merge: Merge,
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    label_statistics: dict[str, Any],
-    hscnn_training_summary: dict[str, Any],
-    hscnn: dict[str, Any],
-) -> dict[str, float]:
-    """Metrics of the merge per §3.1 group and §1.10 ``hybrid_*`` group; a calibrated rule
-    adds what the calibration chose (``calibration/*``)."""
-    evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
+def evaluate_merge(hybrid_merge: Merge, hscnn_training_summary: dict[str, Any]) -> dict[str, float]:
+    """Metrics of the merge per §3.1 group and §1.10 ``hybrid_*`` group (the evaluation the
+    merge was built under); a calibrated rule adds what the calibration chose
+    (``calibration/*``)."""
     scores = hybrid_merge.scores
-    metrics = evaluation.evaluate(
+    metrics = hybrid_merge.evaluation.evaluate(
         hybrid_merge.rule, scores.probs, scores.siamese, joint_probs=scores.joint
     )
     log_merge_summary(f"{hybrid_merge.name}/{hscnn_training_summary['loss']}", metrics)

@@ -168,14 +168,14 @@ def _training_nodes(examples: str, settings: str) -> list[Node]:
     ]
 
 
-def _merge_nodes(out: str, settings: str, step: str) -> list[Node]:
+def _merge_nodes(out: str, step: str) -> list[Node]:
     """Evaluate the merge ``<out>_merge``, build its predictor and test files, and record them
     into the run ``<out>_run`` (``<out>_metrics``, ``<out>_run_record``)."""
     trained = ["hscnn_model_state", "single_model_state", "hscnn_predictions", "label_index"]
     return [
         Node(
             evaluate_merge,
-            [f"{out}_merge", *_DATA, "hscnn_training_summary", settings],
+            [f"{out}_merge", "hscnn_training_summary"],
             f"{out}_metrics",
             name=f"evaluate_{step}",
         ),
@@ -214,14 +214,14 @@ def variant_pipeline(
     scored = ["hscnn_predictions", "single_scores", *_DATA, "hscnn_plan"]
     nodes = _training_nodes(examples, settings)
     nodes.append(Node(merge_paper_rule, scored, "hscnn_merge", name="merge_hscnn"))
-    nodes += _merge_nodes("hscnn", settings, "hscnn")
+    nodes += _merge_nodes("hscnn", "hscnn")
     if calibrated:
         out = f"hscnn{CALIBRATED_SUFFIX}"
         run_inputs = [f"{out}_merge", "hscnn_training_summary", "hscnn_plan", "params:corpus"]
         nodes += [
             Node(merge_calibrated_rule, scored, f"{out}_merge", name="calibrate_hscnn"),
             Node(plan_calibrated_run, run_inputs, f"{out}_run", name="plan_calibrated_hscnn"),
-            *_merge_nodes(out, settings, "calibrated_hscnn"),
+            *_merge_nodes(out, "calibrated_hscnn"),
         ]
     return Pipeline(nodes)
 
