@@ -217,6 +217,24 @@ def test_a_profile_key_is_known_once_a_parameter_file_reads_it(conf, caplog):
     assert _warnings(conf, caplog, corpus="goemotions") == []
 
 
+def test_a_study_namespace_given_another_loss_or_variant_is_warned_about(conf, caplog):
+    runtime = {"hscnn_variants": {"focal": {"loss": "cb", "no_mt": {"variant": "no_css"}}}}
+    loss, variant = _warnings(conf, caplog, **runtime)
+    assert loss.startswith("configuration: hscnn_variants.focal.loss is 'cb' (--params)")
+    assert "names the namespace hscnn_variants.focal," in loss
+    assert "hscnn_variants.focal.no_mt.variant is 'no_css' (--params)" in variant
+    assert "namespace hscnn_variants.focal.no_mt," in variant
+
+
+def test_a_study_namespace_renamed_in_a_file_is_named_with_its_file(conf, caplog):
+    _write(conf, "local", "parameters_study.yml", "hscnn_variants:\n  wce: {loss: db}\n")
+    [warning] = _warnings(conf, caplog)
+    assert "hscnn_variants.wce.loss is 'db' (conf/local/parameters_study.yml)" in warning
+    # the same values as the namespaces' names change nothing and warn about nothing
+    _write(conf, "local", "parameters_study.yml", "hscnn_variants:\n  wce: {loss: wce}\n")
+    assert _warnings(conf, caplog) == []
+
+
 ZH_CORPUS = """\
 user_corpora:
   reviews_zh:
