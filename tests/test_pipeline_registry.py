@@ -37,6 +37,7 @@ SINGLE_NETWORK_STEPS = (
 # recorded, and the calibrated merge with its own run the same way.
 TRAINED_STEPS = ("configure_hscnn", "plan_hscnn", "train_hscnn", "predict_hscnn")
 PAPER_MERGE_STEPS = (
+    "build_hybrid_evaluation",  # once per variant, read by both merges
     "merge_hscnn",
     "evaluate_hscnn",
     "build_hscnn_predictor",
@@ -58,7 +59,7 @@ def _base_variant_nodes() -> set[str]:
     """The node names of ``hscnn_variants`` at commit 274d0cc (the registry with the shim
     folders: 3 shared nodes + 3 losses x (3 single-network nodes, the single variant's
     evaluation, 4 Siamese variants x 4 nodes) = 63), written out with the steps that came
-    with the MLflow runs as catalog I/O: 3 + 3 x (8 + 3 + 4 x 15) = 216."""
+    with the MLflow runs as catalog I/O: 3 + 3 x (8 + 3 + 4 x 16) = 228."""
     names = {"sample_pairs", "sample_triplets", "hscnn_variants.compare_variants"}
     for loss in ("bce", "wce", "focal"):
         ns = f"hscnn_variants.{loss}"
@@ -118,7 +119,7 @@ def test_the_hscnn_studies_have_no_shim_folder(name):
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_the_hscnn_studies_keep_their_names_and_nodes(registry, name):
-    assert len(_base_variant_nodes()) == 216 and len(BASE_NODES["hscnn_variants"]) == 234
+    assert len(_base_variant_nodes()) == 228 and len(BASE_NODES["hscnn_variants"]) == 246
     assert {node.name for node in registry[name].nodes} == BASE_NODES[name]
 
 

@@ -69,19 +69,25 @@ class Merge:
         return self.evaluation.n_phi
 
 
-def merge_paper_rule(
-    hscnn_predictions: dict[str, np.ndarray],
-    single_scores: dict[str, np.ndarray],
+def build_hybrid_evaluation(
     corpus_split: pd.DataFrame,
     label_index: list[str],
     label_statistics: dict[str, Any],
     hscnn_plan: Mapping[str, Any],
+) -> HybridEvaluation:
+    """The labels, ``N_φ`` split and groups both merges of a variant are chosen and evaluated
+    under (built once per variant, §1.10)."""
+    return HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn_plan["hscnn"])
+
+
+def merge_paper_rule(
+    hscnn_predictions: dict[str, np.ndarray],
+    single_scores: dict[str, np.ndarray],
+    hybrid_evaluation: HybridEvaluation,
+    hscnn_plan: Mapping[str, Any],
 ) -> Merge:
     """The paper's merge (§1.8): ``N_c < N_φ`` decided by the Siamese part at ``s > 0.5``."""
-    variant = hscnn_plan["variant"]
-    evaluation = HybridEvaluation.build(
-        corpus_split, label_index, label_statistics, hscnn_plan["hscnn"]
-    )
+    variant, evaluation = hscnn_plan["variant"], hybrid_evaluation
     probs, siamese = split_scores(hscnn_predictions, single_scores)
     rule = paper_hybrid_rule(evaluation, probs["valid"])
     head_from_single = get_variant(variant).head_from_single
@@ -92,16 +98,13 @@ def merge_paper_rule(
 def merge_calibrated_rule(
     hscnn_predictions: dict[str, np.ndarray],
     single_scores: dict[str, np.ndarray],
-    corpus_split: pd.DataFrame,
-    label_index: list[str],
-    label_statistics: dict[str, Any],
+    hybrid_evaluation: HybridEvaluation,
     hscnn_plan: Mapping[str, Any],
 ) -> Merge:
     """The merge calibrated on validation only (:func:`~.nodes.calibrate_variant`), evaluated
     under the same §1.10 groups as the paper's rule. No retraining: the same weights and
     similarities; its base is the single network."""
-    variant, hscnn = hscnn_plan["variant"], hscnn_plan["hscnn"]
-    evaluation = HybridEvaluation.build(corpus_split, label_index, label_statistics, hscnn)
+    variant, hscnn, evaluation = hscnn_plan["variant"], hscnn_plan["hscnn"], hybrid_evaluation
     rule, probs, siamese, joint = calibrate_variant(
         hscnn_predictions, single_scores, evaluation, hscnn.get("calibration")
     )

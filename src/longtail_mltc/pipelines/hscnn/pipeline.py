@@ -41,6 +41,7 @@ from ..single.nodes import select_loss
 from .merge_nodes import (
     analyse_merge,
     build_hscnn_predictor,
+    build_hybrid_evaluation,
     evaluate_merge,
     evaluate_single_variant,
     merge_calibrated_rule,
@@ -211,9 +212,17 @@ def variant_pipeline(
     ``settings``: where the HSCNN settings come from. Each run is opened by its ``*_run``
     dataset and ended by its ``*_run_record`` dataset (docs/tracking.md).
     """
-    scored = ["hscnn_predictions", "single_scores", *_DATA, "hscnn_plan"]
+    scored = ["hscnn_predictions", "single_scores", "hybrid_evaluation", "hscnn_plan"]
     nodes = _training_nodes(examples, settings)
-    nodes.append(Node(merge_paper_rule, scored, "hscnn_merge", name="merge_hscnn"))
+    nodes += [
+        Node(
+            build_hybrid_evaluation,
+            [*_DATA, "hscnn_plan"],
+            "hybrid_evaluation",
+            name="build_hybrid_evaluation",
+        ),
+        Node(merge_paper_rule, scored, "hscnn_merge", name="merge_hscnn"),
+    ]
     nodes += _merge_nodes("hscnn", "hscnn")
     if calibrated:
         out = f"hscnn{CALIBRATED_SUFFIX}"
